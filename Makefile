@@ -1,0 +1,29 @@
+# Two commands do all set-up on a fresh Debian 12 machine: `make serve` and `make test`.
+# Both run scripts/bootstrap first, which installs only what is missing.
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+
+.PHONY: bootstrap build release test serve bench clean
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@$(SWIFT) build $(SWIFT_FLAGS)
+
+release: bootstrap
+	@$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+# The whole suite: converter checks (Python), then every Swift test target.
+test: bootstrap
+	@scripts/test
+
+# The study server arrives with issue P4; until then serve runs the engine's self-check.
+serve: build
+	@scripts/serve
+
+bench: release
+	@scripts/bench
+
+clean:
+	@rm -rf .build

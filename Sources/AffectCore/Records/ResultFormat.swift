@@ -1,0 +1,46 @@
+import Foundation
+
+/// Machine-readable encodings of frame results.
+public enum ResultFormat: String, CaseIterable, Sendable {
+    /// One JSON object per analysed frame and line.
+    case jsonl
+    /// One row per face (or one row with empty face columns for a frame without faces).
+    case csv
+
+    /// The CSV header row, or nil for formats without one.
+    public var header: String? {
+        switch self {
+        case .jsonl: nil
+        case .csv:
+            (["frame", "t_ms", "face", "x", "y", "w", "h", "score"] + Emotion.allCases.map(\.rawValue)
+                + ["dominant", "valence", "arousal"]).joined(separator: ",")
+        }
+    }
+
+    /// The lines that encode one frame result, without trailing newlines.
+    public func lines(for result: FrameResult) throws -> [String] {
+        switch self {
+        case .jsonl:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return [String(decoding: try encoder.encode(result), as: UTF8.self)]
+        case .csv:
+            let prefix = "\(result.frame),\(Self.number(result.timeMilliseconds))"
+            guard !result.faces.isEmpty else {
+                return [prefix + String(repeating: ",", count: 6 + Emotion.allCases.count + 3)]
+            }
+            return result.faces.enumerated().map { index, face in
+                let box = [face.box.x, face.box.y, face.box.width, face.box.height, face.score]
+                let probabilities = Emotion.allCases.map { face.emotions[$0] }
+                let point = face.circumplex
+                return ([prefix, String(index)] + box.map(Self.number) + probabilities.map(Self.number)
+                    + [face.dominant.rawValue, Self.number(point.valence), Self.number(point.arousal)])
+                    .joined(separator: ",")
+            }
+        }
+    }
+
+    private static func number(_ value: Double) -> String {
+        String(format: "%.6g", value)
+    }
+}

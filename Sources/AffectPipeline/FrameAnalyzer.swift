@@ -1,0 +1,51 @@
+import AffectCore
+import AffectVision
+
+/// One worker's detector and classifier: an image in, faces with expression probabilities out.
+///
+/// Owns networks, so it is not thread-safe; parallel work uses one analyzer per worker.
+public final class FrameAnalyzer {
+    public let detector: any FaceDetector
+    public let classifier: EmotionClassifier
+
+    /// Milliseconds spent in the last call, per stage.
+    public private(set) var lastDetectMilliseconds = 0.0
+    public private(set) var lastClassifyMilliseconds = 0.0
+
+    public init(detector: any FaceDetector, classifier: EmotionClassifier) {
+        self.detector = detector
+        self.classifier = classifier
+    }
+
+    /// Builds an analyzer from the verified model catalogue.
+    public convenience init(catalog: ModelCatalog, detector kind: DetectorKind,
+                            options: EmotionClassifier.Options = .init()) throws {
+        try self.init(detector: kind.make(catalog: catalog), classifier: EmotionClassifier(catalog: catalog, options: options))
+    }
+
+    /// Detects and classifies every face in `image`.
+    public func analyze(_ image: Image) throws -> [FaceResult] {
+        let (candidates, detectTime) = try timed { try detector.detect(in: image) }
+        let (faces, classifyTime) = try timed {
+            try candidates.map { candidate in
+                FaceResult(box: candidate.box, score: candidate.score, landmarks: candidate.landmarks,
+                           emotions: try classifier.classify(candidate, in: image))
+            }
+        }
+        lastDetectMilliseconds = detectTime
+        lastClassifyMilliseconds = classifyTime
+        return faces
+    }
+}
+
+/// Runs `body` and returns its result with the wall time it took, in milliseconds.
+func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let start = ContinuousClock.now
+    let result = try body()
+    return (result, milliseconds(start.duration(to: .now)))
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    let parts = duration.components
+    return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
+}

@@ -1,0 +1,94 @@
+import AffectCore
+import Foundation
+
+/// fer's mini-Xception (Arriaga et al., 2017): a 64x64 greyscale face crop in,
+/// probabilities over the seven ``Emotion`` categories out.
+///
+/// Not thread-safe (it owns a network): give each worker its own.
+public final class EmotionClassifier {
+    /// How a detected face becomes the network's input.
+    public struct Options: Sendable, Hashable {
+        /// Average the predictions for the crop and its mirror image (test-time augmentation).
+        public var flipAveraging: Bool
+        /// Side of the square crop as a multiple of the longer side of the detector's box.
+        public var cropScale: Double
+        /// Rotate the crop so the eyes are level (needs eye landmarks).
+        public var alignEyes: Bool
+
+        public init(flipAveraging: Bool = false, cropScale: Double = 1.1, alignEyes: Bool = false) {
+            self.flipAveraging = flipAveraging
+            self.cropScale = cropScale
+            self.alignEyes = alignEyes
+        }
+    }
+
+    public var options: Options
+    private let network: Network
+    public static let inputSize = 64
+    private static let encoding = TensorEncoding(colour: .grey, scale: 2.0 / 255.0, offset: -1)
+
+    public init(modelPath: String, options: Options = Options()) throws {
+        network = try Network(path: modelPath, name: "emotion")
+        self.options = options
+    }
+
+    /// Builds the classifier from the verified catalogue.
+    public convenience init(catalog: ModelCatalog, options: Options = Options()) throws {
+        try self.init(modelPath: catalog.verifiedModel(named: ModelCatalog.Name.emotion).path, options: options)
+    }
+
+    /// Treats the whole image as the face crop (for pre-cropped data such as FER2013).
+    public func classify(wholeImage image: Image) throws -> EmotionDistribution {
+        let crop = Box(x: 0, y: 0, width: Double(image.width), height: Double(image.height))
+        return try classify { mirrored in
+            try image.tensor(crop: crop, width: Self.inputSize, height: Self.inputSize, encoding: Self.encoding,
+                             mirrored: mirrored)
+        }
+    }
+
+    /// Classifies one detected face.
+    public func classify(_ face: FaceCandidate, in image: Image) throws -> EmotionDistribution {
+        let side = max(face.box.width, face.box.height) * options.cropScale
+        let center = face.box.center
+        if options.alignEyes, face.landmarks.count >= 2 {
+            let (a, b) = (face.landmarks[0], face.landmarks[1])
+            let angle = atan2(b.y - a.y, b.x - a.x)
+            // Output pixel (u, v) of the size x size crop maps to the source by rotating about the box centre.
+            let size = Double(Self.inputSize)
+            let step = side / size
+            let (cosine, sine) = (cos(angle) * step, sin(angle) * step)
+            let half = (size - 1) / 2
+            let matrix = [cosine, -sine, center.x - cosine * half + sine * half,
+                          sine, cosine, center.y - sine * half - cosine * half]
+            return try classify { mirrored in
+                try image.tensor(outputToSource: matrix, width: Self.inputSize, height: Self.inputSize,
+                                 encoding: Self.encoding, mirrored: mirrored)
+            }
+        }
+        let crop = Box(x: center.x - side / 2, y: center.y - side / 2, width: side, height: side)
+        return try classify { mirrored in
+            try image.tensor(crop: crop, width: Self.inputSize, height: Self.inputSize, encoding: Self.encoding,
+                             mirrored: mirrored, interpolation: side > 2 * Double(Self.inputSize) ? .area : .linear)
+        }
+    }
+
+    private func classify(_ tensor: (Bool) throws -> [Float]) throws -> EmotionDistribution {
+        var scores = try run(tensor(false))
+        if options.flipAveraging {
+            let mirrored = try run(tensor(true))
+            scores = zip(scores, mirrored).map { ($0 + $1) / 2 }
+        }
+        guard let distribution = EmotionDistribution(scores: scores) else {
+            throw VisionError.inferenceFailed(model: network.name, reason: "invalid scores \(scores)")
+        }
+        return distribution
+    }
+
+    private func run(_ input: [Float]) throws -> [Double] {
+        let outputs = try network.forward(input, shape: (1, 1, Self.inputSize, Self.inputSize))
+        guard let first = network.outputNames.first, let scores = outputs[first], scores.values.count == 7 else {
+            throw VisionError.inferenceFailed(model: network.name, reason: "expected 7 scores")
+        }
+        return scores.values.map(Double.init)
+    }
+}

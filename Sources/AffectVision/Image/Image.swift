@@ -1,0 +1,79 @@
+import CVBridge
+import Foundation
+
+/// An 8-bit BGR image held in native memory.
+///
+/// Pixels exist only in memory: nothing in Affect writes an `Image` to disk,
+/// and the memory is zeroed when the image is released.
+public final class Image: @unchecked Sendable {
+    // Immutable after creation; the bridge never mutates an image it is given.
+    let handle: OpaquePointer
+
+    init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        cvb_image_free(handle)
+    }
+
+    public var width: Int { Int(cvb_image_width(handle)) }
+    public var height: Int { Int(cvb_image_height(handle)) }
+
+    /// Decodes JPEG, PNG, BMP, WebP or any other format OpenCV reads.
+    /// - Parameter source: named in the error when the bytes do not decode.
+    public convenience init(encoded bytes: Data, source: String = "image") throws {
+        let handle = bytes.withUnsafeBytes { raw -> OpaquePointer? in
+            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
+            return cvb_image_decode(base, raw.count)
+        }
+        guard let handle else { throw VisionError.imageUndecodable(source: source) }
+        self.init(handle: handle)
+    }
+
+    /// Reads and decodes an image file.
+    public convenience init(contentsOf path: String) throws {
+        let data = try Image.readInput(path)
+        try self.init(encoded: data, source: path)
+    }
+
+    /// Converts one planar I420 frame (as in Y4M 4:2:0 streams).
+    public convenience init(i420 bytes: Data, width: Int, height: Int, source: String = "frame") throws {
+        let handle = bytes.withUnsafeBytes { raw -> OpaquePointer? in
+            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
+            return cvb_image_from_i420(base, raw.count, Int32(width), Int32(height))
+        }
+        guard let handle else { throw VisionError.imageUndecodable(source: source) }
+        self.init(handle: handle)
+    }
+
+    /// Copies tightly packed BGR pixels (width * height * 3 bytes).
+    public convenience init?(bgr bytes: [UInt8], width: Int, height: Int) {
+        guard bytes.count == width * height * 3,
+              let handle = bytes.withUnsafeBufferPointer({ buffer in
+                  buffer.baseAddress.flatMap { cvb_image_from_bgr($0, Int32(width), Int32(height)) }
+              }) else { return nil }
+        self.init(handle: handle)
+    }
+
+    /// A copy of the BGR pixels, row by row.
+    public func bgrBytes() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: width * height * 3)
+        _ = bytes.withUnsafeMutableBufferPointer { cvb_image_copy_bgr(handle, $0.baseAddress, $0.count) }
+        return bytes
+    }
+
+    /// Reads a whole input file, with a clear error for the usual mistakes.
+    static func readInput(_ path: String) throws -> Data {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw VisionError.inputMissing(path: path)
+        }
+        if isDirectory.boolValue { throw VisionError.inputUnreadable(path: path, reason: "is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw VisionError.inputUnreadable(path: path, reason: "cannot be read (permissions?)")
+        }
+        if data.isEmpty { throw VisionError.inputEmpty(path: path) }
+        return data
+    }
+}

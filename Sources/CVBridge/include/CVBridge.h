@@ -1,0 +1,112 @@
+// A deliberately dumb C interface over the parts of OpenCV that Affect uses.
+// No policy lives here: sampling, detection decoding, thresholds and clocks are
+// Swift's. Every function reports failure through its return value and, where
+// an error buffer is given, a one-line message; none throws across the boundary.
+#ifndef AFFECT_CVBRIDGE_H
+#define AFFECT_CVBRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// An 8-bit BGR image owned by the bridge. Its pixels are zeroed when it is freed.
+typedef struct cvb_image cvb_image;
+/// An open video source (file, URL or device).
+typedef struct cvb_video cvb_video;
+/// A loaded ONNX network.
+typedef struct cvb_net cvb_net;
+
+/// Stops OpenCV printing its own log lines; failures reach callers through return values.
+void cvb_silence_logging(void);
+/// Sets OpenCV's worker thread count (0 or less leaves OpenCV's default).
+void cvb_set_num_threads(int threads);
+/// OpenCV's version string, e.g. "4.6.0".
+const char *cvb_opencv_version(void);
+
+// MARK: Images
+
+/// Decodes JPEG, PNG or any format OpenCV reads from memory into BGR. NULL when undecodable.
+cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length);
+/// Converts one planar I420 (YUV 4:2:0) frame into a BGR image.
+cvb_image *cvb_image_from_i420(const uint8_t *bytes, size_t length, int width, int height);
+/// Wraps a copy of tightly packed BGR pixels.
+cvb_image *cvb_image_from_bgr(const uint8_t *bytes, int width, int height);
+int cvb_image_width(const cvb_image *image);
+int cvb_image_height(const cvb_image *image);
+/// Copies the BGR pixels (width * height * 3 bytes) into `out`. Returns 0 on success.
+int cvb_image_copy_bgr(const cvb_image *image, uint8_t *out, size_t capacity);
+/// Zeroes the pixels and releases the image. NULL is ignored.
+void cvb_image_free(cvb_image *image);
+
+/// Colour layout of a tensor written by the sampling functions below.
+typedef enum {
+    CVB_TENSOR_GREY = 0,
+    CVB_TENSOR_RGB = 1,
+    CVB_TENSOR_BGR = 2,
+} cvb_tensor_colour;
+
+/// Resampling filter.
+typedef enum {
+    CVB_INTERP_LINEAR = 0,
+    CVB_INTERP_AREA = 1,
+} cvb_interpolation;
+
+/// Crops the rectangle (x, y, w, h) of `image` (parts outside the image read as
+/// zero), resizes it to out_w x out_h and writes a planar float tensor
+/// (channels x out_h x out_w) with value = pixel * scale + offset, optionally
+/// mirrored left to right. Returns 0 on success.
+int cvb_image_crop_to_tensor(const cvb_image *image, int x, int y, int w, int h, int out_w, int out_h,
+                             cvb_tensor_colour colour, cvb_interpolation interpolation, int mirror,
+                             float scale, float offset, float *out, size_t capacity);
+
+/// Samples `image` through the 2x3 affine matrix that maps output pixels to
+/// source pixels (row-major), so a rotated, scaled crop is one call; outside
+/// pixels read as zero. Same tensor layout as cvb_image_crop_to_tensor.
+int cvb_image_warp_to_tensor(const cvb_image *image, const double *output_to_source, int out_w, int out_h,
+                             cvb_tensor_colour colour, int mirror, float scale, float offset,
+                             float *out, size_t capacity);
+
+// MARK: Video
+
+/// Opens a file, URL (through FFmpeg) or, when `device_index` >= 0, a V4L2
+/// device. Timeouts are in milliseconds (0 keeps the backend's default).
+cvb_video *cvb_video_open(const char *source, int device_index, int open_timeout_ms, int read_timeout_ms,
+                          char *error, size_t error_capacity);
+/// Nominal frames per second as the container states it (0 when unknown).
+double cvb_video_fps(const cvb_video *video);
+/// Frame count as the container states it (<= 0 when unknown, e.g. for streams).
+int64_t cvb_video_frame_count(const cvb_video *video);
+int cvb_video_width(const cvb_video *video);
+int cvb_video_height(const cvb_video *video);
+/// Advances one frame without converting it. 1: a frame, 0: end or failure.
+int cvb_video_grab(cvb_video *video);
+/// Converts the last grabbed frame to a BGR image. NULL on failure.
+cvb_image *cvb_video_retrieve(cvb_video *video);
+/// Releases the source. NULL is ignored.
+void cvb_video_close(cvb_video *video);
+
+// MARK: Networks
+
+/// Loads an ONNX file into cv::dnn on the CPU backend.
+cvb_net *cvb_net_load(const char *onnx_path, char *error, size_t error_capacity);
+/// Number of network outputs (unconnected layers), fixed at load.
+int cvb_net_output_count(const cvb_net *net);
+/// Name of output `index`, valid while the net lives.
+const char *cvb_net_output_name(const cvb_net *net, int index);
+/// Runs the net on one NCHW float input. Output i is copied into outputs[i]
+/// (capacity output_capacities[i] floats); its element count goes to
+/// output_lengths[i] and its shape (up to 4 dims, unused ones 0) to
+/// output_shapes[4 * i ...]. Returns 0 on success.
+int cvb_net_forward(cvb_net *net, const float *input, int n, int c, int h, int w, float *const *outputs,
+                    const size_t *output_capacities, size_t *output_lengths, int *output_shapes,
+                    char *error, size_t error_capacity);
+void cvb_net_free(cvb_net *net);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,31 @@
+import AffectVision
+import ArgumentParser
+import CVBridge
+
+@main
+struct Affect: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "affect",
+        abstract: "Estimate facial expressions of emotion in images, video files and streams.",
+        discussion: """
+        Affect finds faces, then scores each face's appearance over seven expression
+        categories (angry, disgust, fear, happy, sad, surprise, neutral). Scores are
+        probabilities of how an expression *looks*, not statements about what anyone
+        feels. Frames stay in memory and are never written to disk.
+
+        Examples:
+          affect analyze talk.mp4 --output talk.jsonl
+          affect analyze rtsp://127.0.0.1:8554/cam --fps 2 --format csv
+          ffmpeg -i in.mp4 -f yuv4mpegpipe - | affect analyze -
+          affect eval fer2013-publictest --no-detect
+          affect bench talk.mp4 --detector blazeface
+
+        Exit codes: 0 success, 64 bad usage, 65 bad input data, 66 input missing,
+        69 stream unreachable, 70 internal error, 74 stream stopped, 78 models missing or altered.
+        """,
+        version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",
+        subcommands: [Analyze.self, Eval.self, Bench.self, Models.self]
+    )
+}

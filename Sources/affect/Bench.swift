@@ -1,0 +1,240 @@
+import AffectCore
+import AffectPipeline
+import AffectVision
+import ArgumentParser
+import CVBridge
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure speed: analyse every frame and report per-stage times and frames per second.",
+        discussion: """
+        Every frame of INPUT is decoded, searched for faces and classified. With
+        --threads 1 all three stages run one after another on one core; with N > 1 one
+        thread decodes and N workers (each with its own networks, OpenCV single-threaded)
+        analyse in parallel. Stage times are medians per frame, in milliseconds;
+        fps is end to end (frames / wall time).
+
+        JSON keys: fps, decode_ms, detect_ms, classify_ms, frames, faces, threads, detector.
+        """
+    )
+
+    @Argument(help: "A video file (or any input analyze accepts).")
+    var input: String
+
+    @Option(help: "Parallel analysis workers (default: one per core).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Face detector: centerface or blazeface.")
+    var detector: DetectorKind = .blazeface
+
+    @Option(help: "Output format: json or text.")
+    var format: TextOrJSON = .text
+
+    @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
+    var models: String?
+
+    func validate() throws {
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    struct Report: Codable {
+        var fps: Double
+        var decodeMilliseconds: Double
+        var detectMilliseconds: Double
+        var classifyMilliseconds: Double
+        var frames: Int
+        var faces: Int
+        var threads: Int
+        var detector: String
+        var input: String
+
+        enum CodingKeys: String, CodingKey {
+            case fps, frames, faces, threads, detector, input
+            case decodeMilliseconds = "decode_ms"
+            case detectMilliseconds = "detect_ms"
+            case classifyMilliseconds = "classify_ms"
+        }
+    }
+
+    func run() throws {
+        try CommandFailure.reporting {
+            let catalog = try ModelCatalog(directory: models)
+            let source = try VideoInput(parsing: input).open()
+            // Each worker gets one core; OpenCV's own pool would otherwise compete with the workers.
+            cvb_set_num_threads(1)
+            let timings = StageTimings()
+            let start = ContinuousClock.now
+            if threads == 1 {
+                let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector)
+                while true {
+                    let (image, decode) = try timed { () -> Image? in
+                        guard try source.advance() != nil else { return nil }
+                        return try source.currentImage()
+                    }
+                    guard let image else { break }
+                    let faces = try analyzer.analyze(image)
+                    timings.record(decode: decode, detect: analyzer.lastDetectMilliseconds,
+                                   classify: analyzer.lastClassifyMilliseconds, faces: faces.count)
+                    Console.progress("bench", done: timings.frames, total: source.declaredFrameCount)
+                }
+            } else {
+                try runParallel(source: source, catalog: catalog, timings: timings)
+            }
+            let wall = Double(start.duration(to: .now).components.attoseconds) / 1e18
+                + Double(start.duration(to: .now).components.seconds)
+            Console.clearProgress()
+            guard timings.frames > 0 else { throw VisionError.inputUnreadable(path: input, reason: "no frames") }
+            let report = timings.report(wall: wall, threads: threads, detector: detector.rawValue, input: input)
+            switch format {
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            case .text:
+                print(String(format: "%@: %d frames, %d faces, %d thread(s), %@\n"
+                             + "decode %.2f ms  detect %.2f ms  classify %.2f ms (medians per frame)\n"
+                             + "end to end %.1f frames/s", input as NSString, report.frames, report.faces,
+                             report.threads, report.detector as NSString, report.decodeMilliseconds,
+                             report.detectMilliseconds, report.classifyMilliseconds, report.fps))
+            }
+        }
+    }
+
+    /// One decoding thread feeds a bounded queue; `threads` workers analyse from it.
+    private func runParallel(source: any FrameSource, catalog: ModelCatalog, timings: StageTimings) throws {
+        let queue = BoundedQueue<Image>(capacity: threads * 2)
+        let failures = FailureBox()
+        let group = DispatchGroup()
+        let kind = detector
+        for _ in 0..<threads {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                do {
+                    let analyzer = try FrameAnalyzer(catalog: catalog, detector: kind)
+                    while let image = queue.pop() {
+                        let faces = try analyzer.analyze(image)
+                        timings.record(decode: nil, detect: analyzer.lastDetectMilliseconds,
+                                       classify: analyzer.lastClassifyMilliseconds, faces: faces.count)
+                    }
+                } catch {
+                    failures.record(error)
+                    queue.close()
+                }
+            }
+        }
+        do {
+            while failures.first == nil {
+                let (image, decode) = try timed { () -> Image? in
+                    guard try source.advance() != nil else { return nil }
+                    return try source.currentImage()
+                }
+                guard let image else { break }
+                timings.record(decode: decode)
+                guard queue.push(image) else { break }
+                Console.progress("bench", done: timings.frames, total: source.declaredFrameCount)
+            }
+        } catch {
+            failures.record(error)
+        }
+        queue.close()
+        group.wait()
+        if let failure = failures.first { throw failure }
+    }
+}
+
+/// Runs `body` and returns its result with its wall time in milliseconds.
+func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let start = ContinuousClock.now
+    let result = try body()
+    let elapsed = start.duration(to: .now).components
+    return (result, Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15)
+}
+
+/// Per-frame stage times collected from several threads.
+final class StageTimings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var decode: [Double] = []
+    private var detect: [Double] = []
+    private var classify: [Double] = []
+    private var faceCount = 0
+
+    var frames: Int { lock.withLock { detect.count } }
+
+    func record(decode milliseconds: Double) {
+        lock.withLock { decode.append(milliseconds) }
+    }
+
+    func record(decode: Double?, detect: Double, classify: Double, faces: Int) {
+        lock.withLock {
+            if let decode { self.decode.append(decode) }
+            self.detect.append(detect)
+            self.classify.append(classify)
+            faceCount += faces
+        }
+    }
+
+    func report(wall: Double, threads: Int, detector: String, input: String) -> Bench.Report {
+        lock.withLock {
+            Bench.Report(fps: wall > 0 ? Double(detect.count) / wall : 0,
+                         decodeMilliseconds: Quantiles.median(decode) ?? 0,
+                         detectMilliseconds: Quantiles.median(detect) ?? 0,
+                         classifyMilliseconds: Quantiles.median(classify) ?? 0,
+                         frames: detect.count, faces: faceCount, threads: threads, detector: detector, input: input)
+        }
+    }
+}
+
+/// The first error any worker hit.
+final class FailureBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+
+    var first: Error? { lock.withLock { error } }
+
+    func record(_ error: Error) {
+        lock.withLock { if self.error == nil { self.error = error } }
+    }
+}
+
+/// A blocking FIFO with a fixed capacity: `push` waits while full, `pop` while empty.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private var closed = false
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds an item, waiting for room; false once the queue is closed.
+    func push(_ item: Element) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        guard !closed else { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// Takes the oldest item, waiting for one; nil once closed and drained.
+    func pop() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !closed { condition.wait() }
+        guard !items.isEmpty else { return nil }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

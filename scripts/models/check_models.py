@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Exits 0 when DIR/manifest.json exists and every model file in it matches its SHA-256."""
+
+import hashlib
+import json
+import os
+import sys
+
+
+def main():
+    directory = sys.argv[1]
+    try:
+        with open(os.path.join(directory, "manifest.json")) as f:
+            manifest = json.load(f)
+        for model in manifest["models"]:
+            with open(os.path.join(directory, model["file"]), "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            if digest != model["sha256"]:
+                print(f"{model['file']}: SHA-256 {digest} differs from the manifest", file=sys.stderr)
+                return 1
+    except (OSError, ValueError, KeyError) as error:
+        print(f"models not ready: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
