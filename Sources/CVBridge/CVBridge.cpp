@@ -8,6 +8,8 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include <cstring>
+#include <cstdarg>
+#include <dlfcn.h>
 #include <exception>
 #include <string>
 #include <vector>
@@ -84,7 +86,16 @@ int write_tensor(cv::Mat &patch, cvb_tensor_colour colour, int mirror, float sca
 
 extern "C" {
 
-void cvb_silence_logging(void) { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); }
+void cvb_silence_logging(void) {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    // OpenCV resets FFmpeg's log level on every open, but leaves its log callback alone:
+    // route FFmpeg's messages to a callback that drops them (libavutil is already loaded by videoio).
+    using callback_fn = void (*)(void *, int, const char *, va_list);
+    using set_callback_fn = void (*)(callback_fn);
+    if (auto set_callback = reinterpret_cast<set_callback_fn>(dlsym(RTLD_DEFAULT, "av_log_set_callback"))) {
+        set_callback([](void *, int, const char *, va_list) {});
+    }
+}
 
 void cvb_set_num_threads(int threads) {
     if (threads > 0) cv::setNumThreads(threads);
