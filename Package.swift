@@ -40,8 +40,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AffectCoreTests", dependencies: ["AffectCore"]),
-        .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline"]),
-        .testTarget(name: "AffectCLITests", dependencies: ["AffectCore"]),
+        .testTarget(name: "AffectPipelineTests", dependencies: ["AffectPipeline"]),
+        .target(name: "AffectTestSupport", path: "Tests/AffectTestSupport"),
+        .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport"]),
+        // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.
+        .testTarget(name: "AffectCLITests", dependencies: ["affect", "AffectTestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

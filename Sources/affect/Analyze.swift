@@ -15,12 +15,13 @@ struct Analyze: ParsableCommand {
         (/dev/video0), or - for Motion JPEG or YUV4MPEG2 (Y4M) on stdin.
 
         Output (stdout, or --output FILE) has one JSON object per analysed frame:
-          {"frame": 37, "t_ms": 1480, "faces": [{"box": [x, y, w, h], "score": 0.97,
-           "landmarks": [[x, y], ...], "emotions": {"angry": 0.01, ..., "neutral": 0.03},
+          {"frame": 37, "t_ms": 1480, "faces": [{"box": [x, y, w, h],
+           "score": 0.97, "landmarks": [[x, y], ...],
+           "emotions": {"angry": 0.01, ..., "neutral": 0.03},
            "dominant": "happy", "valence": 0.71, "arousal": 0.42}]}
-        A frame without faces has "faces": []. t_ms is index / fps for files and a
-        monotonic clock for live sources. With --format csv there is one row per face.
-        Emotion values are probabilities of how the face looks, not of how anyone feels.
+        A frame without faces has "faces": []. t_ms is index / fps for files
+        and a monotonic clock for live sources. With --format csv there is one
+        row per face. Emotion values say how a face looks, not how anyone feels.
 
         A summary (frames read and analysed, faces, mean distribution, speed) goes to
         stderr, or as JSON to --summary FILE.

@@ -48,7 +48,9 @@ struct Eval: ParsableCommand {
             let files = folders.flatMap { folder in
                 Self.imageFiles(in: folder.path).map { (label: folder.label, path: $0) }
             }
-            guard !files.isEmpty else { throw UsageError(message: "\(directory): the class folders hold no images") }
+            guard !files.isEmpty else {
+                throw VisionError.inputUnreadable(path: directory, reason: "the class folders hold no images")
+            }
             var samples: [(label: Emotion, prediction: EmotionDistribution?)] = []
             var unreadable = 0
             for (index, file) in files.enumerated() {
@@ -88,7 +90,7 @@ struct Eval: ParsableCommand {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw VisionError.inputMissing(path: directory)
         }
-        guard isDirectory.boolValue else { throw UsageError(message: "\(directory): not a directory") }
+        guard isDirectory.boolValue else { throw VisionError.inputUnreadable(path: directory, reason: "not a directory") }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var folders: [(label: Emotion, path: String)] = []
         for entry in entries.sorted() where !entry.hasPrefix(".") {
@@ -103,7 +105,8 @@ struct Eval: ParsableCommand {
             }
         }
         guard !folders.isEmpty else {
-            throw UsageError(message: "\(directory): no class folders (expected sub-folders such as angry, happy, neutral)")
+            throw VisionError.inputUnreadable(path: directory,
+                                              reason: "no class folders (expected sub-folders such as angry, happy, neutral)")
         }
         return folders
     }

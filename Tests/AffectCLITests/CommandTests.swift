@@ -1,0 +1,169 @@
+import AffectTestSupport
+import Foundation
+import Testing
+
+func jsonObject(_ text: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+@Suite struct HelpTests {
+    @Test func versionAndHelp() throws {
+        let version = try CommandRunner.affect(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("affect "))
+        for command in ["analyze", "eval", "bench", "models"] {
+            let help = try CommandRunner.affect([command, "--help"])
+            #expect(help.status == 0, "\(command)")
+            #expect(help.stdout.contains("USAGE"), "\(command)")
+        }
+        #expect(try CommandRunner.affect(["analyze", "--help"]).stdout.contains("not how anyone feels"))
+    }
+}
+
+@Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"))
+struct AnalyzeCommandTests {
+    @Test func imageGivesOneJSONLineWithTheDocumentedShape() throws {
+        let result = try CommandRunner.affect(["analyze", TestEnvironment.data("fer-fixtures/images/justin.jpg")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdoutLines.count == 1)
+        let frame = try jsonObject(result.stdoutLines[0])
+        #expect(frame["frame"] as? Int == 0)
+        let faces = try #require(frame["faces"] as? [[String: Any]])
+        #expect(faces.count == 1)
+        let emotions = try #require(faces[0]["emotions"] as? [String: Double])
+        #expect(emotions.count == 7)
+        #expect(abs(emotions.values.reduce(0, +) - 1) < 1e-6)
+        #expect(faces[0]["dominant"] as? String == "happy")
+        #expect((faces[0]["landmarks"] as? [[Double]])?.count == 5)
+        #expect(result.stderr.contains("1 of 1 frames analysed"), "summary on stderr")
+    }
+
+    @Test func videoSummaryAsJSON() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let summary = directory.appendingPathComponent("summary.json").path
+        let output = directory.appendingPathComponent("out.csv").path
+        let result = try CommandRunner.affect(["analyze", TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4"),
+                                               "--detector", "blazeface", "--format", "csv", "-o", output,
+                                               "--summary", summary])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "results went to the file")
+        let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(rows.first?.hasPrefix("frame,t_ms,face,x,y,w,h,score,angry") == true)
+        #expect(rows.count == 41, "header + 40 frames with one face each")
+        let totals = try jsonObject(try String(contentsOfFile: summary, encoding: .utf8))
+        #expect(totals["frames_read"] as? Int == 200)
+        #expect(totals["frames_analysed"] as? Int == 40)
+        #expect(totals["faces"] as? Int == 40)
+        #expect((totals["mean_emotions"] as? [String: Double])?.count == 7)
+    }
+
+    @Test func fpsAndEveryFrameChooseTheSampling() throws {
+        let clip = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
+        let two = try CommandRunner.affect(["analyze", clip, "--fps", "2", "--detector", "blazeface"])
+        #expect(two.stdoutLines.count == 16)
+        let times = try two.stdoutLines.map { try jsonObject($0)["t_ms"] as? Double }
+        // 2 per second of a 25 fps clip: frames 0, 13 (520 ms: the first at or after 500 ms), 25.
+        #expect(times.prefix(3) == [0, 520, 1000])
+    }
+
+    @Test func y4mOnStdinIsTimedByItsFrameRate() throws {
+        let result = try CommandRunner.shell("""
+            ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_BobMenendez_000.mp4"))' \
+              -t 2 -f yuv4mpegpipe -pix_fmt yuv420p - | "$AFFECT" analyze - --detector blazeface
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        let frames = try result.stdoutLines.map(jsonObject)
+        #expect(frames.count == 10)
+        #expect(frames.map { $0["frame"] as? Int } == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45])
+        #expect(frames[1]["t_ms"] as? Double == 200)
+        #expect(frames.allSatisfy { ($0["faces"] as? [Any])?.count == 1 })
+    }
+
+    @Test func mjpegOnStdin() throws {
+        let result = try CommandRunner.shell("""
+            ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4"))' \
+              -t 1 -c:v mjpeg -q:v 3 -f mjpeg - | "$AFFECT" analyze - --every-frame --detector blazeface
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        let frames = try result.stdoutLines.map(jsonObject)
+        #expect(frames.count == 25)
+        #expect(frames.allSatisfy { ($0["faces"] as? [Any])?.count == 1 })
+    }
+
+    @Test func stdinThatStopsSendingTimesOutAndKeepsResults() throws {
+        let result = try CommandRunner.shell("""
+            (ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4"))' \
+              -t 1 -f yuv4mpegpipe -pix_fmt yuv420p -; sleep 6) | "$AFFECT" analyze - --timeout 2 --detector blazeface
+            """)
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.stderr.contains("stopped sending"))
+        #expect(result.stdoutLines.count == 5, "the frames before the stall are kept")
+    }
+}
+
+@Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"))
+struct EvalBenchModelsCommandTests {
+    @Test func evalReportsTheDocumentedKeysAndSkipsUnknownClasses() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A small labelled set linked from the shared data, plus a class the model does not score.
+        let source = TestEnvironment.data("fer2013-publictest")
+        for (folder, target) in [("happiness", "happy"), ("surprised", "surprise"), ("contempt", "neutral")] {
+            let destination = directory.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+            let files = try FileManager.default.contentsOfDirectory(atPath: source + "/" + target).sorted().prefix(20)
+            for file in files {
+                try FileManager.default.createSymbolicLink(atPath: destination.appendingPathComponent(file).path,
+                                                           withDestinationPath: source + "/" + target + "/" + file)
+            }
+        }
+        let result = try CommandRunner.affect(["eval", directory.path, "--no-detect"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("skipping folder contempt"))
+        let report = try jsonObject(result.stdout)
+        #expect(Set(report.keys) == ["n", "accuracy", "macro_f1", "per_class", "confusion", "ece", "no_face"])
+        #expect(report["n"] as? Int == 40)
+        #expect(report["no_face"] as? Int == 0)
+        #expect((report["accuracy"] as? Double ?? 0) > 0.6)
+        let perClass = try #require(report["per_class"] as? [String: [String: Any]])
+        #expect(perClass["happy"]?["support"] as? Int == 20)
+    }
+
+    @Test func evalWithDetectionCountsImagesWithoutFaces() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let happy = directory.appendingPathComponent("happy")
+        try FileManager.default.createDirectory(at: happy, withIntermediateDirectories: true)
+        for file in ["pyfeat-fixtures/images/single_face.jpg", "fer-fixtures/images/justin.jpg", "fer-fixtures/images/no-faces.jpg"] {
+            try FileManager.default.createSymbolicLink(atPath: happy.appendingPathComponent((file as NSString).lastPathComponent).path,
+                                                       withDestinationPath: TestEnvironment.data(file))
+        }
+        let result = try CommandRunner.affect(["eval", directory.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try jsonObject(result.stdout)
+        #expect(report["n"] as? Int == 3)
+        #expect(report["no_face"] as? Int == 1)
+        #expect(abs((report["accuracy"] as? Double ?? 0) - 2.0 / 3.0) < 1e-9)
+    }
+
+    @Test func benchReportsStageTimes() throws {
+        let result = try CommandRunner.affect(["bench", TestEnvironment.data("talking-heads/RD_Radio34_000.mp4"),
+                                               "--format", "json", "--threads", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try jsonObject(result.stdout)
+        #expect(report["frames"] as? Int == 200)
+        #expect(report["faces"] as? Int == 200)
+        for key in ["fps", "decode_ms", "detect_ms", "classify_ms"] {
+            #expect((report[key] as? Double ?? 0) > 0, "\(key)")
+        }
+    }
+
+    @Test func modelsListsVerifiedProvenance() throws {
+        let result = try CommandRunner.affect(["models", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(entries.count == 3)
+        #expect(entries.allSatisfy { $0["verified"] as? Bool == true })
+    }
+}
