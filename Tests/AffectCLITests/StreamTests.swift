@@ -1,0 +1,41 @@
+import AffectTestSupport
+import Foundation
+import Testing
+
+/// A real HTTP Motion JPEG stream from tests/tools/mjpeg_server.py on 127.0.0.1.
+@Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"))
+struct StreamTests {
+    func analyzeServedStream(mode: String, arguments: String) throws -> CommandResult {
+        let clip = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
+        return try CommandRunner.shell("""
+            ports=$(mktemp)
+            python3 tests/tools/mjpeg_server.py '\(clip)' 30 \(mode) > "$ports" 2>/dev/null &
+            server=$!
+            for _ in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
+            port=$(head -n 1 "$ports"); rm -f "$ports"
+            "$AFFECT" analyze "http://127.0.0.1:$port/stream.mjpg" \(arguments)
+            status=$?
+            kill $server 2>/dev/null
+            exit $status
+            """)
+    }
+
+    @Test func streamThatEndsIsAnalysedLive() throws {
+        let result = try analyzeServedStream(mode: "end", arguments: "--every-frame --detector blazeface")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdoutLines
+        #expect(lines.count == 30)
+        // Live sources are timed by a monotonic clock: increasing, about 40 ms apart at 25 fps.
+        let times = try lines.map { try #require(try jsonObject($0)["t_ms"] as? Double) }
+        #expect(zip(times.dropFirst(), times).allSatisfy { $0 > $1 })
+        #expect((times.last ?? 0) > 500)
+    }
+
+    @Test func streamThatStopsSendingTimesOut() throws {
+        let result = try analyzeServedStream(mode: "stall", arguments: "--every-frame --detector blazeface --timeout 2")
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.stderr.contains("stopped sending"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stdoutLines.count == 30, "results before the stall are kept")
+    }
+}
