@@ -52,8 +52,8 @@ struct Analyze: ParsableCommand {
     @Option(help: "Write the run summary as JSON to this file.")
     var summary: String?
 
-    @Flag(help: "Average each face with its mirror image (slower, slightly more accurate).")
-    var tta = false
+    @OptionGroup(title: "Classification")
+    var classification: ClassifierOptions
 
     @Option(help: "Seconds a stream may take to open or go without sending a frame.")
     var timeout: Double = 10
@@ -72,7 +72,7 @@ struct Analyze: ParsableCommand {
             let parsedInput = try VideoInput(parsing: input)
             let catalog = try ModelCatalog(directory: models)
             let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector,
-                                             options: EmotionClassifier.Options(flipAveraging: tta))
+                                             options: classification.options)
             let source = try parsedInput.open(timeoutSeconds: timeout)
             let policy: SamplingPolicy = everyFrame ? .everyFrame : fps.map { .fixed(framesPerSecond: $0) } ?? .fileDefault
             let summaryFile = try summary.map { try OutputFile(path: $0, overwrite: overwrite) }

@@ -27,8 +27,8 @@ struct Eval: ParsableCommand {
     @Flag(help: "Use the whole image as the face crop; skip face detection.")
     var noDetect = false
 
-    @Flag(help: "Average each face with its mirror image.")
-    var tta = false
+    @OptionGroup(title: "Classification")
+    var classification: ClassifierOptions
 
     @Option(help: "Face detector when detecting: centerface or blazeface.")
     var detector: DetectorKind = .centerface
@@ -43,7 +43,7 @@ struct Eval: ParsableCommand {
         try CommandFailure.reporting {
             let folders = try Self.classFolders(in: directory)
             let catalog = try ModelCatalog(directory: models)
-            let classifier = try EmotionClassifier(catalog: catalog, options: .init(flipAveraging: tta))
+            let classifier = try EmotionClassifier(catalog: catalog, options: classification.options)
             let faceDetector = noDetect ? nil : try detector.make(catalog: catalog)
             let files = folders.flatMap { folder in
                 Self.imageFiles(in: folder.path).map { (label: folder.label, path: $0) }

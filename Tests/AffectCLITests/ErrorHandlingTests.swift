@@ -24,16 +24,16 @@ struct ErrorHandlingTests {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let empty = directory.appendingPathComponent("empty.mp4").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         expectOneLineError(try CommandRunner.affect(["analyze", empty]), status: 65, mentioning: "empty")
 
         var generator = SystemRandomNumberGenerator()
         let garbage = directory.appendingPathComponent("garbage.mp4").path
-        FileManager.default.createFile(atPath: garbage, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) }))
+        #expect(FileManager.default.createFile(atPath: garbage, contents: Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &generator) })))
         expectOneLineError(try CommandRunner.affect(["analyze", garbage]), status: 65, mentioning: "garbage.mp4")
 
         let image = directory.appendingPathComponent("broken.jpg").path
-        FileManager.default.createFile(atPath: image, contents: Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]))
+        #expect(FileManager.default.createFile(atPath: image, contents: Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3])))
         expectOneLineError(try CommandRunner.affect(["analyze", image]), status: 65, mentioning: "broken.jpg")
 
         expectOneLineError(try CommandRunner.affect(["analyze", directory.path]), status: 65, mentioning: "directory")
@@ -46,7 +46,7 @@ struct ErrorHandlingTests {
         // The first 300 kB of an MP4 whose index (moov atom) sits at the end.
         let clip = try Data(contentsOf: URL(fileURLWithPath: TestEnvironment.data("talking-heads/RD_Radio2_000.mp4")))
         let truncated = directory.appendingPathComponent("truncated.mp4").path
-        FileManager.default.createFile(atPath: truncated, contents: clip.prefix(300_000))
+        #expect(FileManager.default.createFile(atPath: truncated, contents: clip.prefix(300_000)))
         expectOneLineError(try CommandRunner.affect(["analyze", truncated]), status: 65, mentioning: "truncated.mp4")
     }
 
@@ -89,7 +89,7 @@ struct ErrorHandlingTests {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("results.jsonl").path
-        FileManager.default.createFile(atPath: output, contents: Data("earlier results\n".utf8))
+        #expect(FileManager.default.createFile(atPath: output, contents: Data("earlier results\n".utf8)))
         let result = try CommandRunner.affect(["analyze", TestEnvironment.data("fer-fixtures/images/justin.jpg"), "-o", output])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--overwrite"))

@@ -51,7 +51,9 @@ public final class EmotionClassifier {
         let side = max(face.box.width, face.box.height) * options.cropScale
         let center = face.box.center
         if options.alignEyes, face.landmarks.count >= 2 {
-            let (a, b) = (face.landmarks[0], face.landmarks[1])
+            // Eye line from the image-left eye to the image-right one, whatever order the detector uses.
+            let (a, b) = face.landmarks[0].x <= face.landmarks[1].x
+                ? (face.landmarks[0], face.landmarks[1]) : (face.landmarks[1], face.landmarks[0])
             let angle = atan2(b.y - a.y, b.x - a.x)
             // Output pixel (u, v) of the size x size crop maps to the source by rotating about the box centre.
             let size = Double(Self.inputSize)

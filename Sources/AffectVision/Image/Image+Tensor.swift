@@ -56,7 +56,9 @@ extension Image {
     /// to source pixels: `source = [a b c; d e f] * [x, y, 1]`.
     public func tensor(outputToSource matrix: [Double], width: Int, height: Int, encoding: TensorEncoding,
                        mirrored: Bool = false) throws -> [Float] {
-        precondition(matrix.count == 6, "an affine matrix has six entries")
+        guard matrix.count == 6 else {
+            throw VisionError.inferenceFailed(model: "preprocessing", reason: "an affine matrix has six entries")
+        }
         var values = [Float](repeating: 0, count: encoding.colour.channels * width * height)
         let status = values.withUnsafeMutableBufferPointer { buffer in
             matrix.withUnsafeBufferPointer { affine in
