@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -31,7 +32,10 @@ let package = Package(
             dependencies: ["AffectCore", "CVBridge", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Sampling and the frame-to-result loop.
-        .target(name: "AffectPipeline", dependencies: ["AffectCore", "AffectVision"]),
+        .target(
+            name: "AffectPipeline",
+            dependencies: ["AffectCore", "AffectVision", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
         .executableTarget(
             name: "affect",
             dependencies: [

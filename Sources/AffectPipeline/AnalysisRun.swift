@@ -1,5 +1,6 @@
 import AffectCore
 import AffectVision
+import Foundation
 
 /// Totals for one run over a source.
 public struct AnalysisSummary: Sendable, Codable, Hashable {
@@ -16,9 +17,17 @@ public struct AnalysisSummary: Sendable, Codable, Hashable {
     /// Analysed frames per second of wall time.
     public var analysedFramesPerSecond: Double
     public var detector: String
+    /// Tracks started (with tracking on).
+    public var tracks: Int?
+    /// Moments found (with tracking on).
+    public var moments: Int?
+    /// Adaptive sampling escalations by reason.
+    public var triggers: [String: Int]?
+    /// Capture-to-result latency of analysed frames.
+    public var latency: LatencySummary?
 
     enum CodingKeys: String, CodingKey {
-        case input, faces, detector
+        case input, faces, detector, tracks, moments, triggers, latency
         case framesRead = "frames_read"
         case framesAnalysed = "frames_analysed"
         case framesWithOneFace = "frames_with_one_face"
@@ -28,47 +37,120 @@ public struct AnalysisSummary: Sendable, Codable, Hashable {
     }
 }
 
+/// How a run treats its source.
+public struct AnalysisOptions: Sendable {
+    public var policy: SamplingPolicy
+    /// Assign ephemeral track ids, smooth per track and find moments.
+    public var tracking: Bool
+    public var smoothingHalfLifeMilliseconds: Double
+    public var moments: MomentDetector
+    /// Pace a file at its own frame rate, as if it were a live stream.
+    public var realtime: Bool
+
+    public init(policy: SamplingPolicy, tracking: Bool = false, smoothingHalfLifeMilliseconds: Double = 500,
+                moments: MomentDetector = MomentDetector(), realtime: Bool = false) {
+        self.policy = policy
+        self.tracking = tracking
+        self.smoothingHalfLifeMilliseconds = smoothingHalfLifeMilliseconds
+        self.moments = moments
+        self.realtime = realtime
+    }
+}
+
 /// Reads a source, samples it, analyses the sampled frames in order and hands each result to a sink.
 ///
-/// The data flows one way: source → sampler → analyzer → sink. Frames exist
-/// only in memory for the time of their analysis.
+/// The data flows one way: source → sampler → analyzer → tracking → sinks.
+/// Frames exist only in memory for the time of their analysis.
 public struct AnalysisRun {
-    public var sampler: FrameSampler
+    public let options: AnalysisOptions
     public let analyzer: FrameAnalyzer
 
-    public init(policy: SamplingPolicy, analyzer: FrameAnalyzer) {
-        sampler = FrameSampler(policy: policy)
+    public init(options: AnalysisOptions, analyzer: FrameAnalyzer) {
+        self.options = options
         self.analyzer = analyzer
+    }
+
+    public init(policy: SamplingPolicy, analyzer: FrameAnalyzer) {
+        self.init(options: AnalysisOptions(policy: policy), analyzer: analyzer)
     }
 
     /// Runs to the end of the source.
     /// - Parameters:
     ///   - sink: receives every frame result in order; a thrown error stops the run.
+    ///   - momentSink: receives moments as they close (tracking only).
     ///   - progress: called after every frame read with (frames read, frames declared by the source).
-    public mutating func run(source: any FrameSource, sink: (FrameResult) throws -> Void,
-                             progress: ((Int, Int?) -> Void)? = nil) throws -> AnalysisSummary {
+    public func run(source: any FrameSource, sink: (FrameResult) throws -> Void,
+                    momentSink: (Moment) throws -> Void = { _ in },
+                    progress: ((Int, Int?) -> Void)? = nil) throws -> AnalysisSummary {
         let start = ContinuousClock.now
-        var read = 0, analysed = 0, faceCount = 0, single = 0
+        var sampler = FrameSampler(policy: options.policy)
+        var tracking = options.tracking
+            ? TrackingStage(moments: options.moments, halfLifeMilliseconds: options.smoothingHalfLifeMilliseconds) : nil
+        var triggers = ChangeTriggers()
+        var triggerCounts: [TriggerReason: Int] = [:]
+        var latency = LatencyRecorder()
+        let adaptive: Bool = if case .adaptive = options.policy { true } else { false }
+        var read = 0, analysed = 0, faceCount = 0, single = 0, momentCount = 0
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
+
         while let stamp = try source.advance() {
+            let captured = ContinuousClock.now
             read += 1
-            if sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds) {
-                let faces = try analyzer.analyze(source.currentImage())
+            if options.realtime && !source.isLive {
+                let due = start.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
+                if due > .now { Thread.sleep(forTimeInterval: Double((ContinuousClock.now.duration(to: due)).components.attoseconds) / 1e18) }
+            }
+            var sample = sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
+            var image: Image?
+            if !sample && adaptive && triggers.watchesMotion {
+                let frame = try source.currentImage()
+                if triggers.motion(in: frame) {
+                    triggerCounts[.motion, default: 0] += 1
+                    sampler.escalate(at: stamp.timeMilliseconds)
+                    sample = sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
+                    image = frame
+                }
+            }
+            if sample {
+                let frame = try image ?? source.currentImage()
+                var result = FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds,
+                                         faces: try analyzer.analyze(frame))
+                var closed: [Moment] = []
+                if var stage = tracking {
+                    (result, closed) = stage.process(result)
+                    tracking = stage
+                }
+                if adaptive {
+                    let reasons = triggers.observe(result, image: frame)
+                    for reason in reasons { triggerCounts[reason, default: 0] += 1 }
+                    if !reasons.isEmpty { sampler.escalate(at: stamp.timeMilliseconds) }
+                }
                 analysed += 1
-                faceCount += faces.count
-                if faces.count == 1 { single += 1 }
-                for face in faces {
+                faceCount += result.faces.count
+                if result.faces.count == 1 { single += 1 }
+                for face in result.faces {
                     for emotion in Emotion.allCases { sums[emotion.index] += face.emotions[emotion] }
                 }
-                try sink(FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds, faces: faces))
+                try sink(result)
+                latency.record(milliseconds: milliseconds(captured.duration(to: .now)))
+                for moment in closed { try momentSink(moment) }
+                momentCount += closed.count
             }
             progress?(read, source.declaredFrameCount)
         }
+        if var stage = tracking {
+            let closed = stage.finish()
+            for moment in closed { try momentSink(moment) }
+            momentCount += closed.count
+            tracking = stage
+        }
         let elapsed = milliseconds(start.duration(to: .now)) / 1000
-        return AnalysisSummary(input: source.name, framesRead: read, framesAnalysed: analysed, faces: faceCount,
-                               framesWithOneFace: single, meanEmotions: EmotionDistribution(scores: sums),
-                               elapsedSeconds: elapsed,
-                               analysedFramesPerSecond: elapsed > 0 ? Double(analysed) / elapsed : 0,
-                               detector: analyzer.detector.name)
+        return AnalysisSummary(
+            input: source.name, framesRead: read, framesAnalysed: analysed, faces: faceCount,
+            framesWithOneFace: single, meanEmotions: EmotionDistribution(scores: sums), elapsedSeconds: elapsed,
+            analysedFramesPerSecond: elapsed > 0 ? Double(analysed) / elapsed : 0, detector: analyzer.detector.name,
+            tracks: tracking?.tracksStarted, moments: tracking == nil ? nil : momentCount,
+            triggers: adaptive ? Dictionary(uniqueKeysWithValues: TriggerReason.allCases.map { ($0.rawValue, triggerCounts[$0] ?? 0) }) : nil,
+            latency: latency.summary)
     }
 }

@@ -31,11 +31,36 @@ struct Analyze: ParsableCommand {
     @Argument(help: "Image, video file, stream URL, /dev/videoN, or - for stdin.")
     var input: String
 
-    @Option(help: "Analysed frames per second of source time (default 5 for files and streams).")
+    @Option(help: ArgumentHelp("Sampling policy: fixed, adaptive or every-frame.",
+                               discussion: "Default: fixed 5 fps for files and images, adaptive 2 to 10 fps for streams, cameras and stdin."))
+    var policy: PolicyName?
+
+    @Option(help: "Analysed frames per second (the base rate for adaptive).")
     var fps: Double?
 
-    @Flag(help: "Analyse every frame instead of sampling.")
+    @Option(help: "Highest rate adaptive sampling escalates to (default 10).")
+    var maxFps: Double?
+
+    @Flag(help: "Analyse every frame (same as --policy every-frame).")
     var everyFrame = false
+
+    @Flag(help: "Follow faces with ephemeral track ids (no identity), add smoothed distributions and find moments.")
+    var track = false
+
+    @Option(help: "Half-life in milliseconds of the per-track smoothing.")
+    var halfLife: Double = 500
+
+    @Option(help: "Write moments (an expression held above 0.6 for 500 ms or more) as JSON lines to this file; implies --track.")
+    var moments: String?
+
+    @Flag(help: "Pace a file at its own frame rate, as a live stream would arrive.")
+    var realtime = false
+
+    @Flag(help: "Reopen a stream that ends, stalls or drops, with exponential backoff (0.5 s doubling to 10 s).")
+    var reconnect = false
+
+    @Option(help: "With --reconnect: give up after this many reconnections (default: never).")
+    var reconnectLimit: Int?
 
     @Option(help: "Face detector: centerface (many and small faces) or blazeface (webcam distance, faster).")
     var detector: DetectorKind = .centerface
@@ -61,10 +86,38 @@ struct Analyze: ParsableCommand {
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
 
+    enum PolicyName: String, ExpressibleByArgument, CaseIterable {
+        case fixed, adaptive, everyFrame = "every-frame"
+    }
+
     func validate() throws {
-        if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be between 0 and 1000") }
-        if fps != nil && everyFrame { throw ValidationError("--fps and --every-frame exclude each other") }
+        for (name, value) in [("--fps", fps), ("--max-fps", maxFps)] {
+            if let value, !(value > 0 && value <= 1000) { throw ValidationError("\(name) must be between 0 and 1000") }
+        }
+        if everyFrame && (fps != nil || (policy != nil && policy != .everyFrame)) {
+            throw ValidationError("--every-frame excludes --fps and other policies")
+        }
+        if let fps, let maxFps, maxFps < fps { throw ValidationError("--max-fps must be at least --fps") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !(halfLife >= 0) { throw ValidationError("--half-life must not be negative") }
+        if let reconnectLimit, reconnectLimit < 0 { throw ValidationError("--reconnect-limit must not be negative") }
+    }
+
+    /// The sampling policy the options and the kind of input ask for.
+    func samplingPolicy(live: Bool) -> SamplingPolicy {
+        let name = everyFrame ? .everyFrame : policy ?? (live ? .adaptive : .fixed)
+        switch name {
+        case .everyFrame: return .everyFrame
+        case .fixed: return .fixed(framesPerSecond: fps ?? (live ? 2 : 5))
+        case .adaptive: return .adaptive(base: fps ?? 2, max: max(maxFps ?? 10, fps ?? 2))
+        }
+    }
+
+    func openSource(_ input: VideoInput) throws -> any FrameSource {
+        guard reconnect, case .stream(let url) = input else { return try input.open(timeoutSeconds: timeout) }
+        return try ReconnectingFrameSource(name: url, limit: reconnectLimit, log: { Console.info("affect: \($0)") }) {
+            try input.open(timeoutSeconds: timeout)
+        }
     }
 
     func run() throws {
@@ -73,17 +126,24 @@ struct Analyze: ParsableCommand {
             let catalog = try ModelCatalog(directory: models)
             let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector,
                                              options: classification.options)
-            let source = try parsedInput.open(timeoutSeconds: timeout)
-            let policy: SamplingPolicy = everyFrame ? .everyFrame : fps.map { .fixed(framesPerSecond: $0) } ?? .fileDefault
             let summaryFile = try summary.map { try OutputFile(path: $0, overwrite: overwrite) }
+            let momentFile = try moments.map { try OutputFile(path: $0, overwrite: overwrite) }
             let out = try OutputFile(path: output, overwrite: overwrite)
+            let source = try openSource(parsedInput)
+            let options = AnalysisOptions(policy: samplingPolicy(live: source.isLive), tracking: track || moments != nil,
+                                          smoothingHalfLifeMilliseconds: halfLife, realtime: realtime)
             if let header = format.header { try out.writeLine(header) }
-            var run = AnalysisRun(policy: policy, analyzer: analyzer)
+            let run = AnalysisRun(options: options, analyzer: analyzer)
             let label = (input as NSString).lastPathComponent
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
             let result = try run.run(source: source, sink: { frame in
                 for line in try format.lines(for: frame) { try out.writeLine(line) }
+            }, momentSink: { moment in
+                try momentFile?.writeLine(String(decoding: try encoder.encode(moment), as: UTF8.self))
             }, progress: { done, total in Console.progress(label, done: done, total: total) })
             try out.close()
+            try momentFile?.close()
             Console.clearProgress()
             if let summaryFile {
                 let encoder = JSONEncoder()
@@ -100,6 +160,15 @@ struct Analyze: ParsableCommand {
         var text = "\(summary.input): \(summary.framesAnalysed) of \(summary.framesRead) frames analysed, "
             + "\(summary.faces) faces, \(String(format: "%.1f", summary.elapsedSeconds)) s, "
             + "\(String(format: "%.1f", summary.analysedFramesPerSecond)) analysed frames/s (\(summary.detector))"
+        if let tracks = summary.tracks { text += "\n\(tracks) tracks, \(summary.moments ?? 0) moments" }
+        if let triggers = summary.triggers {
+            text += "\nadaptive sampling triggers: " + triggers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                .joined(separator: ", ")
+        }
+        if let latency = summary.latency {
+            text += String(format: "\nlatency ms: p50 %.1f, p95 %.1f, p99 %.1f, max %.1f", latency.p50, latency.p95,
+                           latency.p99, latency.max)
+        }
         if let mean = summary.meanEmotions {
             text += "\nmean expression probabilities: "
                 + Emotion.allCases.map { "\($0.rawValue) \(String(format: "%.2f", mean[$0]))" }.joined(separator: ", ")

@@ -49,7 +49,7 @@ struct AnalyzeCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.isEmpty, "results went to the file")
         let rows = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
-        #expect(rows.first?.hasPrefix("frame,t_ms,face,x,y,w,h,score,angry") == true)
+        #expect(rows.first?.hasPrefix("frame,t_ms,face,track,x,y,w,h,score,angry") == true)
         #expect(rows.count == 41, "header + 40 frames with one face each")
         let totals = try jsonObject(try String(contentsOfFile: summary, encoding: .utf8))
         #expect(totals["frames_read"] as? Int == 200)

@@ -33,3 +33,42 @@ import Testing
         #expect(decisions == [true, true, false, true])
     }
 }
+
+@Suite struct AdaptiveSamplerTests {
+    /// Sampled times over `duration` ms of a 25 fps source; `triggers` escalate at those times.
+    func sampledTimes(duration: Double, triggers: Set<Int> = []) -> [Double] {
+        var sampler = FrameSampler(policy: .adaptive(base: 2, max: 10))
+        var times: [Double] = []
+        for index in 0..<Int(duration / 40) {
+            let time = Double(index) * 40
+            if triggers.contains(index) { sampler.escalate(at: time) }
+            if sampler.shouldSample(timeMilliseconds: time) { times.append(time) }
+        }
+        return times
+    }
+
+    @Test func quietSourceIsSampledAtTheBaseRate() {
+        #expect(sampledTimes(duration: 4000).count == 8)
+    }
+
+    @Test func triggerEscalatesToTheMaximumThenDecays() {
+        // Trigger at 1 s (frame 25).
+        let times = sampledTimes(duration: 6000, triggers: [25])
+        let burst = times.filter { $0 >= 1000 && $0 < 2000 }
+        #expect(burst.first == 1000, "the triggering frame is sampled at once")
+        #expect(burst.count >= 9, "about 10 per second during the hold: \(burst)")
+        let late = times.filter { $0 >= 4000 }
+        #expect(late.count <= 5, "back near 2 per second: \(late)")
+        var sampler = FrameSampler(policy: .adaptive(base: 2, max: 10))
+        sampler.escalate(at: 0)
+        #expect(sampler.rate(at: 500) == 10)
+        #expect(abs((sampler.rate(at: 1500) ?? 0) - 6) < 1e-9, "halfway back after one decay half-life")
+    }
+
+    @Test func escalationDoesNothingForFixedPolicies() {
+        var sampler = FrameSampler(policy: .fixed(framesPerSecond: 1))
+        sampler.escalate(at: 0)
+        let decisions = [0.0, 40, 80].map { sampler.shouldSample(timeMilliseconds: $0) }
+        #expect(decisions == [true, false, false])
+    }
+}

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A one-client HTTP Motion JPEG server on 127.0.0.1 for stream tests.
+"""A small HTTP Motion JPEG server on 127.0.0.1 for stream tests.
 
-Usage: mjpeg_server.py VIDEO FRAMES MODE
+Usage: mjpeg_server.py VIDEO FRAMES MODE [CLIENTS]
 Encodes the first FRAMES frames of VIDEO to JPEG with ffmpeg (in memory,
 through a pipe), prints the port it listens on, serves them to one client as
 multipart/x-mixed-replace at 25 frames per second, then either closes the
 connection (MODE=end) or keeps it open without sending anything (MODE=stall)
-until the client closes it (at most 30 s). Frames never touch disk.
+until the client closes it (at most 30 s). With CLIENTS > 1 it serves that many
+connections one after another (for reconnection tests). Frames never touch disk.
 """
 
 import socket
@@ -28,15 +29,7 @@ def jpeg_frames(video, count):
         start = end + 2
 
 
-def main():
-    video, count, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    frames = jpeg_frames(video, count)
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.settimeout(30)
-    print(server.getsockname()[1], flush=True)
+def serve(server, frames, mode):
     client, _ = server.accept()
     client.recv(65536)
     client.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=frame\r\n\r\n")
@@ -52,6 +45,19 @@ def main():
         except OSError:
             pass
     client.close()
+
+
+def main():
+    video, count, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    frames = jpeg_frames(video, count)
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(30)
+    print(server.getsockname()[1], flush=True)
+    for _ in range(int(sys.argv[4]) if len(sys.argv) > 4 else 1):
+        serve(server, frames, mode)
     server.close()
 
 

@@ -6,12 +6,20 @@ public struct FaceResult: Sendable, Hashable {
     public var landmarks: [Point]
     /// Expression probabilities for the face's appearance in this frame.
     public var emotions: EmotionDistribution
+    /// Ephemeral track id when tracking is on: the same number follows one face
+    /// while it stays in view. It is not an identity and is never reused for re-identification.
+    public var track: Int?
+    /// The track's exponentially smoothed distribution, when tracking is on.
+    public var smoothed: EmotionDistribution?
 
-    public init(box: Box, score: Double, landmarks: [Point], emotions: EmotionDistribution) {
+    public init(box: Box, score: Double, landmarks: [Point], emotions: EmotionDistribution, track: Int? = nil,
+                smoothed: EmotionDistribution? = nil) {
         self.box = box
         self.score = score
         self.landmarks = landmarks
         self.emotions = emotions
+        self.track = track
+        self.smoothed = smoothed
     }
 
     public var dominant: Emotion { emotions.dominant }
@@ -20,7 +28,7 @@ public struct FaceResult: Sendable, Hashable {
 
 extension FaceResult: Codable {
     enum CodingKeys: String, CodingKey {
-        case box, score, landmarks, emotions, dominant, valence, arousal
+        case box, score, landmarks, emotions, dominant, valence, arousal, track, smoothed
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -33,6 +41,8 @@ extension FaceResult: Codable {
         let point = circumplex
         try container.encode(point.valence, forKey: .valence)
         try container.encode(point.arousal, forKey: .arousal)
+        try container.encodeIfPresent(track, forKey: .track)
+        try container.encodeIfPresent(smoothed, forKey: .smoothed)
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,5 +51,7 @@ extension FaceResult: Codable {
         score = try container.decode(Double.self, forKey: .score)
         landmarks = try container.decode([Point].self, forKey: .landmarks)
         emotions = try container.decode(EmotionDistribution.self, forKey: .emotions)
+        track = try container.decodeIfPresent(Int.self, forKey: .track)
+        smoothed = try container.decodeIfPresent(EmotionDistribution.self, forKey: .smoothed)
     }
 }

@@ -12,7 +12,7 @@ public enum ResultFormat: String, CaseIterable, Sendable {
         switch self {
         case .jsonl: nil
         case .csv:
-            (["frame", "t_ms", "face", "x", "y", "w", "h", "score"] + Emotion.allCases.map(\.rawValue)
+            (["frame", "t_ms", "face", "track", "x", "y", "w", "h", "score"] + Emotion.allCases.map(\.rawValue)
                 + ["dominant", "valence", "arousal"]).joined(separator: ",")
         }
     }
@@ -27,15 +27,17 @@ public enum ResultFormat: String, CaseIterable, Sendable {
         case .csv:
             let prefix = "\(result.frame),\(Self.number(result.timeMilliseconds))"
             guard !result.faces.isEmpty else {
-                return [prefix + String(repeating: ",", count: 6 + Emotion.allCases.count + 3)]
+                return [prefix + String(repeating: ",", count: 7 + Emotion.allCases.count + 3)]
             }
             return result.faces.enumerated().map { index, face in
                 let box = [face.box.x, face.box.y, face.box.width, face.box.height, face.score]
-                let probabilities = Emotion.allCases.map { face.emotions[$0] }
                 let point = face.circumplex
-                return ([prefix, String(index)] + box.map(Self.number) + probabilities.map(Self.number)
-                    + [face.dominant.rawValue, Self.number(point.valence), Self.number(point.arousal)])
-                    .joined(separator: ",")
+                let track: String = face.track.map { String($0) } ?? ""
+                var fields: [String] = [prefix, String(index), track]
+                fields += box.map(Self.number)
+                fields += Emotion.allCases.map { Self.number(face.emotions[$0]) }
+                fields += [face.dominant.rawValue, Self.number(point.valence), Self.number(point.arousal)]
+                return fields.joined(separator: ",")
             }
         }
     }

@@ -33,6 +33,8 @@ final class StreamFrameSource: FrameSource {
         descriptor = fileDescriptor
         self.name = name
         self.timeoutSeconds = timeoutSeconds
+        // Read the header now: whether the source is timed by its frame rate must be known before sampling starts.
+        format = try detectFormat()
     }
 
     deinit {
@@ -41,7 +43,6 @@ final class StreamFrameSource: FrameSource {
     }
 
     func advance() throws -> FrameStamp? {
-        if format == nil { format = try detectFormat() }
         wipe(&frameBytes)
         switch format {
         case .y4m(let width, let height):
