@@ -39,3 +39,25 @@ struct StreamTests {
         #expect(result.stdoutLines.count == 30, "results before the stall are kept")
     }
 }
+
+/// MPEG-TS over UDP from ffmpeg on 127.0.0.1, as a camera or encoder would send it.
+@Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"))
+struct UDPStreamTests {
+    @Test func udpStreamIsAnalysedLiveAndItsEndIsReported() throws {
+        let clip = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
+        let port = Int.random(in: 20000...40000)
+        let result = try CommandRunner.shell("""
+            "$AFFECT" analyze udp://127.0.0.1:\(port) --timeout 3 --detector blazeface &
+            engine=$!
+            sleep 1
+            ffmpeg -nostdin -loglevel error -re -i '\(clip)' -t 3 -an -c:v mpeg2video -q:v 4 -f mpegts udp://127.0.0.1:\(port)
+            wait $engine
+            """)
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.stderr.contains("stopped sending"))
+        let frames = try result.stdoutLines.map(jsonObject)
+        // About 3 s at an adaptive 2-10 analysed frames per second.
+        #expect(frames.count >= 6 && frames.count <= 40, "\(frames.count)")
+        #expect(frames.filter { ($0["faces"] as? [Any])?.count == 1 }.count >= frames.count * 9 / 10)
+    }
+}

@@ -16,6 +16,7 @@ final class OpenCVFrameSource: FrameSource {
     private var nextIndex = 0
     private var clockStart: ContinuousClock.Instant?
     private var lastFrameAt = ContinuousClock.now
+    private var connectionless = false
 
     init(file path: String) throws {
         _ = try Self.checkFile(path)
@@ -50,6 +51,7 @@ final class OpenCVFrameSource: FrameSource {
         // A URL that serves a finite file (HTTP) has a frame count and is timed like a file.
         declaredFrameCount = count > 0 ? count : nil
         isLive = declaredFrameCount == nil
+        connectionless = ["udp", "rtp"].contains(url.prefix { $0 != ":" }.lowercased())
     }
 
     init(device index: Int, path: String) throws {
@@ -95,7 +97,8 @@ final class OpenCVFrameSource: FrameSource {
             if isLive {
                 let waited = attemptStart.duration(to: .now)
                 if nextIndex == 0 { throw VisionError.streamUnreachable(url: name) }
-                if waited >= .seconds(timeoutSeconds * 0.8) {
+                // UDP has no end of stream: when packets stop, the sender stopped sending.
+                if connectionless || waited >= .seconds(timeoutSeconds * 0.5) {
                     throw VisionError.streamStalled(source: name, seconds: timeoutSeconds)
                 }
                 // The sender closed the stream: a normal end.
