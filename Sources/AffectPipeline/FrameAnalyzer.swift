@@ -26,13 +26,19 @@ public final class FrameAnalyzer {
     /// Detects and classifies every face in `image`.
     public func analyze(_ image: Image) throws -> [FaceResult] {
         let (candidates, detectTime) = try timed { try detector.detect(in: image) }
+        lastDetectMilliseconds = detectTime
+        return try classify(candidates, in: image)
+    }
+
+    /// Classifies faces found earlier (tracked boxes), skipping detection: the
+    /// load ladder's cheaper step when a stream's faces move little between frames.
+    public func classify(_ candidates: [FaceCandidate], in image: Image) throws -> [FaceResult] {
         let (faces, classifyTime) = try timed {
             try candidates.map { candidate in
                 FaceResult(box: candidate.box, score: candidate.score, landmarks: candidate.landmarks,
                            emotions: try classifier.classify(candidate, in: image))
             }
         }
-        lastDetectMilliseconds = detectTime
         lastClassifyMilliseconds = classifyTime
         return faces
     }

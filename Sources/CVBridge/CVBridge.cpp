@@ -144,6 +144,24 @@ int cvb_image_copy_bgr(const cvb_image *image, uint8_t *out, size_t capacity) {
     return 0;
 }
 
+long cvb_image_encode_jpeg(const cvb_image *image, int quality, uint8_t *out, size_t capacity) {
+    if (image == nullptr || image->mat.empty()) return -1;
+    try {
+        std::vector<uint8_t> encoded;
+        if (!cv::imencode(".jpg", image->mat, encoded, {cv::IMWRITE_JPEG_QUALITY, quality})) return -1;
+        long size = static_cast<long>(encoded.size());
+        if (encoded.size() > capacity || out == nullptr) {
+            std::fill(encoded.begin(), encoded.end(), 0);
+            return -size;
+        }
+        std::memcpy(out, encoded.data(), encoded.size());
+        std::fill(encoded.begin(), encoded.end(), 0);
+        return size;
+    } catch (const std::exception &) {
+        return -1;
+    }
+}
+
 void cvb_image_free(cvb_image *image) {
     if (image == nullptr) return;
     wipe(image->mat);

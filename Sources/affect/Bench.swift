@@ -16,6 +16,15 @@ struct Bench: ParsableCommand {
         fps is end to end (frames / wall time).
 
         JSON keys: fps, decode_ms, detect_ms, classify_ms, frames, faces, threads, detector.
+
+        With --streams N it runs N concurrent live streams for --duration seconds
+        through the live engine instead: by default each stream decodes INPUT in real
+        time (looping), as an RTSP camera would; with --push the clip's frames are
+        JPEG-encoded once in memory and each stream pushes JPEGs at the rate its
+        sampler asks, as the browser capture page will. It reports sustained analysed
+        frames per second, capture-to-result latency, drops by reason and load-ladder
+        steps. JSON keys: streams, analysed_fps, p50_ms, p95_ms, p99_ms, max_ms,
+        dropped, ladder_steps, frames_received, frames_analysed, seconds, mode.
         """
     )
 
@@ -31,11 +40,33 @@ struct Bench: ParsableCommand {
     @Option(help: "Output format: json or text.")
     var format: TextOrJSON = .text
 
+    @Option(help: "Run this many concurrent live streams (live benchmark).")
+    var streams: Int?
+
+    @Option(help: "Live benchmark: sampling policy per stream (fixed, adaptive, every-frame).")
+    var policy: Analyze.PolicyName = .adaptive
+
+    @Option(help: "Live benchmark: base analysed frames per second per stream.")
+    var fps: Double = 2
+
+    @Option(help: "Live benchmark: adaptive maximum frames per second per stream.")
+    var maxFps: Double = 10
+
+    @Flag(help: "Live benchmark: streams push pre-encoded JPEGs instead of decoding video.")
+    var push = false
+
+    @Option(help: "Live benchmark: seconds to run.")
+    var duration: Double = 30
+
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
 
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
+        if let streams, !(1...2000).contains(streams) { throw ValidationError("--streams must be between 1 and 2000") }
+        guard duration > 0, fps > 0, maxFps >= fps else {
+            throw ValidationError("--duration and --fps must be positive and --max-fps at least --fps")
+        }
     }
 
     struct Report: Codable {
@@ -58,6 +89,10 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        if let streams {
+            try runStreams(streams)
+            return
+        }
         try CommandFailure.reporting {
             let catalog = try ModelCatalog(directory: models)
             let source = try VideoInput(parsing: input).open()
@@ -97,6 +132,34 @@ struct Bench: ParsableCommand {
                              + "end to end %.1f frames/s", input as NSString, report.frames, report.faces,
                              report.threads, report.detector as NSString, report.decodeMilliseconds,
                              report.detectMilliseconds, report.classifyMilliseconds, report.fps))
+            }
+        }
+    }
+
+    private func runStreams(_ count: Int) throws {
+        try CommandFailure.reporting {
+            let catalog = try ModelCatalog(directory: models)
+            cvb_set_num_threads(1)
+            let samplingPolicy: SamplingPolicy = switch policy {
+            case .fixed: .fixed(framesPerSecond: fps)
+            case .adaptive: .adaptive(base: fps, max: maxFps)
+            case .everyFrame: .everyFrame
+            }
+            let benchmark = StreamBenchmark(input: input, streams: count, workers: threads, detector: detector,
+                                            policy: samplingPolicy, push: push, duration: duration, catalog: catalog)
+            let report = try benchmark.run()
+            switch format {
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            case .text:
+                print(String(format: "%d %@ streams, %d workers, %.0f s: %.1f analysed frames/s\n"
+                             + "latency ms p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n"
+                             + "dropped %@; ladder steps %d", count, report.mode as NSString, threads, report.seconds,
+                             report.analysedFPS, report.p50, report.p95, report.p99, report.max,
+                             report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                                 .joined(separator: ", ") as NSString, report.ladderSteps.count))
             }
         }
     }

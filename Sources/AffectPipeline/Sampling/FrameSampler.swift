@@ -24,7 +24,12 @@ public struct FrameSampler: Sendable {
     /// After the hold, the extra rate halves every this many milliseconds.
     public var decayHalfLifeMilliseconds = 500.0
 
+    /// Multiplies the rate of every policy (the load ladder sets 0.5 under load); every-frame then takes
+    /// one frame in `1 / rateScale`.
+    public var rateScale = 1.0
+
     private var nextDue: Double?
+    private var skipped = 0
     private var lastSample: Double?
     private var escalatedAt: Double?
     private var sampleNextFrame = false
@@ -58,9 +63,13 @@ public struct FrameSampler: Sendable {
     public mutating func shouldSample(timeMilliseconds: Double) -> Bool {
         switch policy {
         case .everyFrame:
+            guard rateScale < 1 else { return true }
+            skipped += 1
+            guard Double(skipped) >= (1 / max(rateScale, 0.01)).rounded() else { return false }
+            skipped = 0
             return true
         case .fixed(let framesPerSecond):
-            let interval = 1000 / framesPerSecond
+            let interval = 1000 / (framesPerSecond * rateScale)
             guard let due = nextDue else {
                 nextDue = timeMilliseconds + interval
                 return true
@@ -72,8 +81,9 @@ public struct FrameSampler: Sendable {
             nextDue = due + (missed + 1) * interval
             return true
         case .adaptive:
-            let interval = 1000 / (rate(at: timeMilliseconds) ?? 1)
-            if sampleNextFrame || lastSample.map({ timeMilliseconds + 0.5 >= $0 + interval }) ?? true {
+            let interval = 1000 / ((rate(at: timeMilliseconds) ?? 1) * rateScale)
+            // A tenth of an interval of slack: live and pushed frames arrive with jitter around the rate asked.
+            if sampleNextFrame || lastSample.map({ timeMilliseconds >= $0 + 0.9 * interval }) ?? true {
                 sampleNextFrame = false
                 lastSample = timeMilliseconds
                 return true

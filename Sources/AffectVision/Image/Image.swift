@@ -31,6 +31,16 @@ public final class Image: @unchecked Sendable {
         self.init(handle: handle)
     }
 
+    /// The image as JPEG bytes, in memory (for pushed-frame sources and their tests; never written to disk here).
+    public func jpegData(quality: Int = 90) throws -> Data {
+        let needed = cvb_image_encode_jpeg(handle, Int32(quality), nil, 0)
+        guard needed < 0 else { throw VisionError.imageUndecodable(source: "JPEG encoding") }
+        var bytes = [UInt8](repeating: 0, count: Int(-needed))
+        let written = bytes.withUnsafeMutableBufferPointer { cvb_image_encode_jpeg(handle, Int32(quality), $0.baseAddress, $0.count) }
+        guard written > 0 else { throw VisionError.imageUndecodable(source: "JPEG encoding") }
+        return Data(bytes[0..<Int(written)])
+    }
+
     /// Reads and decodes an image file.
     public convenience init(contentsOf path: String) throws {
         let data = try Image.readInput(path)

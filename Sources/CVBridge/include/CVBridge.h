@@ -38,6 +38,9 @@ int cvb_image_width(const cvb_image *image);
 int cvb_image_height(const cvb_image *image);
 /// Copies the BGR pixels (width * height * 3 bytes) into `out`. Returns 0 on success.
 int cvb_image_copy_bgr(const cvb_image *image, uint8_t *out, size_t capacity);
+/// Encodes the image as JPEG (quality 1-100) into `out`; returns the byte count, or -1 when
+/// encoding fails, or the negated size needed when `capacity` is too small.
+long cvb_image_encode_jpeg(const cvb_image *image, int quality, uint8_t *out, size_t capacity);
 /// Zeroes the pixels and releases the image. NULL is ignored.
 void cvb_image_free(cvb_image *image);
 

@@ -1,0 +1,379 @@
+import AffectCore
+import AffectVision
+import Foundation
+
+/// Why a frame was not analysed.
+public enum DropReason: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A newer sampled frame of the same stream arrived before this one was analysed.
+    case superseded
+    /// A pushed frame was replaced before the stream's capture loop took it.
+    case pushOverflow = "push-overflow"
+}
+
+/// Many live streams analysed by a fixed pool of workers.
+///
+/// Each stream has a capture thread that reads and samples its source and never
+/// waits for analysis: a stream holds at most one sampled frame waiting, and a
+/// newer one replaces it (the older frame is dropped and counted). Workers take
+/// waiting frames round-robin across streams, one frame per stream at a time so
+/// results stay in order. A ``LoadLadder`` watches latency and drops and trades
+/// quality for throughput before any stream is starved.
+public final class LiveEngine: @unchecked Sendable {
+    // State is guarded by `condition`; per-stream analysis state by each stream's own lock.
+
+    public struct Configuration: Sendable {
+        /// Analysis threads (each owns its networks).
+        public var workers: Int
+        /// The detector in normal operation.
+        public var detector: DetectorKind
+        public var classifier: EmotionClassifier.Options
+        public var ladder: LoadLadder.Configuration
+        /// With ``LoadLadder/Step/trackBetweenDetections``: detect on one analysed frame in this many.
+        public var detectEvery: Int
+
+        public init(workers: Int, detector: DetectorKind = .blazeface, classifier: EmotionClassifier.Options = .init(),
+                    ladder: LoadLadder.Configuration = .init(), detectEvery: Int = 3) {
+            self.workers = workers
+            self.detector = detector
+            self.classifier = classifier
+            self.ladder = ladder
+            self.detectEvery = detectEvery
+        }
+    }
+
+    /// One stream to analyse.
+    public struct Stream {
+        public var name: String
+        public var source: any FrameSource
+        public var policy: SamplingPolicy
+        public var tracking: Bool
+        /// Pace a non-live source at its own frame rate.
+        public var realtime: Bool
+        /// Receives the stream's results in order, on a worker thread.
+        public var sink: @Sendable (FrameResult) -> Void
+
+        public init(name: String, source: any FrameSource, policy: SamplingPolicy, tracking: Bool = false,
+                    realtime: Bool = false, sink: @escaping @Sendable (FrameResult) -> Void = { _ in }) {
+            self.name = name
+            self.source = source
+            self.policy = policy
+            self.tracking = tracking
+            self.realtime = realtime
+            self.sink = sink
+        }
+    }
+
+    /// What happened during a run.
+    public struct Report: Sendable, Codable {
+        public var streams: Int
+        public var seconds: Double
+        public var framesReceived: Int
+        public var framesSampled: Int
+        public var framesAnalysed: Int
+        public var analysedFramesPerSecond: Double
+        public var latency: LatencySummary?
+        public var dropped: [String: Int]
+        public var ladderSteps: [LoadLadder.Change]
+        /// Errors that ended individual streams (the others went on).
+        public var streamErrors: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case streams, seconds, latency, dropped
+            case framesReceived = "frames_received"
+            case framesSampled = "frames_sampled"
+            case framesAnalysed = "frames_analysed"
+            case analysedFramesPerSecond = "analysed_fps"
+            case ladderSteps = "ladder_steps"
+            case streamErrors = "stream_errors"
+        }
+    }
+
+    private struct Job {
+        var stream: Int
+        var stamp: FrameStamp
+        var image: Image
+        var captured: ContinuousClock.Instant
+    }
+
+    /// Per-stream analysis state, touched by the capture thread (sampling) and one worker at a time (the rest).
+    private final class StreamState: @unchecked Sendable {
+        let lock = NSLock()
+        var sampler: FrameSampler
+        var tracking: TrackingStage?
+        var triggers = ChangeTriggers()
+        var lastCandidates: [FaceCandidate] = []
+        var sinceDetection = Int.max
+        let adaptive: Bool
+
+        init(policy: SamplingPolicy, tracking: Bool) {
+            sampler = FrameSampler(policy: policy)
+            self.tracking = tracking ? TrackingStage() : nil
+            if case .adaptive = policy { adaptive = true } else { adaptive = false }
+        }
+    }
+
+    public let configuration: Configuration
+    private let catalog: ModelCatalog
+    private let log: @Sendable (String) -> Void
+    private let condition = NSCondition()
+    private var pending: [Int: Job] = [:]
+    private var ready: [Int] = []
+    private var busy = Set<Int>()
+    private var capturing = 0
+    private var stopping = false
+    private var ladder: LoadLadder
+    private var latency = LatencyRecorder()
+    private var drops: [DropReason: Int] = [:]
+    private var received = 0, sampled = 0, analysed = 0
+    private var changes: [LoadLadder.Change] = []
+    private var errors: [String] = []
+    private var start = ContinuousClock.now
+    // Set before any thread starts and read-only while the run lasts.
+    private var streams: [Stream] = []
+    private var states: [StreamState] = []
+
+    public init(configuration: Configuration, catalog: ModelCatalog, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.log = log
+        ladder = LoadLadder(configuration: configuration.ladder)
+    }
+
+    /// The ladder step in force now.
+    public var currentStep: LoadLadder.Step {
+        condition.lock()
+        defer { condition.unlock() }
+        return ladder.step
+    }
+
+    /// The sampling rate a stream asks for now (frames per second), so a pushing client can send
+    /// just what will be analysed; nil before the run starts or for every-frame streams.
+    public func requestedRate(stream index: Int) -> Double? {
+        condition.lock()
+        let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
+        let ready = index < states.count
+        let elapsed = elapsedMilliseconds()
+        condition.unlock()
+        guard ready else { return nil }
+        let state = states[index]
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return state.sampler.rate(at: elapsed).map { $0 * scale }
+    }
+
+    /// Runs every stream until its source ends or `duration` seconds pass; blocks until all results are out.
+    public func run(streams: [Stream], duration: Double? = nil) throws -> Report {
+        // Build one analyzer per worker up front, so a missing model fails the run at once.
+        let analyzers = try (0..<configuration.workers).map { _ in
+            try FrameAnalyzer(catalog: catalog, detector: configuration.detector, options: configuration.classifier)
+        }
+        condition.lock()
+        self.streams = streams
+        states = streams.map { StreamState(policy: $0.policy, tracking: $0.tracking) }
+        start = .now
+        capturing = streams.count
+        condition.unlock()
+        let group = DispatchGroup()
+        for analyzer in analyzers {
+            group.enter()
+            let worker = WorkerBox(analyzer: analyzer)
+            Thread.detachNewThread { [self] in
+                work(worker: worker)
+                group.leave()
+            }
+        }
+        for index in streams.indices {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                capture(index: index)
+                group.leave()
+            }
+        }
+        if let duration {
+            let deadline = Date(timeIntervalSinceNow: duration)
+            condition.lock()
+            while capturing > 0 && Date() < deadline { _ = condition.wait(until: deadline) }
+            stopping = true
+            condition.broadcast()
+            condition.unlock()
+            for stream in streams { (stream.source as? PushFrameSource)?.close() }
+        }
+        group.wait()
+        let seconds = milliseconds(start.duration(to: .now)) / 1000
+        for stream in streams {
+            if let push = stream.source as? PushFrameSource, push.dropped > 0 { drops[.pushOverflow, default: 0] += push.dropped }
+        }
+        condition.lock()
+        self.streams = []
+        states = []
+        condition.unlock()
+        return Report(streams: streams.count, seconds: seconds, framesReceived: received, framesSampled: sampled,
+                      framesAnalysed: analysed, analysedFramesPerSecond: seconds > 0 ? Double(analysed) / seconds : 0,
+                      latency: latency.summary,
+                      dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.rawValue, drops[$0] ?? 0) }),
+                      ladderSteps: changes, streamErrors: errors)
+    }
+
+    // MARK: Capture
+
+    private func capture(index: Int) {
+        let stream = streams[index], state = states[index]
+        defer {
+            condition.lock()
+            capturing -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+        let source = stream.source
+        let paceStart = ContinuousClock.now
+        do {
+            while let stamp = try source.advance() {
+                let captured = ContinuousClock.now
+                condition.lock()
+                received += 1
+                let stop = stopping
+                let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
+                condition.unlock()
+                if stop { break }
+                if stream.realtime && !source.isLive {
+                    let due = paceStart.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
+                    let wait = ContinuousClock.now.duration(to: due)
+                    if wait > .zero { Thread.sleep(forTimeInterval: milliseconds(wait) / 1000) }
+                }
+                state.lock.lock()
+                state.sampler.rateScale = scale
+                var sample = state.sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
+                let watchMotion = !sample && state.adaptive && state.triggers.watchesMotion
+                state.lock.unlock()
+                var image: Image?
+                if watchMotion {
+                    let frame = try source.currentImage()
+                    state.lock.lock()
+                    if state.triggers.motion(in: frame) {
+                        state.sampler.escalate(at: stamp.timeMilliseconds)
+                        sample = state.sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
+                    }
+                    state.lock.unlock()
+                    image = frame
+                }
+                guard sample else { continue }
+                let job = Job(stream: index, stamp: stamp, image: try image ?? source.currentImage(), captured: captured)
+                offer(job)
+            }
+        } catch {
+            condition.lock()
+            errors.append(String(describing: error))
+            condition.unlock()
+            log("\(stream.name): \(error)")
+        }
+    }
+
+    /// Queues a sampled frame without ever waiting: a frame still waiting for the same stream is dropped.
+    private func offer(_ job: Job) {
+        condition.lock()
+        defer { condition.unlock() }
+        sampled += 1
+        if pending.updateValue(job, forKey: job.stream) != nil {
+            drops[.superseded, default: 0] += 1
+            recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
+        } else if !busy.contains(job.stream) {
+            ready.append(job.stream)
+        }
+        // Broadcast, not signal: the run loop waits on the same condition and must not swallow the wake-up.
+        condition.broadcast()
+    }
+
+    // MARK: Analysis
+
+    private final class WorkerBox: @unchecked Sendable {
+        let primary: FrameAnalyzer
+        var cheaper: FrameAnalyzer?
+        init(analyzer: FrameAnalyzer) { primary = analyzer }
+    }
+
+    private func work(worker: WorkerBox) {
+        while let job = take() {
+            let state = states[job.stream]
+            let step = currentStep
+            do {
+                let analyzer = try analyzer(for: step, worker: worker)
+                state.lock.lock()
+                let reuse = step >= .trackBetweenDetections && state.sinceDetection < configuration.detectEvery - 1
+                let previous = state.lastCandidates
+                state.lock.unlock()
+                var faces: [FaceResult]
+                if reuse {
+                    faces = try analyzer.classify(previous, in: job.image)
+                } else {
+                    faces = try analyzer.analyze(job.image)
+                }
+                var result = FrameResult(frame: job.stamp.index, timeMilliseconds: job.stamp.timeMilliseconds, faces: faces)
+                state.lock.lock()
+                if reuse {
+                    state.sinceDetection += 1
+                } else {
+                    state.sinceDetection = 0
+                    state.lastCandidates = faces.map { FaceCandidate(box: $0.box, score: $0.score, landmarks: $0.landmarks) }
+                }
+                if var tracking = state.tracking {
+                    result = tracking.process(result).0
+                    state.tracking = tracking
+                }
+                if state.adaptive, !state.triggers.observe(result, image: job.image).isEmpty {
+                    state.sampler.escalate(at: job.stamp.timeMilliseconds)
+                }
+                state.lock.unlock()
+                streams[job.stream].sink(result)
+            } catch {
+                condition.lock()
+                errors.append("\(streams[job.stream].name): \(error)")
+                condition.unlock()
+            }
+            finish(job)
+        }
+    }
+
+    private func analyzer(for step: LoadLadder.Step, worker: WorkerBox) throws -> FrameAnalyzer {
+        guard step >= .cheaperDetector, configuration.detector != .blazeface else { return worker.primary }
+        if let cheaper = worker.cheaper { return cheaper }
+        let cheaper = try FrameAnalyzer(catalog: catalog, detector: .blazeface, options: configuration.classifier)
+        worker.cheaper = cheaper
+        return cheaper
+    }
+
+    /// The next waiting frame, round-robin across streams; nil once capture has ended and all is analysed.
+    private func take() -> Job? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty {
+            if capturing == 0 && pending.isEmpty { return nil }
+            condition.wait()
+        }
+        let stream = ready.removeFirst()
+        busy.insert(stream)
+        return pending.removeValue(forKey: stream)
+    }
+
+    private func finish(_ job: Job) {
+        let latencyMilliseconds = milliseconds(job.captured.duration(to: .now))
+        condition.lock()
+        defer { condition.unlock() }
+        analysed += 1
+        latency.record(milliseconds: latencyMilliseconds)
+        recordLadder(ladder.observe(latencyMilliseconds: latencyMilliseconds, at: elapsedMilliseconds()))
+        busy.remove(job.stream)
+        if pending[job.stream] != nil { ready.append(job.stream) }
+        condition.broadcast()
+    }
+
+    /// Call with `condition` held.
+    private func recordLadder(_ change: LoadLadder.Change?) {
+        guard let change else { return }
+        changes.append(change)
+        log("load ladder: \(change.from.name) -> \(change.to.name) (\(change.reason))")
+    }
+
+    private func elapsedMilliseconds() -> Double {
+        milliseconds(start.duration(to: .now))
+    }
+}

@@ -1,0 +1,127 @@
+import AffectCore
+import AffectPipeline
+import AffectVision
+import Foundation
+
+/// `affect bench --streams N`: many paced live streams through one ``LiveEngine``.
+struct StreamBenchmark {
+    var input: String
+    var streams: Int
+    var workers: Int
+    var detector: DetectorKind
+    var policy: SamplingPolicy
+    var push: Bool
+    var duration: Double
+    var catalog: ModelCatalog
+
+    struct Report: Codable {
+        var streams: Int
+        var analysedFPS: Double
+        var p50: Double
+        var p95: Double
+        var p99: Double
+        var max: Double
+        var dropped: [String: Int]
+        var ladderSteps: [LoadLadder.Change]
+        var framesReceived: Int
+        var framesAnalysed: Int
+        var seconds: Double
+        var mode: String
+        var detector: String
+        var workers: Int
+        var streamErrors: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case streams, dropped, seconds, mode, detector, workers
+            case analysedFPS = "analysed_fps"
+            case p50 = "p50_ms", p95 = "p95_ms", p99 = "p99_ms", max = "max_ms"
+            case ladderSteps = "ladder_steps"
+            case framesReceived = "frames_received"
+            case framesAnalysed = "frames_analysed"
+            case streamErrors = "stream_errors"
+        }
+    }
+
+    func run() throws -> Report {
+        let engine = LiveEngine(configuration: .init(workers: workers, detector: detector), catalog: catalog,
+                                log: { Console.info("affect: \($0)") })
+        var definitions: [LiveEngine.Stream] = []
+        var pushers: [Pusher] = []
+        if push {
+            let frames = try Self.encodedFrames(of: input)
+            for index in 0..<streams {
+                let source = PushFrameSource(name: "push-\(index)")
+                definitions.append(.init(name: source.name, source: source, policy: policy))
+                pushers.append(Pusher(source: source, frames: frames, stream: index, engine: engine,
+                                      offset: index % max(1, frames.count)))
+            }
+        } else {
+            for index in 0..<streams {
+                let path = input
+                let source = try LoopingFrameSource(name: "stream-\(index)") { try VideoInput(parsing: path).open() }
+                definitions.append(.init(name: source.name, source: source, policy: policy, realtime: true))
+            }
+        }
+        let stop = StopFlag()
+        for pusher in pushers { Thread.detachNewThread { pusher.run(until: stop) } }
+        let report = try engine.run(streams: definitions, duration: duration)
+        stop.set()
+        let latency = report.latency
+        return Report(streams: streams, analysedFPS: report.analysedFramesPerSecond, p50: latency?.p50 ?? 0,
+                      p95: latency?.p95 ?? 0, p99: latency?.p99 ?? 0, max: latency?.max ?? 0, dropped: report.dropped,
+                      ladderSteps: report.ladderSteps, framesReceived: report.framesReceived,
+                      framesAnalysed: report.framesAnalysed, seconds: report.seconds, mode: push ? "push" : "decode",
+                      detector: detector.rawValue, workers: workers, streamErrors: report.streamErrors)
+    }
+
+    /// Every frame of the clip as JPEG, encoded once in memory.
+    static func encodedFrames(of input: String) throws -> [Data] {
+        let source = try VideoInput(parsing: input).open()
+        var frames: [Data] = []
+        while try source.advance() != nil, frames.count < 250 {
+            frames.append(try source.currentImage().jpegData(quality: 85))
+        }
+        guard !frames.isEmpty else { throw VisionError.inputUnreadable(path: input, reason: "no frames") }
+        return frames
+    }
+}
+
+/// A thread-safe one-way switch.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    var isSet: Bool { lock.withLock { stopped } }
+    func set() { lock.withLock { stopped = true } }
+}
+
+/// Stands in for a browser: pushes JPEGs at the rate the engine's sampler asks for.
+final class Pusher: @unchecked Sendable {
+    let source: PushFrameSource
+    let frames: [Data]
+    let stream: Int
+    let engine: LiveEngine
+    var next: Int
+
+    init(source: PushFrameSource, frames: [Data], stream: Int, engine: LiveEngine, offset: Int) {
+        self.source = source
+        self.frames = frames
+        self.stream = stream
+        self.engine = engine
+        next = offset
+    }
+
+    func run(until stop: StopFlag) {
+        let start = ContinuousClock.now
+        // Streams start spread over the first second, as real participants would.
+        Thread.sleep(forTimeInterval: Double(stream % 100) / 100)
+        while !stop.isSet {
+            let elapsed = start.duration(to: .now).components
+            source.push(frames[next % frames.count],
+                        capturedAt: Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15)
+            next += 1
+            let rate = engine.requestedRate(stream: stream) ?? 2
+            Thread.sleep(forTimeInterval: 1 / max(0.5, min(rate, 30)))
+        }
+        source.close()
+    }
+}
