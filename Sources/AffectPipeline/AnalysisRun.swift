@@ -94,11 +94,14 @@ public struct AnalysisRun {
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
 
         while let stamp = try source.advance() {
-            let captured = ContinuousClock.now
+            var captured = ContinuousClock.now
             read += 1
             if options.realtime && !source.isLive {
                 let due = start.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
-                if due > .now { Thread.sleep(forTimeInterval: Double((ContinuousClock.now.duration(to: due)).components.attoseconds) / 1e18) }
+                let wait = ContinuousClock.now.duration(to: due)
+                if wait > .zero { Thread.sleep(forTimeInterval: milliseconds(wait) / 1000) }
+                // A paced file frame is "captured" when it is due, as a camera's would be.
+                captured = .now
             }
             var sample = sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
             var image: Image?

@@ -8,6 +8,8 @@ public enum DropReason: String, Sendable, Hashable, Codable, CaseIterable {
     case superseded
     /// A pushed frame was replaced before the stream's capture loop took it.
     case pushOverflow = "push-overflow"
+    /// The frame waited longer than the engine's maximum wait; analysing it would only add latency.
+    case stale
 }
 
 /// Many live streams analysed by a fixed pool of workers.
@@ -30,14 +32,21 @@ public final class LiveEngine: @unchecked Sendable {
         public var ladder: LoadLadder.Configuration
         /// With ``LoadLadder/Step/trackBetweenDetections``: detect on one analysed frame in this many.
         public var detectEvery: Int
+        /// A sampled frame that waited longer than this is dropped as stale, unless its stream has had
+        /// no result for `starvationMilliseconds` (so no stream ever goes without results).
+        public var maximumWaitMilliseconds: Double
+        public var starvationMilliseconds: Double
 
         public init(workers: Int, detector: DetectorKind = .blazeface, classifier: EmotionClassifier.Options = .init(),
-                    ladder: LoadLadder.Configuration = .init(), detectEvery: Int = 3) {
+                    ladder: LoadLadder.Configuration = .init(), detectEvery: Int = 3,
+                    maximumWaitMilliseconds: Double = 120, starvationMilliseconds: Double = 1000) {
             self.workers = workers
             self.detector = detector
             self.classifier = classifier
             self.ladder = ladder
             self.detectEvery = detectEvery
+            self.maximumWaitMilliseconds = maximumWaitMilliseconds
+            self.starvationMilliseconds = starvationMilliseconds
         }
     }
 
@@ -119,6 +128,7 @@ public final class LiveEngine: @unchecked Sendable {
     private var pending: [Int: Job] = [:]
     private var ready: [Int] = []
     private var busy = Set<Int>()
+    private var lastResult: [Int: ContinuousClock.Instant] = [:]
     private var capturing = 0
     private var stopping = false
     private var ladder: LoadLadder
@@ -228,7 +238,7 @@ public final class LiveEngine: @unchecked Sendable {
         let paceStart = ContinuousClock.now
         do {
             while let stamp = try source.advance() {
-                let captured = ContinuousClock.now
+                var captured = ContinuousClock.now
                 condition.lock()
                 received += 1
                 let stop = stopping
@@ -239,6 +249,8 @@ public final class LiveEngine: @unchecked Sendable {
                     let due = paceStart.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
                     let wait = ContinuousClock.now.duration(to: due)
                     if wait > .zero { Thread.sleep(forTimeInterval: milliseconds(wait) / 1000) }
+                    // A paced file frame is "captured" when it is due, as a camera's would be.
+                    captured = .now
                 }
                 state.lock.lock()
                 state.sampler.rateScale = scale
@@ -342,16 +354,28 @@ public final class LiveEngine: @unchecked Sendable {
     }
 
     /// The next waiting frame, round-robin across streams; nil once capture has ended and all is analysed.
+    /// Frames that waited too long are dropped as stale on the way, unless their stream is starving.
     private func take() -> Job? {
         condition.lock()
         defer { condition.unlock() }
-        while ready.isEmpty {
-            if capturing == 0 && pending.isEmpty { return nil }
-            condition.wait()
+        while true {
+            while ready.isEmpty {
+                if capturing == 0 && pending.isEmpty { return nil }
+                condition.wait()
+            }
+            let stream = ready.removeFirst()
+            guard let job = pending.removeValue(forKey: stream) else { continue }
+            let now = ContinuousClock.now
+            let waited = milliseconds(job.captured.duration(to: now))
+            let starving = lastResult[stream].map { milliseconds($0.duration(to: now)) > configuration.starvationMilliseconds } ?? true
+            if waited > configuration.maximumWaitMilliseconds && !starving {
+                drops[.stale, default: 0] += 1
+                recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
+                continue
+            }
+            busy.insert(stream)
+            return job
         }
-        let stream = ready.removeFirst()
-        busy.insert(stream)
-        return pending.removeValue(forKey: stream)
     }
 
     private func finish(_ job: Job) {
@@ -362,6 +386,7 @@ public final class LiveEngine: @unchecked Sendable {
         latency.record(milliseconds: latencyMilliseconds)
         recordLadder(ladder.observe(latencyMilliseconds: latencyMilliseconds, at: elapsedMilliseconds()))
         busy.remove(job.stream)
+        lastResult[job.stream] = .now
         if pending[job.stream] != nil { ready.append(job.stream) }
         condition.broadcast()
     }

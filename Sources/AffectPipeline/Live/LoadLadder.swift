@@ -80,7 +80,9 @@ public struct LoadLadder: Sendable {
         samples.removeAll { $0.time < time - configuration.windowMilliseconds }
         let latencies = samples.compactMap(\.latency).sorted()
         guard !samples.isEmpty else { return nil }
-        let p95 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.95))]
+        // Nearest-rank percentile: with fewer than 20 samples one outlier is not the p95.
+        let rank = Int((Double(latencies.count) * 0.95).rounded(.up)) - 1
+        let p95 = latencies.isEmpty ? 0 : latencies[max(0, min(latencies.count - 1, rank))]
         let dropShare = Double(samples.count - latencies.count) / Double(samples.count)
         let overloaded = p95 > configuration.highLatencyMilliseconds || dropShare > configuration.highDropShare
         if overloaded {

@@ -17,7 +17,7 @@ public struct ChangeTriggers {
     /// Total-variation distance between consecutive distributions of one track that counts as a change.
     public var expressionThreshold = 0.25
     /// Mean absolute difference of the 16x16 grey face-region thumbnails (0-1) that counts as motion.
-    public var motionThreshold = 0.05
+    public var motionThreshold = 0.08
 
     private var lastFaceCount: Int?
     private var lastDistribution: [Int: EmotionDistribution] = [:]

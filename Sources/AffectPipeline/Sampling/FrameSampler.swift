@@ -30,7 +30,6 @@ public struct FrameSampler: Sendable {
 
     private var nextDue: Double?
     private var skipped = 0
-    private var lastSample: Double?
     private var escalatedAt: Double?
     private var sampleNextFrame = false
 
@@ -82,13 +81,16 @@ public struct FrameSampler: Sendable {
             return true
         case .adaptive:
             let interval = 1000 / ((rate(at: timeMilliseconds) ?? 1) * rateScale)
-            // A tenth of an interval of slack: live and pushed frames arrive with jitter around the rate asked.
-            if sampleNextFrame || lastSample.map({ timeMilliseconds >= $0 + 0.9 * interval }) ?? true {
-                sampleNextFrame = false
-                lastSample = timeMilliseconds
-                return true
+            // A tenth of an interval of slack for the jitter of live and pushed frames; the grid of due
+            // times keeps the average rate exact, and restarts after an escalation or a gap.
+            guard sampleNextFrame || nextDue.map({ timeMilliseconds >= $0 - 0.1 * interval }) ?? true else { return false }
+            if sampleNextFrame || nextDue.map({ timeMilliseconds - $0 > interval }) ?? true {
+                nextDue = timeMilliseconds + interval
+            } else if let due = nextDue {
+                nextDue = due + interval
             }
-            return false
+            sampleNextFrame = false
+            return true
         }
     }
 }

@@ -1,0 +1,57 @@
+import AffectPipeline
+import Testing
+
+@Suite struct LoadLadderTests {
+    func configuration() -> LoadLadder.Configuration {
+        var configuration = LoadLadder.Configuration()
+        configuration.cooldownMilliseconds = 1000
+        configuration.recoveryMilliseconds = 3000
+        return configuration
+    }
+
+    @Test func highLatencyStepsUpOncePerCooldown() {
+        var ladder = LoadLadder(configuration: configuration())
+        var changes: [LoadLadder.Change] = []
+        for time in stride(from: 0.0, to: 2500, by: 50) {
+            if let change = ladder.observe(latencyMilliseconds: 400, at: time) { changes.append(change) }
+        }
+        #expect(changes.map(\.to) == [.reducedRate, .trackBetweenDetections, .cheaperDetector])
+        #expect(changes.map(\.timeMilliseconds) == [0, 1000, 2000])
+        #expect(changes.allSatisfy { $0.reason.contains("latency") })
+    }
+
+    @Test func stopsAtTheHighestStep() {
+        var ladder = LoadLadder(configuration: configuration())
+        for time in stride(from: 0.0, to: 10000, by: 50) { _ = ladder.observe(latencyMilliseconds: 900, at: time) }
+        #expect(ladder.step == .cheaperDetector)
+    }
+
+    @Test func dropsAloneStepUp() {
+        var ladder = LoadLadder(configuration: configuration())
+        _ = ladder.observe(latencyMilliseconds: 10, at: 0)
+        let change = ladder.observeDrop(at: 10)
+        #expect(change?.to == .reducedRate)
+        #expect(change?.reason.contains("dropped") == true)
+    }
+
+    @Test func recoversStepByStepWhenLoadFalls() {
+        var ladder = LoadLadder(configuration: configuration())
+        for time in stride(from: 0.0, to: 1100, by: 50) { _ = ladder.observe(latencyMilliseconds: 400, at: time) }
+        #expect(ladder.step == .trackBetweenDetections)
+        var downs: [LoadLadder.Change] = []
+        for time in stride(from: 1100.0, to: 9000, by: 50) {
+            if let change = ladder.observe(latencyMilliseconds: 20, at: time) { downs.append(change) }
+        }
+        #expect(downs.map(\.to) == [.reducedRate, .normal])
+        #expect(ladder.step == .normal)
+    }
+
+    @Test func moderateLoadHoldsTheStep() {
+        var ladder = LoadLadder(configuration: configuration())
+        _ = ladder.observe(latencyMilliseconds: 400, at: 0)
+        for time in stride(from: 50.0, to: 10000, by: 50) {
+            #expect(ladder.observe(latencyMilliseconds: 100, at: time) == nil)
+        }
+        #expect(ladder.step == .reducedRate, "between the low and high marks nothing changes")
+    }
+}

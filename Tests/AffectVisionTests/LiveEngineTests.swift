@@ -1,0 +1,108 @@
+import AffectCore
+import AffectPipeline
+import AffectTestSupport
+import AffectVision
+import Foundation
+import Testing
+
+/// Ends a source after a fixed number of frames.
+final class PrefixFrameSource: FrameSource {
+    let base: any FrameSource
+    let limit: Int
+    var count = 0
+    init(_ base: any FrameSource, frames: Int) {
+        self.base = base
+        limit = frames
+    }
+    var name: String { base.name }
+    var nominalFramesPerSecond: Double? { base.nominalFramesPerSecond }
+    var declaredFrameCount: Int? { nil }
+    var isLive: Bool { base.isLive }
+    func advance() throws -> FrameStamp? {
+        guard count < limit else { return nil }
+        count += 1
+        return try base.advance()
+    }
+    func currentImage() throws -> Image { try base.currentImage() }
+}
+
+/// Collects one stream's results from worker threads.
+final class ResultLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [FrameResult] = []
+    func append(_ result: FrameResult) { lock.withLock { results.append(result) } }
+    var all: [FrameResult] { lock.withLock { results } }
+}
+
+@Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"),
+       .serialized)
+struct LiveEngineTests {
+    let clip = TestEnvironment.data("talking-heads/WDA_BobMenendez_000.mp4")
+
+    /// More every-frame streams than two cores sustain: the ladder engages, drops are counted by reason,
+    /// capture keeps its pace, latency stays bounded, no stream starves, and the ladder recovers when
+    /// most streams end. Bounds are generous; the tight figures are in docs/benchmarks.md.
+    @Test func overloadEngagesTheLadderAndRecovers() throws {
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        var ladder = LoadLadder.Configuration()
+        ladder.recoveryMilliseconds = 1000
+        ladder.cooldownMilliseconds = 500
+        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface, ladder: ladder), catalog: catalog)
+        var logs: [ResultLog] = []
+        var streams: [LiveEngine.Stream] = []
+        for index in 0..<10 {
+            let log = ResultLog()
+            logs.append(log)
+            // Nine streams stop after 3 s; one runs the whole 8 s clip, so load falls and the ladder can recover.
+            let base = try VideoInput(parsing: clip).open()
+            let source: any FrameSource = index == 0 ? base : PrefixFrameSource(base, frames: 75)
+            streams.append(.init(name: "s\(index)", source: source, policy: .everyFrame, realtime: true,
+                                 sink: { log.append($0) }))
+        }
+        let start = Date()
+        let report = try engine.run(streams: streams)
+        let wall = Date().timeIntervalSince(start)
+        #expect(report.streamErrors.isEmpty)
+        #expect(report.framesReceived == 200 + 9 * 75, "capture read every frame")
+        #expect(wall < 10, "paced capture never waited for analysis: \(wall) s for an 8 s clip")
+        #expect(!report.ladderSteps.isEmpty)
+        #expect(report.ladderSteps.first?.to == .reducedRate)
+        let dropped = (report.dropped["superseded"] ?? 0) + (report.dropped["stale"] ?? 0)
+        #expect(dropped > 0)
+        #expect(report.framesAnalysed + dropped + (report.framesReceived - report.framesSampled) == report.framesReceived,
+                "every frame is analysed, dropped with a reason, or not sampled: \(report)")
+        let latency = try #require(report.latency)
+        #expect(latency.p99 < 250, "p99 \(latency.p99) ms")
+        #expect(report.ladderSteps.contains { $0.to < $0.from }, "recovers once the nine short streams end: \(report.ladderSteps)")
+        for log in logs {
+            let results = log.all
+            #expect(results.count >= 10, "no stream starves")
+            #expect(zip(results.dropFirst(), results).allSatisfy { $0.frame > $1.frame }, "results in order")
+            #expect(results.filter { $0.faces.count == 1 }.count >= results.count * 9 / 10)
+        }
+    }
+
+    @Test func pushedJPEGsAreAnalysedInOrder() throws {
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface), catalog: catalog)
+        let decoded = try VideoInput(parsing: clip).open()
+        var jpegs: [Data] = []
+        while jpegs.count < 20, try decoded.advance() != nil { jpegs.append(try decoded.currentImage().jpegData()) }
+        let source = PushFrameSource(name: "participant")
+        let log = ResultLog()
+        let frames = jpegs
+        Thread.detachNewThread {
+            for (index, jpeg) in frames.enumerated() {
+                source.push(jpeg, capturedAt: Double(index) * 100)
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            source.close()
+        }
+        let report = try engine.run(streams: [.init(name: "participant", source: source, policy: .everyFrame,
+                                                    tracking: true, sink: { log.append($0) })])
+        #expect(report.framesReceived == 20)
+        #expect(log.all.count == 20)
+        #expect(log.all.map(\.timeMilliseconds) == (0..<20).map { Double($0) * 100 }, "capture times kept")
+        #expect(log.all.allSatisfy { $0.faces.count == 1 && $0.faces[0].track == 1 })
+    }
+}
