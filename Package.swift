@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -34,7 +35,11 @@ let package = Package(
         // Sampling and the frame-to-result loop.
         .target(
             name: "AffectPipeline",
-            dependencies: ["AffectCore", "AffectVision", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: [
+                "AffectCore", "AffectVision",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .executableTarget(
             name: "affect",

@@ -73,6 +73,9 @@ struct LiveEngineTests {
                 "every frame is analysed, dropped with a reason, or not sampled: \(report)")
         let latency = try #require(report.latency)
         #expect(latency.p99 < 250, "p99 \(latency.p99) ms")
+        #expect(report.perStream.count == 10)
+        #expect(report.perStream.allSatisfy { ($0.latency?.p99 ?? 1000) < 250 }, "per stream too")
+        #expect(engine.metrics.text().contains("affect_ladder_changes_total \(report.ladderSteps.count)"))
         #expect(report.ladderSteps.contains { $0.to < $0.from }, "recovers once the nine short streams end: \(report.ladderSteps)")
         for log in logs {
             let results = log.all
@@ -104,5 +107,12 @@ struct LiveEngineTests {
         #expect(log.all.count == 20)
         #expect(log.all.map(\.timeMilliseconds) == (0..<20).map { Double($0) * 100 }, "capture times kept")
         #expect(log.all.allSatisfy { $0.faces.count == 1 && $0.faces[0].track == 1 })
+        #expect(report.perStream.first?.latency != nil)
+        // The same figures, as Prometheus text for a /metrics endpoint.
+        let text = engine.metrics.text()
+        #expect(text.contains(#"affect_frames_received_total{stream="participant"} 20"#))
+        #expect(text.contains(#"affect_frames_analysed_total{stream="participant"} 20"#))
+        #expect(text.contains(#"affect_frames_dropped_total{stream="participant",reason="superseded"} 0"#))
+        #expect(text.contains(#"affect_frame_latency_seconds_count{stream="participant"} 20"#))
     }
 }

@@ -85,6 +85,7 @@ public final class LiveEngine: @unchecked Sendable {
         public var ladderSteps: [LoadLadder.Change]
         /// Errors that ended individual streams (the others went on).
         public var streamErrors: [String]
+        public var perStream: [StreamReport]
 
         enum CodingKeys: String, CodingKey {
             case streams, seconds, latency, dropped
@@ -94,7 +95,15 @@ public final class LiveEngine: @unchecked Sendable {
             case analysedFramesPerSecond = "analysed_fps"
             case ladderSteps = "ladder_steps"
             case streamErrors = "stream_errors"
+            case perStream = "per_stream"
         }
+    }
+
+    /// One stream's latency and drops.
+    public struct StreamReport: Sendable, Codable {
+        public var name: String
+        public var latency: LatencySummary?
+        public var dropped: [String: Int]
     }
 
     private struct Job {
@@ -142,9 +151,17 @@ public final class LiveEngine: @unchecked Sendable {
     private var streams: [Stream] = []
     private var states: [StreamState] = []
 
-    public init(configuration: Configuration, catalog: ModelCatalog, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// Counters and latency histograms, ready for a `/metrics` endpoint.
+    public let metrics: LiveMetrics
+    private var streamMetrics: [LiveMetrics.Stream] = []
+    private var streamLatency: [LatencyRecorder] = []
+    private var streamDrops: [[DropReason: Int]] = []
+
+    public init(configuration: Configuration, catalog: ModelCatalog, metrics: LiveMetrics = LiveMetrics(),
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configuration = configuration
         self.catalog = catalog
+        self.metrics = metrics
         self.log = log
         ladder = LoadLadder(configuration: configuration.ladder)
     }
@@ -180,6 +197,9 @@ public final class LiveEngine: @unchecked Sendable {
         condition.lock()
         self.streams = streams
         states = streams.map { StreamState(policy: $0.policy, tracking: $0.tracking) }
+        streamMetrics = streams.map { metrics.stream(named: $0.name) }
+        streamLatency = streams.map { _ in LatencyRecorder() }
+        streamDrops = streams.map { _ in [:] }
         start = .now
         capturing = streams.count
         condition.unlock()
@@ -210,8 +230,15 @@ public final class LiveEngine: @unchecked Sendable {
         }
         group.wait()
         let seconds = milliseconds(start.duration(to: .now)) / 1000
-        for stream in streams {
-            if let push = stream.source as? PushFrameSource, push.dropped > 0 { drops[.pushOverflow, default: 0] += push.dropped }
+        for (index, stream) in streams.enumerated() {
+            guard let push = stream.source as? PushFrameSource, push.dropped > 0 else { continue }
+            drops[.pushOverflow, default: 0] += push.dropped
+            streamDrops[index][.pushOverflow, default: 0] += push.dropped
+            streamMetrics[index].dropped[.pushOverflow]?.increment(by: Int64(push.dropped))
+        }
+        let perStream = streams.indices.map { index in
+            StreamReport(name: streams[index].name, latency: streamLatency[index].summary,
+                         dropped: Dictionary(uniqueKeysWithValues: streamDrops[index].map { ($0.key.rawValue, $0.value) }))
         }
         condition.lock()
         self.streams = []
@@ -221,7 +248,7 @@ public final class LiveEngine: @unchecked Sendable {
                       framesAnalysed: analysed, analysedFramesPerSecond: seconds > 0 ? Double(analysed) / seconds : 0,
                       latency: latency.summary,
                       dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.rawValue, drops[$0] ?? 0) }),
-                      ladderSteps: changes, streamErrors: errors)
+                      ladderSteps: changes, streamErrors: errors, perStream: perStream)
     }
 
     // MARK: Capture
@@ -241,6 +268,7 @@ public final class LiveEngine: @unchecked Sendable {
                 var captured = ContinuousClock.now
                 condition.lock()
                 received += 1
+                streamMetrics[index].received.increment()
                 let stop = stopping
                 let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
                 condition.unlock()
@@ -285,8 +313,9 @@ public final class LiveEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         sampled += 1
+        streamMetrics[job.stream].sampled.increment()
         if pending.updateValue(job, forKey: job.stream) != nil {
-            drops[.superseded, default: 0] += 1
+            countDrop(.superseded, stream: job.stream)
             recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
         } else if !busy.contains(job.stream) {
             ready.append(job.stream)
@@ -369,7 +398,7 @@ public final class LiveEngine: @unchecked Sendable {
             let waited = milliseconds(job.captured.duration(to: now))
             let starving = lastResult[stream].map { milliseconds($0.duration(to: now)) > configuration.starvationMilliseconds } ?? true
             if waited > configuration.maximumWaitMilliseconds && !starving {
-                drops[.stale, default: 0] += 1
+                countDrop(.stale, stream: stream)
                 recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
                 continue
             }
@@ -384,6 +413,9 @@ public final class LiveEngine: @unchecked Sendable {
         defer { condition.unlock() }
         analysed += 1
         latency.record(milliseconds: latencyMilliseconds)
+        streamLatency[job.stream].record(milliseconds: latencyMilliseconds)
+        streamMetrics[job.stream].analysed.increment()
+        streamMetrics[job.stream].latency.recordNanoseconds(Int64(latencyMilliseconds * 1_000_000))
         recordLadder(ladder.observe(latencyMilliseconds: latencyMilliseconds, at: elapsedMilliseconds()))
         busy.remove(job.stream)
         lastResult[job.stream] = .now
@@ -392,8 +424,16 @@ public final class LiveEngine: @unchecked Sendable {
     }
 
     /// Call with `condition` held.
+    private func countDrop(_ reason: DropReason, stream: Int) {
+        drops[reason, default: 0] += 1
+        streamDrops[stream][reason, default: 0] += 1
+        streamMetrics[stream].dropped[reason]?.increment()
+    }
+
+    /// Call with `condition` held.
     private func recordLadder(_ change: LoadLadder.Change?) {
         guard let change else { return }
+        metrics.ladderChanged(to: change.to)
         changes.append(change)
         log("load ladder: \(change.from.name) -> \(change.to.name) (\(change.reason))")
     }

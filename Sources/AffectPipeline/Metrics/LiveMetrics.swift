@@ -1,0 +1,60 @@
+import Prometheus
+
+/// The live engine's counters and latency histograms in a Prometheus registry,
+/// so a server can expose them as text at `/metrics`.
+///
+/// Names: `affect_frames_received_total`, `affect_frames_sampled_total`,
+/// `affect_frames_analysed_total` and `affect_frames_dropped_total` (label `reason`),
+/// each also labelled by `stream`; `affect_frame_latency_seconds` (capture to result)
+/// per stream; `affect_ladder_step` (0 normal to 3 cheaper detector) and
+/// `affect_ladder_changes_total`.
+public final class LiveMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let ladderStep: Gauge
+    private let ladderChanges: Counter
+    static let latencyBuckets: [Duration] = [5, 10, 20, 33, 50, 75, 100, 150, 200, 250, 500, 1000, 2500].map { .milliseconds($0) }
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        ladderStep = registry.makeGauge(name: "affect_ladder_step", help: "Load ladder step: 0 normal, 1 reduced rate, 2 tracking between detections, 3 cheaper detector")
+        ladderChanges = registry.makeCounter(name: "affect_ladder_changes_total", help: "Load ladder step changes")
+    }
+
+    /// The metrics of one stream.
+    public struct Stream: Sendable {
+        let received: Counter
+        let sampled: Counter
+        let analysed: Counter
+        let dropped: [DropReason: Counter]
+        let latency: DurationHistogram
+    }
+
+    public func stream(named name: String) -> Stream {
+        let labels = [("stream", name)]
+        return Stream(
+            received: registry.makeCounter(name: "affect_frames_received_total", labels: labels,
+                                           help: "Frames read from the source"),
+            sampled: registry.makeCounter(name: "affect_frames_sampled_total", labels: labels,
+                                          help: "Frames the sampler chose for analysis"),
+            analysed: registry.makeCounter(name: "affect_frames_analysed_total", labels: labels,
+                                           help: "Frames analysed"),
+            dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { reason in
+                (reason, registry.makeCounter(name: "affect_frames_dropped_total",
+                                              labels: labels + [("reason", reason.rawValue)],
+                                              help: "Sampled frames dropped before analysis, by reason"))
+            }),
+            latency: registry.makeDurationHistogram(name: "affect_frame_latency_seconds", labels: labels,
+                                                    buckets: Self.latencyBuckets,
+                                                    help: "Capture-to-result latency of analysed frames"))
+    }
+
+    func ladderChanged(to step: LoadLadder.Step) {
+        ladderStep.set(Int64(step.rawValue))
+        ladderChanges.increment()
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func text() -> String {
+        registry.emitToString()
+    }
+}
