@@ -144,6 +144,7 @@ struct Analyze: ParsableCommand {
             }, progress: { done, total in Console.progress(label, done: done, total: total) })
             try out.close()
             try momentFile?.close()
+            if source.isLive { Console.info("affect: \(input): stream ended") }
             Console.clearProgress()
             if let summaryFile {
                 let encoder = JSONEncoder()

@@ -61,3 +61,40 @@ struct UDPStreamTests {
         #expect(frames.filter { ($0["faces"] as? [Any])?.count == 1 }.count >= frames.count * 9 / 10)
     }
 }
+
+/// RTSP from GStreamer's RTSP server (Debian packages) on 127.0.0.1.
+@Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"))
+struct RTSPStreamTests {
+    func analyzeRTSP(serverSeconds: Double, arguments: String) throws -> CommandResult {
+        let clip = TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4")
+        return try CommandRunner.shell("""
+            ports=$(mktemp)
+            /usr/bin/python3 tests/tools/rtsp_server.py '\(clip)' \(serverSeconds) > "$ports" 2>/dev/null &
+            server=$!
+            for _ in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
+            port=$(head -n 1 "$ports"); rm -f "$ports"
+            "$AFFECT" analyze "rtsp://127.0.0.1:$port/clip" \(arguments)
+            status=$?
+            kill $server 2>/dev/null
+            exit $status
+            """)
+    }
+
+    @Test func rtspStreamIsAnalysedLiveUntilTheServerStops() throws {
+        let result = try analyzeRTSP(serverSeconds: 4, arguments: "--detector blazeface --timeout 3")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("stream ended"))
+        let frames = try result.stdoutLines.map(jsonObject)
+        #expect(frames.count >= 5, "\(result.stderr)")
+        #expect(frames.filter { ($0["faces"] as? [Any])?.count == 1 }.count >= frames.count * 9 / 10)
+        #expect(result.stderr.contains("adaptive sampling triggers"), "live sources sample adaptively by default")
+    }
+
+    @Test func reconnectGivesUpClearlyWhenTheServerIsGone() throws {
+        let result = try analyzeRTSP(serverSeconds: 3, arguments: "--detector blazeface --timeout 2 --reconnect --reconnect-limit 1")
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(result.stderr.contains("reconnect"))
+        #expect(result.stderr.split(separator: "\n").last?.contains("unreachable") == true)
+        #expect(!result.stdoutLines.isEmpty, "results from before the server stopped are kept")
+    }
+}

@@ -48,10 +48,13 @@ final class OpenCVFrameSource: FrameSource {
         let fps = cvb_video_fps(handle)
         nominalFramesPerSecond = fps > 0 && fps < 1000 ? fps : nil
         let count = Int(cvb_video_frame_count(handle))
-        // A URL that serves a finite file (HTTP) has a frame count and is timed like a file.
-        declaredFrameCount = count > 0 ? count : nil
+        // RTSP, UDP and the like are live whatever the backend reports; an HTTP URL that serves a
+        // finite file has a frame count and is timed like a file.
+        let scheme = url.prefix { $0 != ":" }.lowercased()
+        let http = scheme == "http" || scheme == "https"
+        declaredFrameCount = http && count > 0 ? count : nil
         isLive = declaredFrameCount == nil
-        connectionless = ["udp", "rtp"].contains(url.prefix { $0 != ":" }.lowercased())
+        connectionless = ["udp", "rtp"].contains(scheme)
     }
 
     init(device index: Int, path: String) throws {
