@@ -99,7 +99,7 @@ public struct AnalysisRun {
             if options.realtime && !source.isLive {
                 let due = start.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
                 let wait = ContinuousClock.now.duration(to: due)
-                if wait > .zero { Thread.sleep(forTimeInterval: milliseconds(wait) / 1000) }
+                if wait > .zero { Thread.sleep(forTimeInterval: wait.milliseconds / 1000) }
                 // A paced file frame is "captured" when it is due, as a camera's would be.
                 captured = .now
             }
@@ -135,7 +135,7 @@ public struct AnalysisRun {
                     for emotion in Emotion.allCases { sums[emotion.index] += face.emotions[emotion] }
                 }
                 try sink(result)
-                latency.record(milliseconds: milliseconds(captured.duration(to: .now)))
+                latency.record(milliseconds: captured.duration(to: .now).milliseconds)
                 for moment in closed { try momentSink(moment) }
                 momentCount += closed.count
             }
@@ -147,7 +147,7 @@ public struct AnalysisRun {
             momentCount += closed.count
             tracking = stage
         }
-        let elapsed = milliseconds(start.duration(to: .now)) / 1000
+        let elapsed = start.duration(to: .now).milliseconds / 1000
         return AnalysisSummary(
             input: source.name, framesRead: read, framesAnalysed: analysed, faces: faceCount,
             framesWithOneFace: single, meanEmotions: EmotionDistribution(scores: sums), elapsedSeconds: elapsed,

@@ -43,15 +43,3 @@ public final class FrameAnalyzer {
         return faces
     }
 }
-
-/// Runs `body` and returns its result with the wall time it took, in milliseconds.
-func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
-    let start = ContinuousClock.now
-    let result = try body()
-    return (result, milliseconds(start.duration(to: .now)))
-}
-
-func milliseconds(_ duration: Duration) -> Double {
-    let parts = duration.components
-    return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
-}

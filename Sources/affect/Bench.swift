@@ -103,10 +103,7 @@ struct Bench: ParsableCommand {
             if threads == 1 {
                 let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector)
                 while true {
-                    let (image, decode) = try timed { () -> Image? in
-                        guard try source.advance() != nil else { return nil }
-                        return try source.currentImage()
-                    }
+                    let (image, decode) = try timed { try Self.nextImage(of: source) }
                     guard let image else { break }
                     let faces = try analyzer.analyze(image)
                     timings.record(decode: decode, detect: analyzer.lastDetectMilliseconds,
@@ -116,16 +113,13 @@ struct Bench: ParsableCommand {
             } else {
                 try runParallel(source: source, catalog: catalog, timings: timings)
             }
-            let wall = Double(start.duration(to: .now).components.attoseconds) / 1e18
-                + Double(start.duration(to: .now).components.seconds)
+            let wall = start.duration(to: .now).milliseconds / 1000
             Console.clearProgress()
             guard timings.frames > 0 else { throw VisionError.inputUnreadable(path: input, reason: "no frames") }
             let report = timings.report(wall: wall, threads: threads, detector: detector.rawValue, input: input)
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try JSONOutput.print(report)
             case .text:
                 print(String(format: "%@: %d frames, %d faces, %d thread(s), %@\n"
                              + "decode %.2f ms  detect %.2f ms  classify %.2f ms (medians per frame)\n"
@@ -150,9 +144,7 @@ struct Bench: ParsableCommand {
             let report = try benchmark.run()
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try JSONOutput.print(report)
             case .text:
                 print(String(format: "%d %@ streams, %d workers, %.0f s: %.1f analysed frames/s\n"
                              + "latency ms p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n"
@@ -162,6 +154,12 @@ struct Bench: ParsableCommand {
                                  .joined(separator: ", ") as NSString, report.ladderSteps.count))
             }
         }
+    }
+
+    /// Reads and decodes the next frame; nil at the end.
+    static func nextImage(of source: any FrameSource) throws -> Image? {
+        guard try source.advance() != nil else { return nil }
+        return try source.currentImage()
     }
 
     /// One decoding thread feeds a bounded queue; `threads` workers analyse from it.
@@ -189,10 +187,7 @@ struct Bench: ParsableCommand {
         }
         do {
             while failures.first == nil {
-                let (image, decode) = try timed { () -> Image? in
-                    guard try source.advance() != nil else { return nil }
-                    return try source.currentImage()
-                }
+                let (image, decode) = try timed { try Self.nextImage(of: source) }
                 guard let image else { break }
                 timings.record(decode: decode)
                 guard queue.push(image) else { break }
@@ -205,14 +200,6 @@ struct Bench: ParsableCommand {
         group.wait()
         if let failure = failures.first { throw failure }
     }
-}
-
-/// Runs `body` and returns its result with its wall time in milliseconds.
-func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
-    let start = ContinuousClock.now
-    let result = try body()
-    let elapsed = start.duration(to: .now).components
-    return (result, Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15)
 }
 
 /// Per-frame stage times collected from several threads.

@@ -115,9 +115,7 @@ final class Pusher: @unchecked Sendable {
         // Streams start spread over the first second, as real participants would.
         Thread.sleep(forTimeInterval: Double(stream % 100) / 100)
         while !stop.isSet {
-            let elapsed = start.duration(to: .now).components
-            source.push(frames[next % frames.count],
-                        capturedAt: Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15)
+            source.push(frames[next % frames.count], capturedAt: start.duration(to: .now).milliseconds)
             next += 1
             let rate = engine.requestedRate(stream: stream) ?? 2
             Thread.sleep(forTimeInterval: 1 / max(0.5, min(rate, 30)))

@@ -74,9 +74,7 @@ struct Eval: ParsableCommand {
             let report = ClassificationReport(samples: samples)
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try JSONOutput.print(report)
             case .text:
                 print(Self.describe(report))
             }

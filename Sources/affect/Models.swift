@@ -42,9 +42,7 @@ struct Models: ParsableCommand {
                     Entry(model: $0, verified: verified[$0.name] ?? false,
                           path: (catalog.directory as NSString).appendingPathComponent($0.file))
                 }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                try JSONOutput.print(entries)
             case .text:
                 print("models in \(catalog.directory)")
                 for model in catalog.manifest.models {

@@ -48,18 +48,9 @@ struct LiveEngineCommandTests {
 
     @Test func streamIsReopenedUnderReconnect() throws {
         let clip = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
-        let result = try CommandRunner.shell("""
-            ports=$(mktemp)
-            python3 tests/tools/mjpeg_server.py '\(clip)' 20 end 2 > "$ports" 2>/dev/null &
-            server=$!
-            for _ in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
-            port=$(head -n 1 "$ports"); rm -f "$ports"
-            "$AFFECT" analyze "http://127.0.0.1:$port/stream.mjpg" --every-frame --detector blazeface \
-                --reconnect --reconnect-limit 2 --timeout 2
-            status=$?
-            kill $server 2>/dev/null
-            exit $status
-            """)
+        let result = try analyzeWhileServing(
+            server: "python3 tests/tools/mjpeg_server.py '\(clip)' 20 end 2", url: "http://127.0.0.1:$port/stream.mjpg",
+            arguments: "--every-frame --detector blazeface --reconnect --reconnect-limit 2 --timeout 2")
         // Two connections of 20 frames each, then the server is gone and the limit ends the run.
         #expect(result.status == 69, "\(result.stderr)")
         #expect(result.stderr.contains("reconnected (attempt 1)"))

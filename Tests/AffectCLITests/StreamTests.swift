@@ -2,22 +2,29 @@ import AffectTestSupport
 import Foundation
 import Testing
 
+/// Starts a test server that prints its port, runs `affect analyze URL ARGUMENTS` against it
+/// (`$port` in the URL is the server's port), then stops the server.
+func analyzeWhileServing(server: String, url: String, arguments: String) throws -> CommandResult {
+    try CommandRunner.shell("""
+        ports=$(mktemp)
+        \(server) > "$ports" 2>/dev/null &
+        server=$!
+        for _ in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
+        port=$(head -n 1 "$ports"); rm -f "$ports"
+        "$AFFECT" analyze "\(url)" \(arguments)
+        status=$?
+        kill $server 2>/dev/null
+        exit $status
+        """)
+}
+
 /// A real HTTP Motion JPEG stream from tests/tools/mjpeg_server.py on 127.0.0.1.
 @Suite(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.hasModels, "needs ../shared/data and models"))
 struct StreamTests {
     func analyzeServedStream(mode: String, arguments: String) throws -> CommandResult {
         let clip = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
-        return try CommandRunner.shell("""
-            ports=$(mktemp)
-            python3 tests/tools/mjpeg_server.py '\(clip)' 30 \(mode) > "$ports" 2>/dev/null &
-            server=$!
-            for _ in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
-            port=$(head -n 1 "$ports"); rm -f "$ports"
-            "$AFFECT" analyze "http://127.0.0.1:$port/stream.mjpg" \(arguments)
-            status=$?
-            kill $server 2>/dev/null
-            exit $status
-            """)
+        return try analyzeWhileServing(server: "python3 tests/tools/mjpeg_server.py '\(clip)' 30 \(mode)",
+                                       url: "http://127.0.0.1:$port/stream.mjpg", arguments: arguments)
     }
 
     @Test func streamThatEndsIsAnalysedLive() throws {
@@ -67,17 +74,8 @@ struct UDPStreamTests {
 struct RTSPStreamTests {
     func analyzeRTSP(serverSeconds: Double, arguments: String) throws -> CommandResult {
         let clip = TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4")
-        return try CommandRunner.shell("""
-            ports=$(mktemp)
-            /usr/bin/python3 tests/tools/rtsp_server.py '\(clip)' \(serverSeconds) > "$ports" 2>/dev/null &
-            server=$!
-            for _ in $(seq 100); do [ -s "$ports" ] && break; sleep 0.1; done
-            port=$(head -n 1 "$ports"); rm -f "$ports"
-            "$AFFECT" analyze "rtsp://127.0.0.1:$port/clip" \(arguments)
-            status=$?
-            kill $server 2>/dev/null
-            exit $status
-            """)
+        return try analyzeWhileServing(server: "/usr/bin/python3 tests/tools/rtsp_server.py '\(clip)' \(serverSeconds)",
+                                       url: "rtsp://127.0.0.1:$port/clip", arguments: arguments)
     }
 
     @Test func rtspStreamIsAnalysedLiveUntilTheServerStops() throws {

@@ -17,7 +17,7 @@ struct TalkingHeadTests {
         let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector)
         for clip in Self.clips {
             let source = try VideoInput(parsing: TestEnvironment.data("talking-heads/\(clip).mp4")).open()
-            var run = AnalysisRun(policy: .fileDefault, analyzer: analyzer)
+            let run = AnalysisRun(policy: .fileDefault, analyzer: analyzer)
             var times: [Double] = []
             let summary = try run.run(source: source, sink: { times.append($0.timeMilliseconds) })
             #expect(summary.framesRead == 200, "\(clip)")

@@ -229,7 +229,7 @@ public final class LiveEngine: @unchecked Sendable {
             for stream in streams { (stream.source as? PushFrameSource)?.close() }
         }
         group.wait()
-        let seconds = milliseconds(start.duration(to: .now)) / 1000
+        let seconds = start.duration(to: .now).milliseconds / 1000
         for (index, stream) in streams.enumerated() {
             guard let push = stream.source as? PushFrameSource, push.dropped > 0 else { continue }
             drops[.pushOverflow, default: 0] += push.dropped
@@ -276,7 +276,7 @@ public final class LiveEngine: @unchecked Sendable {
                 if stream.realtime && !source.isLive {
                     let due = paceStart.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
                     let wait = ContinuousClock.now.duration(to: due)
-                    if wait > .zero { Thread.sleep(forTimeInterval: milliseconds(wait) / 1000) }
+                    if wait > .zero { Thread.sleep(forTimeInterval: wait.milliseconds / 1000) }
                     // A paced file frame is "captured" when it is due, as a camera's would be.
                     captured = .now
                 }
@@ -395,8 +395,8 @@ public final class LiveEngine: @unchecked Sendable {
             let stream = ready.removeFirst()
             guard let job = pending.removeValue(forKey: stream) else { continue }
             let now = ContinuousClock.now
-            let waited = milliseconds(job.captured.duration(to: now))
-            let starving = lastResult[stream].map { milliseconds($0.duration(to: now)) > configuration.starvationMilliseconds } ?? true
+            let waited = job.captured.duration(to: now).milliseconds
+            let starving = lastResult[stream].map { $0.duration(to: now).milliseconds > configuration.starvationMilliseconds } ?? true
             if waited > configuration.maximumWaitMilliseconds && !starving {
                 countDrop(.stale, stream: stream)
                 recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
@@ -408,7 +408,7 @@ public final class LiveEngine: @unchecked Sendable {
     }
 
     private func finish(_ job: Job) {
-        let latencyMilliseconds = milliseconds(job.captured.duration(to: .now))
+        let latencyMilliseconds = job.captured.duration(to: .now).milliseconds
         condition.lock()
         defer { condition.unlock() }
         analysed += 1
@@ -439,6 +439,6 @@ public final class LiveEngine: @unchecked Sendable {
     }
 
     private func elapsedMilliseconds() -> Double {
-        milliseconds(start.duration(to: .now))
+        start.duration(to: .now).milliseconds
     }
 }

@@ -116,9 +116,7 @@ final class OpenCVFrameSource: FrameSource {
         }
         let start = clockStart ?? lastFrameAt
         clockStart = start
-        let elapsed = start.duration(to: lastFrameAt)
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        return FrameStamp(index: index, timeMilliseconds: milliseconds)
+        return FrameStamp(index: index, timeMilliseconds: start.duration(to: lastFrameAt).milliseconds)
     }
 
     func currentImage() throws -> Image {

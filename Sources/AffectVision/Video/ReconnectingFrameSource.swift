@@ -39,7 +39,7 @@ public final class ReconnectingFrameSource: FrameSource {
                 if let stamp = try current?.advance() {
                     // One clock across connections, so the gap while reconnecting shows in the timestamps.
                     let continued = FrameStamp(index: stamp.index + indexOffset,
-                                               timeMilliseconds: milliseconds(since: clockStart))
+                                               timeMilliseconds: clockStart.duration(to: .now).milliseconds)
                     lastStamp = continued
                     return continued
                 }
@@ -79,10 +79,5 @@ public final class ReconnectingFrameSource: FrameSource {
                 log("reconnect attempt \(reconnections) failed: \(error.description)")
             }
         }
-    }
-
-    private func milliseconds(since instant: ContinuousClock.Instant) -> Double {
-        let parts = instant.duration(to: .now).components
-        return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
     }
 }

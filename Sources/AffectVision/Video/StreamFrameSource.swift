@@ -60,8 +60,7 @@ final class StreamFrameSource: FrameSource {
         let now = ContinuousClock.now
         let start = clockStart ?? now
         clockStart = start
-        let elapsed = start.duration(to: now).components
-        return FrameStamp(index: index, timeMilliseconds: Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15)
+        return FrameStamp(index: index, timeMilliseconds: start.duration(to: now).milliseconds)
     }
 
     func currentImage() throws -> Image {
