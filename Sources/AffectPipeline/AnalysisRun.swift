@@ -25,9 +25,35 @@ public struct AnalysisSummary: Sendable, Codable, Hashable {
     public var triggers: [String: Int]?
     /// Capture-to-result latency of analysed frames.
     public var latency: LatencySummary?
+    /// Sampled frames dropped before analysis, by reason (live engine only).
+    public var dropped: [String: Int]?
+    /// Load-ladder step changes (live engine only).
+    public var ladderSteps: Int?
+
+    public init(input: String, framesRead: Int, framesAnalysed: Int, faces: Int, framesWithOneFace: Int,
+                meanEmotions: EmotionDistribution?, elapsedSeconds: Double, analysedFramesPerSecond: Double,
+                detector: String, tracks: Int? = nil, moments: Int? = nil, triggers: [String: Int]? = nil,
+                latency: LatencySummary? = nil, dropped: [String: Int]? = nil, ladderSteps: Int? = nil) {
+        self.input = input
+        self.framesRead = framesRead
+        self.framesAnalysed = framesAnalysed
+        self.faces = faces
+        self.framesWithOneFace = framesWithOneFace
+        self.meanEmotions = meanEmotions
+        self.elapsedSeconds = elapsedSeconds
+        self.analysedFramesPerSecond = analysedFramesPerSecond
+        self.detector = detector
+        self.tracks = tracks
+        self.moments = moments
+        self.triggers = triggers
+        self.latency = latency
+        self.dropped = dropped
+        self.ladderSteps = ladderSteps
+    }
 
     enum CodingKeys: String, CodingKey {
-        case input, faces, detector, tracks, moments, triggers, latency
+        case input, faces, detector, tracks, moments, triggers, latency, dropped
+        case ladderSteps = "ladder_steps"
         case framesRead = "frames_read"
         case framesAnalysed = "frames_analysed"
         case framesWithOneFace = "frames_with_one_face"

@@ -124,26 +124,28 @@ struct Analyze: ParsableCommand {
         try CommandFailure.reporting {
             let parsedInput = try VideoInput(parsing: input)
             let catalog = try ModelCatalog(directory: models)
-            let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector,
-                                             options: classification.options)
+            // Built now so a missing or altered model fails before any input is opened.
+            let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options)
+            let source = try openSource(parsedInput)
+            // Outputs are created only once the input has opened, so a bad input leaves no empty files.
             let summaryFile = try summary.map { try OutputFile(path: $0, overwrite: overwrite) }
             let momentFile = try moments.map { try OutputFile(path: $0, overwrite: overwrite) }
             let out = try OutputFile(path: output, overwrite: overwrite)
-            let source = try openSource(parsedInput)
             let options = AnalysisOptions(policy: samplingPolicy(live: source.isLive), tracking: track || moments != nil,
                                           smoothingHalfLifeMilliseconds: halfLife, realtime: realtime)
-            if let header = format.header { try out.writeLine(header) }
-            let run = AnalysisRun(options: options, analyzer: analyzer)
+            let writer = try ResultWriter(output: out, moments: momentFile, format: format)
             let label = (input as NSString).lastPathComponent
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let result = try run.run(source: source, sink: { frame in
-                for line in try format.lines(for: frame) { try out.writeLine(line) }
-            }, momentSink: { moment in
-                try momentFile?.writeLine(String(decoding: try encoder.encode(moment), as: UTF8.self))
-            }, progress: { done, total in Console.progress(label, done: done, total: total) })
-            try out.close()
-            try momentFile?.close()
+            let result: AnalysisSummary
+            // Network streams and cameras go through the live engine; a pipe on stdin already holds its
+            // writer back when analysis is slower, so it is read in step and nothing is dropped.
+            if realtime || parsedInput.isCaptured {
+                result = try runLive(source: source, options: options, catalog: catalog, writer: writer)
+            } else {
+                let run = AnalysisRun(options: options, analyzer: analyzer)
+                result = try run.run(source: source, sink: { writer.write($0) }, momentSink: { writer.write($0) },
+                                     progress: { done, total in Console.progress(label, done: done, total: total) })
+            }
+            try writer.finish()
             if source.isLive { Console.info("affect: \(input): stream ended") }
             Console.clearProgress()
             if let summaryFile {
@@ -157,6 +159,25 @@ struct Analyze: ParsableCommand {
         }
     }
 
+    /// Live sources (and --realtime files) go through the live engine: capture never waits for
+    /// analysis, late frames are dropped and counted, and the load ladder applies.
+    func runLive(source: any FrameSource, options: AnalysisOptions, catalog: ModelCatalog,
+                 writer: ResultWriter) throws -> AnalysisSummary {
+        let engine = LiveEngine(configuration: .init(workers: ProcessInfo.processInfo.activeProcessorCount,
+                                                     detector: detector, classifier: classification.options),
+                                catalog: catalog, log: { Console.info("affect: \($0)") })
+        var stream = LiveEngine.Stream(name: input, source: source, policy: options.policy, tracking: options.tracking,
+                                       realtime: options.realtime, sink: { writer.write($0) },
+                                       momentSink: { writer.write($0) })
+        stream.smoothingHalfLifeMilliseconds = options.smoothingHalfLifeMilliseconds
+        let report = try engine.run(streams: [stream])
+        if let error = engine.captureError(ofStream: 0) {
+            try writer.finish()
+            throw error
+        }
+        return writer.summary(input: input, report: report, detector: detector.rawValue)
+    }
+
     static func describe(_ summary: AnalysisSummary) -> String {
         var text = "\(summary.input): \(summary.framesAnalysed) of \(summary.framesRead) frames analysed, "
             + "\(summary.faces) faces, \(String(format: "%.1f", summary.elapsedSeconds)) s, "
@@ -166,6 +187,11 @@ struct Analyze: ParsableCommand {
             text += "\nadaptive sampling triggers: " + triggers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 .joined(separator: ", ")
         }
+        if let dropped = summary.dropped, dropped.values.contains(where: { $0 > 0 }) {
+            text += "\ndropped before analysis: " + dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        }
+        if let steps = summary.ladderSteps, steps > 0 { text += "\nload ladder steps: \(steps)" }
         if let latency = summary.latency {
             text += String(format: "\nlatency ms: p50 %.1f, p95 %.1f, p99 %.1f, max %.1f", latency.p50, latency.p95,
                            latency.p99, latency.max)

@@ -60,15 +60,21 @@ public final class LiveEngine: @unchecked Sendable {
         public var realtime: Bool
         /// Receives the stream's results in order, on a worker thread.
         public var sink: @Sendable (FrameResult) -> Void
+        /// Receives the stream's moments as they close (with tracking on).
+        public var momentSink: @Sendable (Moment) -> Void
+        /// Half-life of the per-track smoothing, with tracking on.
+        public var smoothingHalfLifeMilliseconds: Double = 500
 
         public init(name: String, source: any FrameSource, policy: SamplingPolicy, tracking: Bool = false,
-                    realtime: Bool = false, sink: @escaping @Sendable (FrameResult) -> Void = { _ in }) {
+                    realtime: Bool = false, sink: @escaping @Sendable (FrameResult) -> Void = { _ in },
+                    momentSink: @escaping @Sendable (Moment) -> Void = { _ in }) {
             self.name = name
             self.source = source
             self.policy = policy
             self.tracking = tracking
             self.realtime = realtime
             self.sink = sink
+            self.momentSink = momentSink
         }
     }
 
@@ -104,6 +110,10 @@ public final class LiveEngine: @unchecked Sendable {
         public var name: String
         public var latency: LatencySummary?
         public var dropped: [String: Int]
+        /// Tracks started, with tracking on.
+        public var tracks: Int?
+        /// Adaptive sampling escalations by reason, for adaptive streams.
+        public var triggers: [String: Int]?
     }
 
     private struct Job {
@@ -121,11 +131,12 @@ public final class LiveEngine: @unchecked Sendable {
         var triggers = ChangeTriggers()
         var lastCandidates: [FaceCandidate] = []
         var sinceDetection = Int.max
+        var triggerCounts: [TriggerReason: Int] = [:]
         let adaptive: Bool
 
-        init(policy: SamplingPolicy, tracking: Bool) {
+        init(policy: SamplingPolicy, tracking: Bool, halfLifeMilliseconds: Double) {
             sampler = FrameSampler(policy: policy)
-            self.tracking = tracking ? TrackingStage() : nil
+            self.tracking = tracking ? TrackingStage(halfLifeMilliseconds: halfLifeMilliseconds) : nil
             if case .adaptive = policy { adaptive = true } else { adaptive = false }
         }
     }
@@ -146,6 +157,14 @@ public final class LiveEngine: @unchecked Sendable {
     private var received = 0, sampled = 0, analysed = 0
     private var changes: [LoadLadder.Change] = []
     private var errors: [String] = []
+    private var captureErrors: [Int: any Error] = [:]
+
+    /// The error that ended a stream's capture in the last run, if any (for exit codes).
+    public func captureError(ofStream index: Int) -> (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return captureErrors[index]
+    }
     private var start = ContinuousClock.now
     // Set before any thread starts and read-only while the run lasts.
     private var streams: [Stream] = []
@@ -196,10 +215,13 @@ public final class LiveEngine: @unchecked Sendable {
         }
         condition.lock()
         self.streams = streams
-        states = streams.map { StreamState(policy: $0.policy, tracking: $0.tracking) }
+        states = streams.map {
+            StreamState(policy: $0.policy, tracking: $0.tracking, halfLifeMilliseconds: $0.smoothingHalfLifeMilliseconds)
+        }
         streamMetrics = streams.map { metrics.stream(named: $0.name) }
         streamLatency = streams.map { _ in LatencyRecorder() }
         streamDrops = streams.map { _ in [:] }
+        captureErrors = [:]
         start = .now
         capturing = streams.count
         condition.unlock()
@@ -229,6 +251,11 @@ public final class LiveEngine: @unchecked Sendable {
             for stream in streams { (stream.source as? PushFrameSource)?.close() }
         }
         group.wait()
+        for (index, state) in states.enumerated() {
+            guard var tracking = state.tracking else { continue }
+            for moment in tracking.finish() { streams[index].momentSink(moment) }
+            state.tracking = tracking
+        }
         let seconds = start.duration(to: .now).milliseconds / 1000
         for (index, stream) in streams.enumerated() {
             guard let push = stream.source as? PushFrameSource, push.dropped > 0 else { continue }
@@ -238,7 +265,11 @@ public final class LiveEngine: @unchecked Sendable {
         }
         let perStream = streams.indices.map { index in
             StreamReport(name: streams[index].name, latency: streamLatency[index].summary,
-                         dropped: Dictionary(uniqueKeysWithValues: streamDrops[index].map { ($0.key.rawValue, $0.value) }))
+                         dropped: Dictionary(uniqueKeysWithValues: streamDrops[index].map { ($0.key.rawValue, $0.value) }),
+                         tracks: states[index].tracking?.tracksStarted,
+                         triggers: states[index].adaptive
+                             ? Dictionary(uniqueKeysWithValues: TriggerReason.allCases.map { ($0.rawValue, states[index].triggerCounts[$0] ?? 0) })
+                             : nil)
         }
         condition.lock()
         self.streams = []
@@ -290,6 +321,7 @@ public final class LiveEngine: @unchecked Sendable {
                     let frame = try source.currentImage()
                     state.lock.lock()
                     if state.triggers.motion(in: frame) {
+                        state.triggerCounts[.motion, default: 0] += 1
                         state.sampler.escalate(at: stamp.timeMilliseconds)
                         sample = state.sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
                     }
@@ -303,8 +335,8 @@ public final class LiveEngine: @unchecked Sendable {
         } catch {
             condition.lock()
             errors.append(String(describing: error))
+            captureErrors[index] = error
             condition.unlock()
-            log("\(stream.name): \(error)")
         }
     }
 
@@ -356,15 +388,19 @@ public final class LiveEngine: @unchecked Sendable {
                     state.sinceDetection = 0
                     state.lastCandidates = faces.map { FaceCandidate(box: $0.box, score: $0.score, landmarks: $0.landmarks) }
                 }
+                var closed: [Moment] = []
                 if var tracking = state.tracking {
-                    result = tracking.process(result).0
+                    (result, closed) = tracking.process(result)
                     state.tracking = tracking
                 }
-                if state.adaptive, !state.triggers.observe(result, image: job.image).isEmpty {
-                    state.sampler.escalate(at: job.stamp.timeMilliseconds)
+                if state.adaptive {
+                    let reasons = state.triggers.observe(result, image: job.image)
+                    for reason in reasons { state.triggerCounts[reason, default: 0] += 1 }
+                    if !reasons.isEmpty { state.sampler.escalate(at: job.stamp.timeMilliseconds) }
                 }
                 state.lock.unlock()
                 streams[job.stream].sink(result)
+                for moment in closed { streams[job.stream].momentSink(moment) }
             } catch {
                 condition.lock()
                 errors.append("\(streams[job.stream].name): \(error)")

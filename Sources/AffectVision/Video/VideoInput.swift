@@ -12,6 +12,15 @@ public enum VideoInput: Sendable, Hashable {
     public static let streamSchemes: Set<String> = ["rtsp", "rtsps", "http", "https", "udp", "rtp", "tcp", "rtmp"]
     static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff", "pgm", "ppm"]
 
+    /// True for network streams and cameras: frames arrive at the sender's pace, whether or not
+    /// anyone keeps up, so they must be captured without waiting for analysis.
+    public var isCaptured: Bool {
+        switch self {
+        case .stream, .device: true
+        case .imageFile, .videoFile, .standardInput: false
+        }
+    }
+
     /// Classifies an input: `-` is stdin, `scheme://` a stream, `/dev/videoN` a camera, anything else a file.
     public init(parsing text: String) throws {
         if text == "-" {
