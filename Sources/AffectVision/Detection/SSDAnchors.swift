@@ -30,5 +30,4 @@ struct SSDAnchors {
         }
         return anchors
     }
-
 }
