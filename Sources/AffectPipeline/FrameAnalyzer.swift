@@ -23,20 +23,25 @@ public final class FrameAnalyzer {
         try self.init(detector: kind.make(catalog: catalog), classifier: EmotionClassifier(catalog: catalog, options: options))
     }
 
-    /// Detects and classifies every face in `image`.
+    /// Detects and classifies every face in `image`; coordinates are in source pixels.
     public func analyze(_ image: Image) throws -> [FaceResult] {
         let (candidates, detectTime) = try timed { try detector.detect(in: image) }
         lastDetectMilliseconds = detectTime
-        return try classify(candidates, in: image)
+        return try classifyInImagePixels(candidates, in: image)
     }
 
-    /// Classifies faces found earlier (tracked boxes), skipping detection: the
+    /// Classifies faces found earlier (tracked boxes, in source pixels), skipping detection: the
     /// load ladder's cheaper step when a stream's faces move little between frames.
     public func classify(_ candidates: [FaceCandidate], in image: Image) throws -> [FaceResult] {
+        try classifyInImagePixels(candidates.map { $0.scaled(by: 1 / image.coordinateScale) }, in: image)
+    }
+
+    private func classifyInImagePixels(_ candidates: [FaceCandidate], in image: Image) throws -> [FaceResult] {
         let (faces, classifyTime) = try timed {
             try candidates.map { candidate in
-                FaceResult(box: candidate.box, score: candidate.score, landmarks: candidate.landmarks,
-                           emotions: try classifier.classify(candidate, in: image))
+                let emotions = try classifier.classify(candidate, in: image)
+                let face = candidate.scaled(by: image.coordinateScale)
+                return FaceResult(box: face.box, score: face.score, landmarks: face.landmarks, emotions: emotions)
             }
         }
         lastClassifyMilliseconds = classifyTime

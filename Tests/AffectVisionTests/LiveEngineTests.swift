@@ -115,4 +115,29 @@ struct LiveEngineTests {
         #expect(text.contains(#"affect_frames_dropped_total{stream="participant",reason="superseded"} 0"#))
         #expect(text.contains(#"affect_frame_latency_seconds_count{stream="participant"} 20"#))
     }
+
+    /// A JPEG decoded at half size gives the same faces, in the sender's pixel coordinates.
+    @Test func halfSizeDecodingKeepsSourceCoordinates() throws {
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        let analyzer = try FrameAnalyzer(catalog: catalog, detector: .blazeface)
+        let decoded = try VideoInput(parsing: clip).open()
+        var checked = 0
+        while checked < 10, try decoded.advance() != nil {
+            let jpeg = try decoded.currentImage().jpegData()
+            let full = try Image(encoded: jpeg)
+            let half = try Image(encoded: jpeg, reduction: 2)
+            #expect(half.width * 2 == full.width && half.coordinateScale == 2)
+            let a = try analyzer.analyze(full), b = try analyzer.analyze(half)
+            #expect(a.count == 1 && b.count == 1)
+            if let x = a.first, let y = b.first {
+                #expect(x.box.iou(y.box) > 0.85, "\(x.box) vs \(y.box)")
+                #expect(x.dominant == y.dominant || abs(x.emotions[x.dominant] - y.emotions[x.dominant]) < 0.2)
+                // Reusing the half-size boxes (in source pixels) on the half-size image classifies the same.
+                let reused = try analyzer.classify([FaceCandidate(box: y.box, score: y.score, landmarks: y.landmarks)], in: half)
+                #expect(reused.first?.box == y.box && reused.first?.emotions == y.emotions)
+            }
+            checked += 1
+        }
+        #expect(checked == 10)
+    }
 }

@@ -30,6 +30,11 @@ public struct Box: Sendable, Hashable, Codable {
         return Box(minX: minX, minY: minY, maxX: maxX, maxY: maxY)
     }
 
+    /// The box with every coordinate multiplied by `factor`.
+    public func scaled(by factor: Double) -> Box {
+        Box(x: x * factor, y: y * factor, width: width * factor, height: height * factor)
+    }
+
     /// Intersection over union, in [0, 1].
     public func iou(_ other: Box) -> Double {
         guard let overlap = intersection(other) else { return 0 }

@@ -13,4 +13,11 @@ public struct FaceCandidate: Sendable, Hashable {
         self.score = score
         self.landmarks = landmarks
     }
+
+    /// The same face with every coordinate multiplied by `factor`.
+    public func scaled(by factor: Double) -> FaceCandidate {
+        guard factor != 1 else { return self }
+        return FaceCandidate(box: box.scaled(by: factor), score: score,
+                             landmarks: landmarks.map { Point(x: $0.x * factor, y: $0.y * factor) })
+    }
 }

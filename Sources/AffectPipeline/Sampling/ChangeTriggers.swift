@@ -46,23 +46,26 @@ public struct ChangeTriggers {
         lastDistribution = seen
         if expressionChanged { reasons.append(.expression) }
         region = result.faces.map(\.box).reduce(nil) { union($0, $1) }
-        reference = region.flatMap { try? image.tensor(crop: $0, width: Self.thumbnail, height: Self.thumbnail,
-                                                       encoding: Self.encoding, interpolation: .area) }
+        reference = region.flatMap { thumbnail(of: $0, in: image) }
         return reasons
     }
 
     /// Whether the face region of an unanalysed frame differs enough from the last analysed one.
     /// False when the last analysed frame had no face.
     public func motion(in image: Image) -> Bool {
-        guard let region, let reference,
-              let current = try? image.tensor(crop: region, width: Self.thumbnail, height: Self.thumbnail,
-                                              encoding: Self.encoding, interpolation: .area) else { return false }
+        guard let region, let reference, let current = thumbnail(of: region, in: image) else { return false }
         let difference = zip(reference, current).reduce(Float(0)) { $0 + abs($1.0 - $1.1) } / Float(current.count)
         return Double(difference) > motionThreshold
     }
 
     /// True when motion checks can run: the last analysed frame had a face.
     public var watchesMotion: Bool { reference != nil }
+
+    /// A small grey thumbnail of a region given in source pixels.
+    private func thumbnail(of region: Box, in image: Image) -> [Float]? {
+        try? image.tensor(crop: region.scaled(by: 1 / image.coordinateScale), width: Self.thumbnail,
+                          height: Self.thumbnail, encoding: Self.encoding, interpolation: .area)
+    }
 
     private func union(_ a: Box?, _ b: Box) -> Box {
         guard let a else { return b }

@@ -8,9 +8,13 @@ import Foundation
 public final class Image: @unchecked Sendable {
     // Immutable after creation; the bridge never mutates an image it is given.
     let handle: OpaquePointer
+    /// Source pixels per image pixel: 1, or 2, 4, 8 for a JPEG decoded at reduced size. Results are
+    /// always reported in source pixels, so analysis multiplies its coordinates by this.
+    public let coordinateScale: Double
 
-    init(handle: OpaquePointer) {
+    init(handle: OpaquePointer, coordinateScale: Double = 1) {
         self.handle = handle
+        self.coordinateScale = coordinateScale
     }
 
     deinit {
@@ -39,6 +43,21 @@ public final class Image: @unchecked Sendable {
         let written = bytes.withUnsafeMutableBufferPointer { cvb_image_encode_jpeg(handle, Int32(quality), $0.baseAddress, $0.count) }
         guard written > 0 else { throw VisionError.imageUndecodable(source: "JPEG encoding") }
         return Data(bytes[0..<Int(written)])
+    }
+
+    /// Decodes a JPEG at 1/`reduction` of its size (2, 4 or 8), several times faster than a full
+    /// decode; ``coordinateScale`` records the reduction.
+    public convenience init(encoded bytes: Data, reduction: Int, source: String = "image") throws {
+        guard [2, 4, 8].contains(reduction) else {
+            try self.init(encoded: bytes, source: source)
+            return
+        }
+        let handle = bytes.withUnsafeBytes { raw -> OpaquePointer? in
+            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
+            return cvb_image_decode_reduced(base, raw.count, Int32(reduction))
+        }
+        guard let handle else { throw VisionError.imageUndecodable(source: source) }
+        self.init(handle: handle, coordinateScale: Double(reduction))
     }
 
     /// Reads and decodes an image file.

@@ -30,6 +30,9 @@ const char *cvb_opencv_version(void);
 
 /// Decodes JPEG, PNG or any format OpenCV reads from memory into BGR. NULL when undecodable.
 cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length);
+/// Decodes a JPEG at 1/2, 1/4 or 1/8 of its size (`reduction` 2, 4 or 8) using the codec's own
+/// DCT scaling, which is several times faster than a full decode; other values decode at full size.
+cvb_image *cvb_image_decode_reduced(const uint8_t *bytes, size_t length, int reduction);
 /// Converts one planar I420 (YUV 4:2:0) frame into a BGR image.
 cvb_image *cvb_image_from_i420(const uint8_t *bytes, size_t length, int width, int height);
 /// Wraps a copy of tightly packed BGR pixels.
