@@ -41,6 +41,14 @@ struct StreamTests {
         #expect((times.last ?? 0) > 500)
     }
 
+    @Test func streamOfGarbageBytesIsAClearError() throws {
+        let result = try analyzeServedStream(mode: "garbage", arguments: "--timeout 3")
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains("sent no video"))
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test func streamThatStopsSendingTimesOut() throws {
         let result = try analyzeServedStream(mode: "stall", arguments: "--every-frame --detector blazeface --timeout 2")
         #expect(result.status == 74, "\(result.stderr)")

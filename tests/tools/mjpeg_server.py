@@ -6,10 +6,12 @@ Encodes the first FRAMES frames of VIDEO to JPEG with ffmpeg (in memory,
 through a pipe), prints the port it listens on, serves them to one client as
 multipart/x-mixed-replace at 25 frames per second, then either closes the
 connection (MODE=end) or keeps it open without sending anything (MODE=stall)
-until the client closes it (at most 30 s). With CLIENTS > 1 it serves that many
-connections one after another (for reconnection tests). Frames never touch disk.
+until the client closes it (at most 30 s). MODE=garbage sends random bytes instead of
+video. With CLIENTS > 1 it serves that many connections one after another (for
+reconnection tests). Frames never touch disk.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -32,6 +34,11 @@ def jpeg_frames(video, count):
 def serve(server, frames, mode):
     client, _ = server.accept()
     client.recv(65536)
+    if mode == "garbage":
+        # An HTTP answer whose body is random bytes, as a misconfigured or hostile source might send.
+        client.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: video/mp4\r\n\r\n" + os.urandom(200_000))
+        client.close()
+        return
     client.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=frame\r\n\r\n")
     for frame in frames:
         client.sendall(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(frame) + frame + b"\r\n")

@@ -302,6 +302,8 @@ public final class LiveEngine: @unchecked Sendable {
                 streamMetrics[index].received.increment()
                 let stop = stopping
                 let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
+                // Motion probes convert every unsampled frame; under load that CPU goes to analysis instead.
+                let probeMotion = ladder.step == .normal
                 condition.unlock()
                 if stop { break }
                 if stream.realtime && !source.isLive {
@@ -314,7 +316,7 @@ public final class LiveEngine: @unchecked Sendable {
                 state.lock.lock()
                 state.sampler.rateScale = scale
                 var sample = state.sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
-                let watchMotion = !sample && state.adaptive && state.triggers.watchesMotion
+                let watchMotion = probeMotion && !sample && state.adaptive && state.triggers.watchesMotion
                 state.lock.unlock()
                 var image: Image?
                 if watchMotion {
