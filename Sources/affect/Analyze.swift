@@ -86,10 +86,6 @@ struct Analyze: ParsableCommand {
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
 
-    enum PolicyName: String, ExpressibleByArgument, CaseIterable {
-        case fixed, adaptive, everyFrame = "every-frame"
-    }
-
     func validate() throws {
         for (name, value) in [("--fps", fps), ("--max-fps", maxFps)] {
             if let value, !(value > 0 && value <= 1000) { throw ValidationError("\(name) must be between 0 and 1000") }
@@ -106,11 +102,7 @@ struct Analyze: ParsableCommand {
     /// The sampling policy the options and the kind of input ask for.
     func samplingPolicy(live: Bool) -> SamplingPolicy {
         let name = everyFrame ? .everyFrame : policy ?? (live ? .adaptive : .fixed)
-        switch name {
-        case .everyFrame: return .everyFrame
-        case .fixed: return .fixed(framesPerSecond: fps ?? (live ? 2 : 5))
-        case .adaptive: return .adaptive(base: fps ?? 2, max: max(maxFps ?? 10, fps ?? 2))
-        }
+        return name.policy(fps: fps ?? (name == .fixed && !live ? 5 : 2), maxFps: maxFps ?? 10)
     }
 
     func openSource(_ input: VideoInput) throws -> any FrameSource {

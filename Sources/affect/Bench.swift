@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
     var streams: Int?
 
     @Option(help: "Live benchmark: sampling policy per stream (fixed, adaptive, every-frame).")
-    var policy: Analyze.PolicyName = .adaptive
+    var policy: PolicyName = .adaptive
 
     @Option(help: "Live benchmark: base analysed frames per second per stream.")
     var fps: Double = 2
@@ -134,13 +134,8 @@ struct Bench: ParsableCommand {
         try CommandFailure.reporting {
             let catalog = try ModelCatalog(directory: models)
             cvb_set_num_threads(1)
-            let samplingPolicy: SamplingPolicy = switch policy {
-            case .fixed: .fixed(framesPerSecond: fps)
-            case .adaptive: .adaptive(base: fps, max: maxFps)
-            case .everyFrame: .everyFrame
-            }
             let benchmark = StreamBenchmark(input: input, streams: count, workers: threads, detector: detector,
-                                            policy: samplingPolicy, push: push, duration: duration, catalog: catalog)
+                                            policy: policy.policy(fps: fps, maxFps: maxFps), push: push, duration: duration, catalog: catalog)
             let report = try benchmark.run()
             switch format {
             case .json:
