@@ -109,51 +109,25 @@ public struct AnalysisRun {
                     momentSink: (Moment) throws -> Void = { _ in },
                     progress: ((Int, Int?) -> Void)? = nil) throws -> AnalysisSummary {
         let start = ContinuousClock.now
-        var sampler = FrameSampler(policy: options.policy)
-        var tracking = options.tracking
-            ? TrackingStage(moments: options.moments, halfLifeMilliseconds: options.smoothingHalfLifeMilliseconds) : nil
-        var triggers = ChangeTriggers()
-        var triggerCounts: [TriggerReason: Int] = [:]
+        let pacer = RealtimePacer()
+        var stream = StreamAnalysis(
+            policy: options.policy,
+            tracking: options.tracking
+                ? TrackingStage(moments: options.moments, halfLifeMilliseconds: options.smoothingHalfLifeMilliseconds) : nil)
         var latency = LatencyRecorder()
-        let adaptive: Bool = if case .adaptive = options.policy { true } else { false }
         var read = 0, analysed = 0, faceCount = 0, single = 0, momentCount = 0
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
 
         while let stamp = try source.advance() {
             var captured = ContinuousClock.now
             read += 1
-            if options.realtime && !source.isLive {
-                let due = start.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
-                let wait = ContinuousClock.now.duration(to: due)
-                if wait > .zero { Thread.sleep(forTimeInterval: wait.milliseconds / 1000) }
-                // A paced file frame is "captured" when it is due, as a camera's would be.
-                captured = .now
-            }
-            var sample = sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
-            var image: Image?
-            if !sample && adaptive && triggers.watchesMotion {
-                let frame = try source.currentImage()
-                if triggers.motion(in: frame) {
-                    triggerCounts[.motion, default: 0] += 1
-                    sampler.escalate(at: stamp.timeMilliseconds)
-                    sample = sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
-                    image = frame
-                }
-            }
+            if options.realtime && !source.isLive { captured = pacer.wait(until: stamp.timeMilliseconds) }
+            let (sample, decoded) = try stream.sample(at: stamp.timeMilliseconds) { try source.currentImage() }
             if sample {
-                let frame = try image ?? source.currentImage()
-                var result = FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds,
-                                         faces: try analyzer.analyze(frame))
-                var closed: [Moment] = []
-                if var stage = tracking {
-                    (result, closed) = stage.process(result)
-                    tracking = stage
-                }
-                if adaptive {
-                    let reasons = triggers.observe(result, image: frame)
-                    for reason in reasons { triggerCounts[reason, default: 0] += 1 }
-                    if !reasons.isEmpty { sampler.escalate(at: stamp.timeMilliseconds) }
-                }
+                let frame = try decoded ?? source.currentImage()
+                let (result, closed) = stream.complete(
+                    FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds, faces: try analyzer.analyze(frame)),
+                    image: frame)
                 analysed += 1
                 faceCount += result.faces.count
                 if result.faces.count == 1 { single += 1 }
@@ -167,19 +141,15 @@ public struct AnalysisRun {
             }
             progress?(read, source.declaredFrameCount)
         }
-        if var stage = tracking {
-            let closed = stage.finish()
-            for moment in closed { try momentSink(moment) }
-            momentCount += closed.count
-            tracking = stage
-        }
+        let closed = stream.finish()
+        for moment in closed { try momentSink(moment) }
+        momentCount += closed.count
         let elapsed = start.duration(to: .now).milliseconds / 1000
         return AnalysisSummary(
             input: source.name, framesRead: read, framesAnalysed: analysed, faces: faceCount,
             framesWithOneFace: single, meanEmotions: EmotionDistribution(scores: sums), elapsedSeconds: elapsed,
             analysedFramesPerSecond: elapsed > 0 ? Double(analysed) / elapsed : 0, detector: analyzer.detector.name,
-            tracks: tracking?.tracksStarted, moments: tracking == nil ? nil : momentCount,
-            triggers: adaptive ? Dictionary(uniqueKeysWithValues: TriggerReason.allCases.map { ($0.rawValue, triggerCounts[$0] ?? 0) }) : nil,
-            latency: latency.summary)
+            tracks: stream.tracksStarted, moments: stream.tracking == nil ? nil : momentCount,
+            triggers: stream.triggerSummary, latency: latency.summary)
     }
 }

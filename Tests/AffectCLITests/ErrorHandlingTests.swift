@@ -39,8 +39,8 @@ struct ErrorHandlingTests {
         expectOneLineError(try CommandRunner.affect(["analyze", directory.path]), status: 65, mentioning: "directory")
     }
 
-    @Test func truncatedVideo() throws {
-        guard TestEnvironment.hasSharedData else { return }
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func truncatedVideo() throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         // The first 300 kB of an MP4 whose index (moov atom) sits at the end.
@@ -84,8 +84,8 @@ struct ErrorHandlingTests {
         #expect(detector.status == 64)
     }
 
-    @Test func existingOutputIsNotOverwritten() throws {
-        guard TestEnvironment.hasSharedData else { return }
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func existingOutputIsNotOverwritten() throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("results.jsonl").path

@@ -126,18 +126,13 @@ public final class LiveEngine: @unchecked Sendable {
     /// Per-stream analysis state, touched by the capture thread (sampling) and one worker at a time (the rest).
     private final class StreamState: @unchecked Sendable {
         let lock = NSLock()
-        var sampler: FrameSampler
-        var tracking: TrackingStage?
-        var triggers = ChangeTriggers()
+        var analysis: StreamAnalysis
         var lastCandidates: [FaceCandidate] = []
         var sinceDetection = Int.max
-        var triggerCounts: [TriggerReason: Int] = [:]
-        let adaptive: Bool
 
         init(policy: SamplingPolicy, tracking: Bool, halfLifeMilliseconds: Double) {
-            sampler = FrameSampler(policy: policy)
-            self.tracking = tracking ? TrackingStage(halfLifeMilliseconds: halfLifeMilliseconds) : nil
-            if case .adaptive = policy { adaptive = true } else { adaptive = false }
+            analysis = StreamAnalysis(policy: policy,
+                                      tracking: tracking ? TrackingStage(halfLifeMilliseconds: halfLifeMilliseconds) : nil)
         }
     }
 
@@ -204,7 +199,7 @@ public final class LiveEngine: @unchecked Sendable {
         let state = states[index]
         state.lock.lock()
         defer { state.lock.unlock() }
-        return state.sampler.rate(at: elapsed).map { $0 * scale }
+        return state.analysis.sampler.rate(at: elapsed).map { $0 * scale }
     }
 
     /// Runs every stream until its source ends or `duration` seconds pass; blocks until all results are out.
@@ -252,9 +247,7 @@ public final class LiveEngine: @unchecked Sendable {
         }
         group.wait()
         for (index, state) in states.enumerated() {
-            guard var tracking = state.tracking else { continue }
-            for moment in tracking.finish() { streams[index].momentSink(moment) }
-            state.tracking = tracking
+            for moment in state.analysis.finish() { streams[index].momentSink(moment) }
         }
         let seconds = start.duration(to: .now).milliseconds / 1000
         for (index, stream) in streams.enumerated() {
@@ -266,10 +259,7 @@ public final class LiveEngine: @unchecked Sendable {
         let perStream = streams.indices.map { index in
             StreamReport(name: streams[index].name, latency: streamLatency[index].summary,
                          dropped: Dictionary(uniqueKeysWithValues: streamDrops[index].map { ($0.key.rawValue, $0.value) }),
-                         tracks: states[index].tracking?.tracksStarted,
-                         triggers: states[index].adaptive
-                             ? Dictionary(uniqueKeysWithValues: TriggerReason.allCases.map { ($0.rawValue, states[index].triggerCounts[$0] ?? 0) })
-                             : nil)
+                         tracks: states[index].analysis.tracksStarted, triggers: states[index].analysis.triggerSummary)
         }
         condition.lock()
         self.streams = []
@@ -293,7 +283,7 @@ public final class LiveEngine: @unchecked Sendable {
             condition.unlock()
         }
         let source = stream.source
-        let paceStart = ContinuousClock.now
+        let pacer = RealtimePacer()
         do {
             while let stamp = try source.advance() {
                 var captured = ContinuousClock.now
@@ -306,32 +296,16 @@ public final class LiveEngine: @unchecked Sendable {
                 let probeMotion = ladder.step == .normal
                 condition.unlock()
                 if stop { break }
-                if stream.realtime && !source.isLive {
-                    let due = paceStart.advanced(by: .milliseconds(Int64(stamp.timeMilliseconds.rounded())))
-                    let wait = ContinuousClock.now.duration(to: due)
-                    if wait > .zero { Thread.sleep(forTimeInterval: wait.milliseconds / 1000) }
-                    // A paced file frame is "captured" when it is due, as a camera's would be.
-                    captured = .now
-                }
+                if stream.realtime && !source.isLive { captured = pacer.wait(until: stamp.timeMilliseconds) }
                 state.lock.lock()
-                state.sampler.rateScale = scale
-                var sample = state.sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
-                let watchMotion = probeMotion && !sample && state.adaptive && state.triggers.watchesMotion
-                state.lock.unlock()
-                var image: Image?
-                if watchMotion {
-                    let frame = try source.currentImage()
-                    state.lock.lock()
-                    if state.triggers.motion(in: frame) {
-                        state.triggerCounts[.motion, default: 0] += 1
-                        state.sampler.escalate(at: stamp.timeMilliseconds)
-                        sample = state.sampler.shouldSample(timeMilliseconds: stamp.timeMilliseconds)
-                    }
-                    state.lock.unlock()
-                    image = frame
+                state.analysis.rateScale = scale
+                let decision = Result {
+                    try state.analysis.sample(at: stamp.timeMilliseconds, probeMotion: probeMotion) { try source.currentImage() }
                 }
+                state.lock.unlock()
+                let (sample, decoded) = try decision.get()
                 guard sample else { continue }
-                let job = Job(stream: index, stamp: stamp, image: try image ?? source.currentImage(), captured: captured)
+                let job = Job(stream: index, stamp: stamp, image: try decoded ?? source.currentImage(), captured: captured)
                 offer(job)
             }
         } catch {
@@ -390,16 +364,8 @@ public final class LiveEngine: @unchecked Sendable {
                     state.sinceDetection = 0
                     state.lastCandidates = faces.map { FaceCandidate(box: $0.box, score: $0.score, landmarks: $0.landmarks) }
                 }
-                var closed: [Moment] = []
-                if var tracking = state.tracking {
-                    (result, closed) = tracking.process(result)
-                    state.tracking = tracking
-                }
-                if state.adaptive {
-                    let reasons = state.triggers.observe(result, image: job.image)
-                    for reason in reasons { state.triggerCounts[reason, default: 0] += 1 }
-                    if !reasons.isEmpty { state.sampler.escalate(at: job.stamp.timeMilliseconds) }
-                }
+                let closed: [Moment]
+                (result, closed) = state.analysis.complete(result, image: job.image)
                 state.lock.unlock()
                 streams[job.stream].sink(result)
                 for moment in closed { streams[job.stream].momentSink(moment) }
