@@ -109,7 +109,7 @@ public struct AnalysisRun {
                     momentSink: (Moment) throws -> Void = { _ in },
                     progress: ((Int, Int?) -> Void)? = nil) throws -> AnalysisSummary {
         let start = ContinuousClock.now
-        let pacer = RealtimePacer()
+        var pacer = RealtimePacer()
         var stream = StreamAnalysis(
             policy: options.policy,
             tracking: options.tracking

@@ -2,7 +2,6 @@ import AffectCore
 import AffectPipeline
 import AffectVision
 import ArgumentParser
-import CVBridge
 import Foundation
 
 struct Bench: ParsableCommand {
@@ -97,7 +96,7 @@ struct Bench: ParsableCommand {
             let catalog = try ModelCatalog(directory: models)
             let source = try VideoInput(parsing: input).open()
             // Each worker gets one core; OpenCV's own pool would otherwise compete with the workers.
-            cvb_set_num_threads(1)
+            OpenCVRuntime.limitThreadsPerCall(to: 1)
             let timings = StageTimings()
             let start = ContinuousClock.now
             if threads == 1 {
@@ -133,7 +132,7 @@ struct Bench: ParsableCommand {
     private func runStreams(_ count: Int) throws {
         try CommandFailure.reporting {
             let catalog = try ModelCatalog(directory: models)
-            cvb_set_num_threads(1)
+            OpenCVRuntime.limitThreadsPerCall(to: 1)
             let benchmark = StreamBenchmark(input: input, streams: count, workers: threads, detector: detector,
                                             policy: policy.policy(fps: fps, maxFps: maxFps), push: push, duration: duration, catalog: catalog)
             let report = try benchmark.run()
@@ -143,10 +142,12 @@ struct Bench: ParsableCommand {
             case .text:
                 print(String(format: "%d %@ streams, %d workers, %.0f s: %.1f analysed frames/s\n"
                              + "latency ms p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n"
-                             + "dropped %@; ladder steps %d", count, report.mode as NSString, threads, report.seconds,
-                             report.analysedFPS, report.p50, report.p95, report.p99, report.max,
+                             + "dropped %@; ladder steps %d\n"
+                             + "cores busy: capture and decoding %.0f%%, analysis %.0f%%", count, report.mode as NSString,
+                             threads, report.seconds, report.analysedFPS, report.p50, report.p95, report.p99, report.max,
                              report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                                 .joined(separator: ", ") as NSString, report.ladderSteps.count))
+                                 .joined(separator: ", ") as NSString, report.ladderSteps.count,
+                             100 * report.captureCoreShare, 100 * report.analysisCoreShare))
             }
         }
     }

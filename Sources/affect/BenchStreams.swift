@@ -30,6 +30,13 @@ struct StreamBenchmark {
         var detector: String
         var workers: Int
         var streamErrors: [String]
+        /// Shares of the machine's cores spent capturing and decoding, and analysing.
+        var captureCoreShare: Double
+        var analysisCoreShare: Double
+        /// p99 of the time analysed frames waited for a worker (the rest of the latency is analysis).
+        var queueWaitP99: Double
+        /// p99 of how late decoded streams read their frames against real time (0 for pushed streams).
+        var captureLatenessP99: Double
 
         enum CodingKeys: String, CodingKey {
             case streams, dropped, seconds, mode, detector, workers
@@ -39,6 +46,10 @@ struct StreamBenchmark {
             case framesReceived = "frames_received"
             case framesAnalysed = "frames_analysed"
             case streamErrors = "stream_errors"
+            case captureCoreShare = "capture_core_share"
+            case analysisCoreShare = "analysis_core_share"
+            case queueWaitP99 = "queue_wait_p99_ms"
+            case captureLatenessP99 = "capture_lateness_p99_ms"
         }
     }
 
@@ -58,9 +69,14 @@ struct StreamBenchmark {
                                       offset: index % max(1, frames.count)))
             }
         } else {
+            // Streams open their clip on their own capture threads; open it once here so a bad input fails at once.
+            _ = try VideoInput(parsing: input).open()
             for index in 0..<streams {
                 let path = input
-                let source = try LoopingFrameSource(name: "stream-\(index)") { try VideoInput(parsing: path).open() }
+                // Streams start spread over the first second, as cameras would, like the pushers below.
+                let source = LoopingFrameSource(name: "stream-\(index)", startDelaySeconds: Double(index % 100) / 100) {
+                    try VideoInput(parsing: path).open()
+                }
                 definitions.append(.init(name: source.name, source: source, policy: policy, realtime: true))
             }
         }
@@ -73,7 +89,9 @@ struct StreamBenchmark {
                       p95: latency?.p95 ?? 0, p99: latency?.p99 ?? 0, max: latency?.max ?? 0, dropped: report.dropped,
                       ladderSteps: report.ladderSteps, framesReceived: report.framesReceived,
                       framesAnalysed: report.framesAnalysed, seconds: report.seconds, mode: push ? "push" : "decode",
-                      detector: detector.rawValue, workers: workers, streamErrors: report.streamErrors)
+                      detector: detector.rawValue, workers: workers, streamErrors: report.streamErrors,
+                      captureCoreShare: report.captureCoreShare, analysisCoreShare: report.analysisCoreShare,
+                      queueWaitP99: report.queueWait?.p99 ?? 0, captureLatenessP99: report.captureLateness?.p99 ?? 0)
     }
 
     /// Every frame of the clip (up to 250) as JPEG, encoded once in memory, and the frames' shorter side.

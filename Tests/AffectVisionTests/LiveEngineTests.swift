@@ -76,6 +76,10 @@ struct LiveEngineTests {
         #expect(report.perStream.count == 10)
         #expect(report.perStream.allSatisfy { ($0.latency?.p99 ?? 1000) < 250 }, "per stream too")
         #expect(engine.metrics.text().contains("affect_ladder_changes_total \(report.ladderSteps.count)"))
+        #expect(report.analysisCPUSeconds > 0 && report.processCPUSeconds >= report.analysisCPUSeconds,
+                "CPU split: process \(report.processCPUSeconds) s, analysis \(report.analysisCPUSeconds) s")
+        #expect(report.captureCoreShare > 0 && report.analysisCoreShare > 0)
+        #expect(report.queueWait != nil && report.captureLateness != nil, "paced files report how late they were read")
         #expect(report.ladderSteps.contains { $0.to < $0.from }, "recovers once the nine short streams end: \(report.ladderSteps)")
         for log in logs {
             let results = log.all

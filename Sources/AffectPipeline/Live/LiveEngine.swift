@@ -87,14 +87,36 @@ public final class LiveEngine: @unchecked Sendable {
         public var framesAnalysed: Int
         public var analysedFramesPerSecond: Double
         public var latency: LatencySummary?
+        /// The part of the latency analysed frames spent waiting for a worker.
+        public var queueWait: LatencySummary?
+        /// For files paced in real time: how late frames were read against their due time (decoding that
+        /// cannot keep up; a camera's frames would pile up unseen). Nil for live and unpaced sources.
+        public var captureLateness: LatencySummary?
         public var dropped: [String: Int]
         public var ladderSteps: [LoadLadder.Change]
         /// Errors that ended individual streams (the others went on).
         public var streamErrors: [String]
         public var perStream: [StreamReport]
+        /// CPU seconds the whole process used during the run, and the part of it the analysis workers used.
+        /// The rest is capture: reading, decoding (in FFmpeg's threads too) and sampling.
+        public var processCPUSeconds: Double
+        public var analysisCPUSeconds: Double
+        /// Share of the machine's cores spent on capture (everything but analysis).
+        public var captureCoreShare: Double { coreShare(max(0, processCPUSeconds - analysisCPUSeconds)) }
+        /// Share of the machine's cores spent by the analysis workers.
+        public var analysisCoreShare: Double { coreShare(analysisCPUSeconds) }
+
+        private func coreShare(_ cpuSeconds: Double) -> Double {
+            guard seconds > 0 else { return 0 }
+            return cpuSeconds / seconds / Double(ProcessInfo.processInfo.activeProcessorCount)
+        }
 
         enum CodingKeys: String, CodingKey {
             case streams, seconds, latency, dropped
+            case queueWait = "queue_wait"
+            case captureLateness = "capture_lateness"
+            case processCPUSeconds = "process_cpu_seconds"
+            case analysisCPUSeconds = "analysis_cpu_seconds"
             case framesReceived = "frames_received"
             case framesSampled = "frames_sampled"
             case framesAnalysed = "frames_analysed"
@@ -148,11 +170,14 @@ public final class LiveEngine: @unchecked Sendable {
     private var stopping = false
     private var ladder: LoadLadder
     private var latency = LatencyRecorder()
+    private var queueWait = LatencyRecorder()
+    private var captureLateness = LatencyRecorder()
     private var drops: [DropReason: Int] = [:]
     private var received = 0, sampled = 0, analysed = 0
     private var changes: [LoadLadder.Change] = []
     private var errors: [String] = []
     private var captureErrors: [Int: any Error] = [:]
+    private var analysisCPU = 0.0
 
     /// The error that ended a stream's capture in the last run, if any (for exit codes).
     public func captureError(ofStream index: Int) -> (any Error)? {
@@ -204,6 +229,8 @@ public final class LiveEngine: @unchecked Sendable {
 
     /// Runs every stream until its source ends or `duration` seconds pass; blocks until all results are out.
     public func run(streams: [Stream], duration: Double? = nil) throws -> Report {
+        // The workers are the parallelism; OpenCV's pool inside each call would only compete with them.
+        OpenCVRuntime.limitThreadsPerCall(to: 1)
         // Build one analyzer per worker up front, so a missing model fails the run at once.
         let analyzers = try (0..<configuration.workers).map { _ in
             try FrameAnalyzer(catalog: catalog, detector: configuration.detector, options: configuration.classifier)
@@ -217,6 +244,8 @@ public final class LiveEngine: @unchecked Sendable {
         streamLatency = streams.map { _ in LatencyRecorder() }
         streamDrops = streams.map { _ in [:] }
         captureErrors = [:]
+        analysisCPU = 0
+        let processCPUAtStart = ThreadCPUClock.processSeconds()
         start = .now
         capturing = streams.count
         condition.unlock()
@@ -267,9 +296,12 @@ public final class LiveEngine: @unchecked Sendable {
         condition.unlock()
         return Report(streams: streams.count, seconds: seconds, framesReceived: received, framesSampled: sampled,
                       framesAnalysed: analysed, analysedFramesPerSecond: seconds > 0 ? Double(analysed) / seconds : 0,
-                      latency: latency.summary,
+                      latency: latency.summary, queueWait: queueWait.summary,
+                      captureLateness: captureLateness.summary,
                       dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.rawValue, drops[$0] ?? 0) }),
-                      ladderSteps: changes, streamErrors: errors, perStream: perStream)
+                      ladderSteps: changes, streamErrors: errors, perStream: perStream,
+                      processCPUSeconds: ThreadCPUClock.processSeconds() - processCPUAtStart,
+                      analysisCPUSeconds: analysisCPU)
     }
 
     // MARK: Capture
@@ -283,7 +315,7 @@ public final class LiveEngine: @unchecked Sendable {
             condition.unlock()
         }
         let source = stream.source
-        let pacer = RealtimePacer()
+        var pacer = RealtimePacer()
         do {
             while let stamp = try source.advance() {
                 var captured = ContinuousClock.now
@@ -296,7 +328,12 @@ public final class LiveEngine: @unchecked Sendable {
                 let probeMotion = ladder.step == .normal
                 condition.unlock()
                 if stop { break }
-                if stream.realtime && !source.isLive { captured = pacer.wait(until: stamp.timeMilliseconds) }
+                if stream.realtime && !source.isLive {
+                    captured = pacer.wait(until: stamp.timeMilliseconds)
+                    condition.lock()
+                    captureLateness.record(milliseconds: pacer.lastLatenessMilliseconds)
+                    condition.unlock()
+                }
                 state.lock.lock()
                 state.analysis.rateScale = scale
                 let decision = Result {
@@ -341,6 +378,12 @@ public final class LiveEngine: @unchecked Sendable {
     }
 
     private func work(worker: WorkerBox) {
+        defer {
+            let cpu = ThreadCPUClock.seconds()
+            condition.lock()
+            analysisCPU += cpu
+            condition.unlock()
+        }
         while let job = take() {
             let state = states[job.stream]
             let step = currentStep
@@ -407,6 +450,7 @@ public final class LiveEngine: @unchecked Sendable {
                 continue
             }
             busy.insert(stream)
+            queueWait.record(milliseconds: waited)
             return job
         }
     }

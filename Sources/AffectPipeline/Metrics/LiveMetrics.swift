@@ -16,8 +16,8 @@ public final class LiveMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        ladderStep = registry.makeGauge(name: "affect_ladder_step", help: "Load ladder step: 0 normal, 1 reduced rate, 2 tracking between detections, 3 cheaper detector")
-        ladderChanges = registry.makeCounter(name: "affect_ladder_changes_total", help: "Load ladder step changes")
+        ladderStep = registry.makeGauge(descriptor: Self.name("ladder", "step", "Load ladder step: 0 normal, 1 reduced rate, 2 tracking between detections, 3 cheaper detector"))
+        ladderChanges = registry.makeCounter(descriptor: Self.name("ladder_changes", "total", "Load ladder step changes"))
     }
 
     /// The metrics of one stream.
@@ -32,20 +32,22 @@ public final class LiveMetrics: Sendable {
     public func stream(named name: String) -> Stream {
         let labels = [("stream", name)]
         return Stream(
-            received: registry.makeCounter(name: "affect_frames_received_total", labels: labels,
-                                           help: "Frames read from the source"),
-            sampled: registry.makeCounter(name: "affect_frames_sampled_total", labels: labels,
-                                          help: "Frames the sampler chose for analysis"),
-            analysed: registry.makeCounter(name: "affect_frames_analysed_total", labels: labels,
-                                           help: "Frames analysed"),
+            received: registry.makeCounter(descriptor: Self.name("frames_received", "total", "Frames read from the source"),
+                                           labels: labels),
+            sampled: registry.makeCounter(descriptor: Self.name("frames_sampled", "total", "Frames the sampler chose for analysis"),
+                                          labels: labels),
+            analysed: registry.makeCounter(descriptor: Self.name("frames_analysed", "total", "Frames analysed"), labels: labels),
             dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { reason in
-                (reason, registry.makeCounter(name: "affect_frames_dropped_total",
-                                              labels: labels + [("reason", reason.rawValue)],
-                                              help: "Sampled frames dropped before analysis, by reason"))
+                (reason, registry.makeCounter(descriptor: Self.name("frames_dropped", "total", "Sampled frames dropped before analysis, by reason"),
+                                              labels: labels + [("reason", reason.rawValue)]))
             }),
-            latency: registry.makeDurationHistogram(name: "affect_frame_latency_seconds", labels: labels,
-                                                    buckets: Self.latencyBuckets,
-                                                    help: "Capture-to-result latency of analysed frames"))
+            latency: registry.makeDurationHistogram(descriptor: Self.name("frame_latency", "seconds", "Capture-to-result latency of analysed frames"),
+                                                    labels: labels, buckets: Self.latencyBuckets))
+    }
+
+    /// `affect_<metric>_<unit>`.
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "affect", metricName: metric, unitName: unit, helpText: help)
     }
 
     func ladderChanged(to step: LoadLadder.Step) {
