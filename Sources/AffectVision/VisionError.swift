@@ -8,6 +8,7 @@ public enum VisionError: Error, Sendable, Equatable, CustomStringConvertible {
     case inferenceFailed(model: String, reason: String)
     case imageUndecodable(source: String)
     case inputMissing(path: String)
+    case cameraMissing(path: String)
     case inputEmpty(path: String)
     case inputUnreadable(path: String, reason: String)
     case unsupportedScheme(input: String, scheme: String)
@@ -33,6 +34,8 @@ public enum VisionError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(source): not a decodable image"
         case .inputMissing(let path):
             "\(path): no such file"
+        case .cameraMissing(let path):
+            "\(path): no such camera (is it connected, and may this user open /dev/video devices?)"
         case .inputEmpty(let path):
             "\(path): file is empty"
         case .inputUnreadable(let path, let reason):

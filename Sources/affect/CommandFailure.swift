@@ -6,7 +6,7 @@ import Foundation
 enum CommandFailure {
     static func exitCode(for error: VisionError) -> Int32 {
         switch error {
-        case .inputMissing: 66
+        case .inputMissing, .cameraMissing: 66
         case .inputEmpty, .inputUnreadable, .imageUndecodable, .streamCorrupt: 65
         case .unsupportedScheme: 64
         case .streamUnreachable: 69

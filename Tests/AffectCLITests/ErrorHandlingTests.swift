@@ -20,6 +20,12 @@ struct ErrorHandlingTests {
                            mentioning: "/nonexistent/clip.mp4: no such file")
     }
 
+    /// No camera exists on CI machines, so V4L2 capture itself is untested here; a missing one must fail clearly.
+    @Test func missingCamera() throws {
+        expectOneLineError(try CommandRunner.affect(["analyze", "/dev/video63"]), status: 66,
+                           mentioning: "/dev/video63: no such camera")
+    }
+
     @Test func emptyCorruptAndTruncatedFiles() throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

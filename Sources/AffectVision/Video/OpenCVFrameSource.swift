@@ -60,7 +60,7 @@ final class OpenCVFrameSource: FrameSource {
     init(device index: Int, path: String) throws {
         OpenCVRuntime.prepared
         var error = [CChar](repeating: 0, count: 256)
-        guard FileManager.default.fileExists(atPath: path) else { throw VisionError.inputMissing(path: path) }
+        guard FileManager.default.fileExists(atPath: path) else { throw VisionError.cameraMissing(path: path) }
         guard let handle = cvb_video_open(nil, Int32(index), 0, 0, &error, error.count) else {
             throw VisionError.inputUnreadable(path: path, reason: "cannot open camera")
         }
