@@ -9,12 +9,16 @@ let package = Package(
         .library(name: "AffectCore", targets: ["AffectCore"]),
         .library(name: "AffectVision", targets: ["AffectVision"]),
         .library(name: "AffectPipeline", targets: ["AffectPipeline"]),
+        .library(name: "AffectStore", targets: ["AffectStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -41,15 +45,28 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Studies, consent, results and the audit log, with the privacy rules enforced on write.
+        // Depends on AffectCore only: it never sees pixels, by construction.
+        .target(
+            name: "AffectStore",
+            dependencies: [
+                "AffectCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "affect",
             dependencies: [
-                "AffectCore", "AffectVision", "AffectPipeline",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "AffectCoreTests", dependencies: ["AffectCore"]),
         .testTarget(name: "AffectPipelineTests", dependencies: ["AffectPipeline"]),
+        .testTarget(name: "AffectStoreTests", dependencies: ["AffectStore", "AffectTestSupport"]),
         .target(name: "AffectTestSupport", path: "Tests/AffectTestSupport"),
         .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport"]),
         // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.

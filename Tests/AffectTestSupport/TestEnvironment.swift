@@ -42,6 +42,25 @@ public enum TestEnvironment {
         return present
     }()
 
+    /// The throwaway PostgreSQL `scripts/test` starts (`$AFFECT_TEST_POSTGRES_URL`). Without it the
+    /// PostgreSQL half of the store suite is skipped, loudly; CI sets `AFFECT_REQUIRE_POSTGRES=1` to fail instead.
+    public static let postgresURL: String? = {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["AFFECT_TEST_POSTGRES_URL"], !url.isEmpty { return url }
+        if environment["AFFECT_REQUIRE_POSTGRES"] == "1" {
+            fatalError("AFFECT_REQUIRE_POSTGRES=1 but AFFECT_TEST_POSTGRES_URL is not set")
+        }
+        FileHandle.standardError.write(Data("""
+
+        ******************************************************************
+        SKIPPING PostgreSQL store tests: AFFECT_TEST_POSTGRES_URL is not set
+        (`make test` starts a throwaway server and sets it)
+        ******************************************************************
+
+        """.utf8))
+        return nil
+    }()
+
     /// A path inside the shared data folder.
     public static func data(_ relative: String) -> String {
         sharedData.appendingPathComponent(relative).path

@@ -1,0 +1,68 @@
+/// A result in the only shapes a ``ProcessingMode`` allows to be stored.
+public enum MinimisedRecord: Sendable, Hashable {
+    case face(FaceRow)
+    case group(GroupFrameRow)
+    case window(WindowAggregateRow)
+
+    /// The mode that allows this record; the store refuses it for studies in any other mode.
+    public var mode: ProcessingMode {
+        switch self {
+        case .face: .individual
+        case .group: .group
+        case .window: .aggregate
+        }
+    }
+}
+
+/// One face in one frame (``ProcessingMode/individual``). No box, no landmarks: face
+/// geometry is not needed for any analysis Affect offers, so it is never stored.
+public struct FaceRow: Sendable, Hashable, Codable {
+    public var frame: Int
+    public var timeMilliseconds: Double
+    /// Ephemeral, pseudonymous track id (with tracking on).
+    public var track: Int?
+    public var emotions: ReportedEmotions
+
+    public init(frame: Int, timeMilliseconds: Double, track: Int?, emotions: ReportedEmotions) {
+        self.frame = frame
+        self.timeMilliseconds = timeMilliseconds
+        self.track = track
+        self.emotions = emotions
+    }
+}
+
+/// One frame pooled over every face in it (``ProcessingMode/group``): no track, no per-face value.
+public struct GroupFrameRow: Sendable, Hashable, Codable {
+    public var frame: Int
+    public var timeMilliseconds: Double
+    public var faces: Int
+    /// The mean over the frame's faces; nil when there was none.
+    public var emotions: ReportedEmotions?
+
+    public init(frame: Int, timeMilliseconds: Double, faces: Int, emotions: ReportedEmotions?) {
+        self.frame = frame
+        self.timeMilliseconds = timeMilliseconds
+        self.faces = faces
+        self.emotions = emotions
+    }
+}
+
+/// A window of a session (``ProcessingMode/aggregate``): means only.
+public struct WindowAggregateRow: Sendable, Hashable, Codable {
+    public var startMilliseconds: Double
+    public var endMilliseconds: Double
+    /// Frames analysed in the window, and how many of them had at least one face.
+    public var frames: Int
+    public var framesWithFace: Int
+    /// Mean over every face in every frame of the window; nil when there was none.
+    public var emotions: ReportedEmotions?
+
+    public init(startMilliseconds: Double, endMilliseconds: Double, frames: Int, framesWithFace: Int,
+                emotions: ReportedEmotions?) {
+        self.startMilliseconds = startMilliseconds
+        self.endMilliseconds = endMilliseconds
+        self.frames = frames
+        self.framesWithFace = framesWithFace
+        self.emotions = emotions
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// What a study is for and how its data may be processed, as the researcher declares it.
+///
+/// Every field here is a promise made to participants in the transparency notice;
+/// the store enforces the ones that can be enforced (mode, retention, opt-outs, k).
+public struct StudyDefinition: Sendable, Hashable, Codable {
+    public var name: String
+    /// The purpose in the researcher's words, shown to participants.
+    public var purpose: String
+    public var context: StudyContext
+    /// Set only for workplace or education studies, and then required (``PurposeGuard``).
+    public var exemption: ArticleFiveExemption?
+    /// The GDPR legal basis; emotion scores of identifiable people need explicit consent.
+    public var legalBasis: String
+    public var mode: ProcessingMode
+    /// Days after a session ends until its derived data is purged.
+    public var retentionDays: Int
+    /// Minimum number of participants in any released aggregate cell.
+    public var kAnonymity: Int
+    /// Expressions excluded for every participant of the study.
+    public var excludedEmotions: Set<Emotion>
+    /// Aggregate window, for ``ProcessingMode/aggregate``.
+    public var windowMilliseconds: Double
+    /// The version of the transparency notice (EU AI Act Art. 50) participants are shown.
+    public var noticeVersion: String
+
+    public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
+                legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
+                kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
+                windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1") {
+        self.name = name
+        self.purpose = purpose
+        self.context = context
+        self.exemption = exemption
+        self.legalBasis = legalBasis
+        self.mode = mode
+        self.retentionDays = retentionDays
+        self.kAnonymity = kAnonymity
+        self.excludedEmotions = excludedEmotions
+        self.windowMilliseconds = windowMilliseconds
+        self.noticeVersion = noticeVersion
+    }
+
+    /// Why a definition is not acceptable.
+    public enum Invalid: Error, Sendable, Hashable, CustomStringConvertible {
+        case emptyName, emptyPurpose, retention(Int), kAnonymity(Int), window(Double), allEmotionsExcluded
+        case prohibited(PurposeGuard.Refusal)
+
+        public var description: String {
+            switch self {
+            case .emptyName: "a study needs a name"
+            case .emptyPurpose: "a study needs a purpose participants can read"
+            case .retention(let days): "retention must be 0 to 3650 days, not \(days)"
+            case .kAnonymity(let k): "k must be at least 2, not \(k)"
+            case .window(let milliseconds): "the aggregate window must be 1 s to 1 h, not \(milliseconds / 1000) s"
+            case .allEmotionsExcluded: "excluding every expression leaves nothing to measure"
+            case .prohibited(let refusal): refusal.description
+            }
+        }
+    }
+
+    /// Checks the definition, the purpose guard first.
+    public func validate() throws(Invalid) {
+        do {
+            try PurposeGuard.check(context: context, exemption: exemption)
+        } catch {
+            throw .prohibited(error)
+        }
+        if name.trimmingCharacters(in: .whitespaces).isEmpty { throw .emptyName }
+        if purpose.trimmingCharacters(in: .whitespaces).isEmpty { throw .emptyPurpose }
+        if !(0...3650).contains(retentionDays) { throw .retention(retentionDays) }
+        if kAnonymity < 2 { throw .kAnonymity(kAnonymity) }
+        if !(1000...3_600_000).contains(windowMilliseconds) { throw .window(windowMilliseconds) }
+        if excludedEmotions.count == Emotion.allCases.count { throw .allEmotionsExcluded }
+    }
+}

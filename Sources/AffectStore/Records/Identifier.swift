@@ -1,0 +1,37 @@
+/// Random, meaningless identifiers: a prefix naming the kind and 16 hex digits (64 bits).
+///
+/// Participant ids are pseudonyms: nothing in them derives from the person, their face or
+/// the time, so they link nothing outside the study.
+public enum Identifier {
+    public enum Kind: String, Sendable, CaseIterable {
+        case study = "st"
+        case participant = "p"
+        case consent = "c"
+        case session = "se"
+
+        var noun: String {
+            switch self {
+            case .study: "study"
+            case .participant: "participant"
+            case .consent: "consent"
+            case .session: "session"
+            }
+        }
+    }
+
+    static func make(_ kind: Kind) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return "\(kind.rawValue)_" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Checks the shape of an id given by a user before it reaches a query.
+    public static func validate(_ text: String, as kind: Kind) throws(StoreError) {
+        let prefix = "\(kind.rawValue)_"
+        let digits = text.dropFirst(prefix.count)
+        guard text.hasPrefix(prefix), digits.count == 16, digits.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            throw .malformedIdentifier(kind: kind.noun, value: text)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import AffectCore
+
+/// A pseudonymous participant of one study. Nothing about the person is stored here.
+public struct Participant: Sendable, Hashable, Codable {
+    public var id: String
+    public var studyID: String
+    /// Expressions this participant asked not to be measured (beyond the study's own).
+    public var excludedEmotions: Set<Emotion>
+    public var createdAt: Int64
+
+    init(row: SQLRow) throws {
+        id = try row.text("id")
+        studyID = try row.text("study_id")
+        excludedEmotions = try EmotionList.decode(row.text("excluded_emotions"))
+        createdAt = try row.integer("created_at")
+    }
+}
+
+/// A consent record: which notice the participant saw, what they agreed to, when, and whether they withdrew.
+public struct Consent: Sendable, Hashable, Codable {
+    public var id: String
+    public var participantID: String
+    public var noticeVersion: String
+    /// SHA-256 of the exact notice text shown, so the wording agreed to can be proven later.
+    public var noticeSHA256: String
+    public var purposes: [String]
+    public var grantedAt: Int64
+    public var withdrawnAt: Int64?
+
+    /// The purpose every consent must include for faces to be analysed at all.
+    public static let analysisPurpose = "expression-analysis"
+
+    init(row: SQLRow) throws {
+        id = try row.text("id")
+        participantID = try row.text("participant_id")
+        noticeVersion = try row.text("notice_version")
+        noticeSHA256 = try row.text("notice_sha256")
+        purposes = try row.text("purposes").split(separator: ",").map(String.init)
+        grantedAt = try row.integer("granted_at")
+        withdrawnAt = row["withdrawn_at"].int64
+    }
+}

@@ -1,0 +1,37 @@
+/// One analysis session of one participant, and the provenance of every score in it.
+public struct Session: Sendable, Hashable, Codable {
+    public var id: String
+    public var studyID: String
+    public var participantID: String
+    public var provenanceID: String
+    public var startedAt: Int64
+    public var endedAt: Int64?
+    /// `running`, `completed`, or `withdrawn`.
+    public var status: String
+
+    init(row: SQLRow) throws {
+        id = try row.text("id")
+        studyID = try row.text("study_id")
+        participantID = try row.text("participant_id")
+        provenanceID = try row.text("provenance_id")
+        startedAt = try row.integer("started_at")
+        endedAt = row["ended_at"].int64
+        status = try row.text("status")
+    }
+}
+
+/// What produced a session's scores: the model files' hashes and a hash of the pipeline configuration.
+///
+/// Its id is the SHA-256 of both, so identical setups share one row and any change of model
+/// or setting is visible as a new id on every result.
+public struct Provenance: Sendable, Hashable, Codable {
+    /// Model name to SHA-256 of its file.
+    public var models: [String: String]
+    /// The pipeline settings that shape scores (detector, sampling, crop, smoothing...), as key/value text.
+    public var configuration: [String: String]
+
+    public init(models: [String: String], configuration: [String: String]) {
+        self.models = models
+        self.configuration = configuration
+    }
+}

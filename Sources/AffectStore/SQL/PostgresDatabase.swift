@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The server backend: PostgreSQL through postgres-nio.
+///
+/// Accepts `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` and, for a local socket,
+/// `postgres://USER@/DATABASE?host=/var/run/postgresql` (libpq's convention).
+public final class PostgresDatabase: SQLDatabase {
+    public let dialect = SQLDialect.postgres
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let logger = Logger(label: "affect.postgres")
+    private let label: String
+    static let connectTimeoutSeconds = 5.0
+
+    public init(url: String) async throws {
+        guard let components = URLComponents(string: url), let user = components.user, !user.isEmpty else {
+            throw StoreError.invalidLocation(url)
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        guard !database.isEmpty else { throw StoreError.invalidLocation(url) }
+        let socketDirectory = components.queryItems?.first { $0.name == "host" }?.value
+        let configuration: PostgresClient.Configuration
+        if let socketDirectory {
+            let port = components.port ?? 5432
+            configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user,
+                                  password: components.password, database: database)
+            label = "postgres://\(user)@\(socketDirectory)/\(database)"
+        } else {
+            guard let host = components.host, !host.isEmpty else { throw StoreError.invalidLocation(url) }
+            configuration = .init(host: host, port: components.port ?? 5432, username: user, password: components.password,
+                                  database: database, tls: .disable)
+            label = "postgres://\(user)@\(host):\(components.port ?? 5432)/\(database)"
+        }
+        // The pool retries failed connections in the background; its log lines would interleave
+        // with the CLI's one-line errors, which already say what went wrong.
+        let client = PostgresClient(configuration: configuration,
+                                    backgroundLogger: Logger(label: "affect.postgres.pool") { _ in SwiftLogNoOpLogHandler() })
+        self.client = client
+        runner = Task { await client.run() }
+        // Fail now, with a clear message, rather than at the first statement; the pool would
+        // otherwise wait for the server indefinitely.
+        let label = self.label
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await client.query("SELECT 1") }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(PostgresDatabase.connectTimeoutSeconds))
+                    throw StoreError.backend("\(label): cannot reach the database server within "
+                        + "\(Int(PostgresDatabase.connectTimeoutSeconds)) s (is it running?)")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        } catch {
+            runner.cancel()
+            if let error = error as? StoreError { throw error }
+            throw StoreError.backend("\(label): \(PostgresDatabase.describe(error))")
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(Connection(connection: connection, logger: logger))
+            }
+        } catch let error as PostgresTransactionError {
+            // Unwrap our own errors from the transaction wrapper.
+            if let closureError = error.closureError as? StoreError { throw closureError }
+            if let closureError = error.closureError { throw mapError(closureError) }
+            throw StoreError.backend("\(label): \(PostgresDatabase.describe(error))")
+        } catch {
+            throw mapError(error)
+        }
+    }
+
+    public func compact() async throws {
+        do {
+            // VACUUM cannot run inside a transaction; it rewrites pages so deleted rows leave the heap.
+            try await client.query("VACUUM", logger: logger)
+        } catch {
+            throw mapError(error)
+        }
+    }
+
+    public func close() async throws {
+        runner.cancel()
+    }
+
+    private func mapError(_ error: any Error) -> any Error {
+        if error is StoreError { return error }
+        if let psql = error as? PSQLError, let code = psql.serverInfo?[.sqlState], code.hasPrefix("23") {
+            return StoreError.constraint(psql.serverInfo?[.message] ?? "constraint failed")
+        }
+        return StoreError.backend("\(label): \(PostgresDatabase.describe(error))")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let psql = error as? PSQLError {
+            if let message = psql.serverInfo?[.message] { return message }
+            switch psql.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection:
+                return "cannot reach the database server (is it running?)"
+            default: return "\(psql.code)"
+            }
+        }
+        if let transaction = error as? PostgresTransactionError {
+            return describe(transaction.beginError ?? transaction.closureError ?? transaction.commitError
+                ?? transaction.rollbackError ?? error)
+        }
+        return "\(error)"
+    }
+
+    /// Statements on one leased connection inside its transaction.
+    private struct Connection: SQLTransaction, @unchecked Sendable {
+        // Used only inside the transaction closure that lent it, one statement at a time.
+        let connection: PostgresConnection
+        let logger: Logger
+
+        func execute(_ sql: String, _ bindings: [SQLValue]) async throws {
+            _ = try await query(sql, bindings)
+        }
+
+        func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
+            var binds = PostgresBindings(capacity: bindings.count)
+            for value in bindings {
+                switch value {
+                case .null: binds.appendNull()
+                case .integer(let integer): binds.append(integer)
+                case .real(let real): binds.append(real)
+                case .text(let text): binds.append(text)
+                }
+            }
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger)
+            var result: [SQLRow] = []
+            for try await row in rows {
+                var values: [String: SQLValue] = [:]
+                for cell in row {
+                    values[cell.columnName.lowercased()] = try Self.value(of: cell)
+                }
+                result.append(SQLRow(values: values))
+            }
+            return result
+        }
+
+        /// `?` placeholders as `$1, $2, ...` (our statements have no `?` inside literals).
+        static func numbered(_ sql: String) -> String {
+            var output = ""
+            var index = 0
+            for character in sql {
+                if character == "?" {
+                    index += 1
+                    output += "$\(index)"
+                } else {
+                    output.append(character)
+                }
+            }
+            return output
+        }
+
+        static func value(of cell: PostgresCell) throws -> SQLValue {
+            guard cell.bytes != nil else { return .null }
+            switch cell.dataType {
+            case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+            case .float4, .float8: return .real(try cell.decode(Double.self))
+            case .numeric: return .real(Double(try cell.decode(String.self)) ?? .nan)
+            default: return .text(try cell.decode(String.self))
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import AffectCore
+import Crypto
+import Foundation
+
+extension PrivacyStore {
+    /// Starts a session for a participant with valid consent; refuses (and stores nothing) otherwise.
+    public func startSession(study reference: String, participant id: String, provenance: Provenance,
+                             actor: String) async throws -> Session {
+        try Identifier.validate(id, as: .participant)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let models = String(decoding: try encoder.encode(provenance.models), as: UTF8.self)
+        let configuration = String(decoding: try encoder.encode(provenance.configuration), as: UTF8.self)
+        let provenanceID = SHA256.hash(data: Data((models + "\n" + configuration).utf8)).map { String(format: "%02x", $0) }.joined()
+        return try await database.transaction { transaction in
+            let study = try await self.loadStudy(transaction, reference: reference)
+            let participant = try await self.loadParticipant(transaction, id: id)
+            guard participant.studyID == study.id else { throw StoreError.unknownParticipant(id) }
+            if let problem = try await self.consentProblem(transaction, participant: participant, study: study) {
+                throw StoreError.noConsent(participant: id, reason: problem)
+            }
+            let now = Clock.nowMilliseconds()
+            if try await transaction.query("SELECT id FROM provenance WHERE id = ?", [.text(provenanceID)]).isEmpty {
+                try await transaction.execute("INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?)",
+                                              [.text(provenanceID), .text(models), .text(configuration), .integer(now)])
+            }
+            let sessionID = Identifier.make(.session)
+            try await transaction.execute(
+                "INSERT INTO sessions (id, study_id, participant_id, provenance_id, started_at, ended_at, status) VALUES (?, ?, ?, ?, ?, NULL, 'running')",
+                [.text(sessionID), .text(study.id), .text(id), .text(provenanceID), .integer(now)])
+            try await self.audit(transaction, actor: actor, action: "session.start", subject: sessionID, details: [
+                "study": study.id, "participant": id, "provenance": provenanceID, "mode": study.definition.mode.rawValue,
+            ])
+            return try await self.loadSession(transaction, id: sessionID)
+        }
+    }
+
+    /// The rules a session's writes must follow, read once when it starts.
+    public struct SessionPolicy: Sendable, Hashable {
+        public var mode: ProcessingMode
+        /// The study's and the participant's exclusions together.
+        public var excludedEmotions: Set<Emotion>
+        public var windowMilliseconds: Double
+    }
+
+    public func policy(forSession id: String) async throws -> SessionPolicy {
+        try Identifier.validate(id, as: .session)
+        return try await database.transaction { transaction in
+            let (_, study, participant) = try await self.sessionContext(transaction, id: id)
+            return SessionPolicy(mode: study.definition.mode,
+                                 excludedEmotions: study.definition.excludedEmotions.union(participant.excludedEmotions),
+                                 windowMilliseconds: study.definition.windowMilliseconds)
+        }
+    }
+
+    /// Appends results to a running session.
+    ///
+    /// Refuses, writing nothing, when consent is no longer valid (the caller must stop
+    /// processing), when a record's shape is not the one the study's mode allows, or when
+    /// a record carries an expression the participant or study excluded.
+    public func append(_ records: [MinimisedRecord], toSession id: String) async throws {
+        guard !records.isEmpty else { return }
+        try Identifier.validate(id, as: .session)
+        try await database.transaction { transaction in
+            let (session, study, participant) = try await self.sessionContext(transaction, id: id)
+            guard session.status == "running" else { throw StoreError.sessionClosed(id) }
+            if let problem = try await self.consentProblem(transaction, participant: participant, study: study) {
+                throw StoreError.noConsent(participant: participant.id, reason: problem)
+            }
+            let mode = study.definition.mode
+            let excluded = study.definition.excludedEmotions.union(participant.excludedEmotions)
+            for record in records {
+                guard record.mode == mode else { throw StoreError.modeForbids(record: record.noun, mode: mode.rawValue) }
+                if let emotions = record.emotions, excluded.contains(where: { emotions[$0] != nil }) {
+                    throw StoreError.constraint("a record carries an expression the participant or study excluded")
+                }
+                if case .face(let row) = record, row.track != nil, mode != .individual {
+                    throw StoreError.modeForbids(record: "track ids", mode: mode.rawValue)
+                }
+                try await self.insert(record, session: id, transaction: transaction)
+            }
+        }
+    }
+
+    /// Ends a session; its data then waits for its study's retention period.
+    public func endSession(_ id: String, actor: String) async throws {
+        try Identifier.validate(id, as: .session)
+        try await database.transaction { transaction in
+            let (session, _, _) = try await self.sessionContext(transaction, id: id)
+            guard session.status == "running" else { return }
+            try await transaction.execute("UPDATE sessions SET status = 'completed', ended_at = ? WHERE id = ?",
+                                          [.integer(Clock.nowMilliseconds()), .text(id)])
+            var counts: [String: String] = [:]
+            for table in ["face_results", "group_frames", "window_aggregates"] {
+                let rows = try await transaction.query("SELECT COUNT(*) AS n FROM \(table) WHERE session_id = ?", [.text(id)])
+                counts[table] = String(rows.first?["n"].int ?? 0)
+            }
+            try await self.audit(transaction, actor: actor, action: "session.end", subject: id, details: counts)
+        }
+    }
+
+    /// A session's stored results in the order they were written.
+    public func results(session id: String) async throws -> [MinimisedRecord] {
+        try Identifier.validate(id, as: .session)
+        return try await database.transaction { transaction in
+            _ = try await self.sessionContext(transaction, id: id)
+            return try await self.loadRecords(transaction, session: id)
+        }
+    }
+
+    /// A session by id.
+    public func session(_ id: String) async throws -> Session {
+        try Identifier.validate(id, as: .session)
+        return try await database.transaction { transaction in try await self.loadSession(transaction, id: id) }
+    }
+
+    /// The provenance row a session's scores reference.
+    public func provenance(id: String) async throws -> Provenance? {
+        try await database.transaction { transaction in
+            guard let row = try await transaction.query("SELECT * FROM provenance WHERE id = ?", [.text(id)]).first else { return nil }
+            let decoder = JSONDecoder()
+            return Provenance(models: try decoder.decode([String: String].self, from: Data(try row.text("models").utf8)),
+                              configuration: try decoder.decode([String: String].self, from: Data(try row.text("configuration").utf8)))
+        }
+    }
+
+    func loadSession(_ transaction: any SQLTransaction, id: String) async throws -> Session {
+        guard let row = try await transaction.query("SELECT * FROM sessions WHERE id = ?", [.text(id)]).first else {
+            throw StoreError.unknownSession(id)
+        }
+        return try Session(row: row)
+    }
+
+    func sessionContext(_ transaction: any SQLTransaction, id: String) async throws -> (Session, Study, Participant) {
+        let session = try await loadSession(transaction, id: id)
+        let study = try await loadStudy(transaction, reference: session.studyID)
+        let participant = try await loadParticipant(transaction, id: session.participantID)
+        return (session, study, participant)
+    }
+
+    private func insert(_ record: MinimisedRecord, session: String, transaction: any SQLTransaction) async throws {
+        func values(_ emotions: ReportedEmotions?) -> [SQLValue] {
+            Emotion.allCases.map { SQLValue(emotions?[$0]) }
+        }
+        let marks = Array(repeating: "?", count: 7).joined(separator: ", ")
+        switch record {
+        case .face(let row):
+            try await transaction.execute(
+                "INSERT INTO face_results (session_id, frame, time_ms, track, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, \(marks))",
+                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.track)] + values(row.emotions))
+        case .group(let row):
+            try await transaction.execute(
+                "INSERT INTO group_frames (session_id, frame, time_ms, faces, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, \(marks))",
+                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.faces)] + values(row.emotions))
+        case .window(let row):
+            try await transaction.execute(
+                """
+                INSERT INTO window_aggregates (session_id, start_ms, end_ms, frames, frames_with_face, \(Schema.emotionColumns))
+                VALUES (?, ?, ?, ?, ?, \(marks))
+                """,
+                [.text(session), .real(row.startMilliseconds), .real(row.endMilliseconds), SQLValue(row.frames),
+                 SQLValue(row.framesWithFace)] + values(row.emotions))
+        }
+    }
+
+    func loadRecords(_ transaction: any SQLTransaction, session: String) async throws -> [MinimisedRecord] {
+        func emotions(_ row: SQLRow) -> ReportedEmotions? {
+            ReportedEmotions(probabilities: Emotion.allCases.map { row[$0.rawValue].double })
+        }
+        var records: [MinimisedRecord] = []
+        for row in try await transaction.query("SELECT * FROM face_results WHERE session_id = ? ORDER BY frame, track", [.text(session)]) {
+            records.append(.face(FaceRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
+                                         track: row["track"].int, emotions: try emotions(row).orThrow(column: "angry"))))
+        }
+        for row in try await transaction.query("SELECT * FROM group_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
+            records.append(.group(GroupFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
+                                                faces: Int(try row.integer("faces")), emotions: emotions(row))))
+        }
+        for row in try await transaction.query("SELECT * FROM window_aggregates WHERE session_id = ? ORDER BY start_ms", [.text(session)]) {
+            records.append(.window(WindowAggregateRow(
+                startMilliseconds: try row.real("start_ms"), endMilliseconds: try row.real("end_ms"),
+                frames: Int(try row.integer("frames")), framesWithFace: Int(try row.integer("frames_with_face")),
+                emotions: emotions(row))))
+        }
+        return records
+    }
+}
+
+extension MinimisedRecord {
+    var noun: String {
+        switch self {
+        case .face: "per-face rows"
+        case .group: "per-frame group rows"
+        case .window: "window aggregates"
+        }
+    }
+
+    var emotions: ReportedEmotions? {
+        switch self {
+        case .face(let row): row.emotions
+        case .group(let row): row.emotions
+        case .window(let row): row.emotions
+        }
+    }
+}

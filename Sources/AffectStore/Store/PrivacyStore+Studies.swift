@@ -1,0 +1,57 @@
+import AffectCore
+
+extension PrivacyStore {
+    /// Creates a study after the purpose guard and validation; the audit event records the
+    /// context, any Art. 5(1)(f) exemption and that a transparency notice is shown.
+    public func createStudy(_ definition: StudyDefinition, actor: String) async throws -> Study {
+        do {
+            try definition.validate()
+        } catch {
+            throw StoreError.invalidStudy(error.description)
+        }
+        let id = Identifier.make(.study)
+        return try await database.transaction { transaction in
+            let clash = try await transaction.query("SELECT id FROM studies WHERE name = ?", [.text(definition.name)])
+            guard clash.isEmpty else { throw StoreError.duplicateStudyName(definition.name) }
+            try await transaction.execute(
+                """
+                INSERT INTO studies (id, name, purpose, context, exemption, legal_basis, mode, retention_days, k_anonymity,
+                    excluded_emotions, window_ms, notice_version, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [.text(id), .text(definition.name), .text(definition.purpose), .text(definition.context.rawValue),
+                 SQLValue(definition.exemption?.rawValue), .text(definition.legalBasis), .text(definition.mode.rawValue),
+                 SQLValue(definition.retentionDays), SQLValue(definition.kAnonymity),
+                 .text(EmotionList.encode(definition.excludedEmotions)), .real(definition.windowMilliseconds),
+                 .text(definition.noticeVersion), .integer(Clock.nowMilliseconds())])
+            var details = [
+                "name": definition.name, "context": definition.context.rawValue, "mode": definition.mode.rawValue,
+                "retention_days": String(definition.retentionDays), "k": String(definition.kAnonymity),
+                "transparency_notice": "version \(definition.noticeVersion) shown before consent (EU AI Act Art. 50)",
+            ]
+            if let exemption = definition.exemption {
+                details["art5_exemption"] = "\(exemption.rawValue) (EU AI Act Art. 5(1)(f))"
+            }
+            try await self.audit(transaction, actor: actor, action: "study.create", subject: id, details: details)
+            return try await self.loadStudy(transaction, reference: id)
+        }
+    }
+
+    /// Every study, oldest first.
+    public func studies() async throws -> [Study] {
+        try await database.transaction { transaction in
+            try await transaction.query("SELECT * FROM studies ORDER BY created_at, id").map(Study.init(row:))
+        }
+    }
+
+    /// A study by id or by name.
+    public func study(_ reference: String) async throws -> Study {
+        try await database.transaction { transaction in try await self.loadStudy(transaction, reference: reference) }
+    }
+
+    func loadStudy(_ transaction: any SQLTransaction, reference: String) async throws -> Study {
+        let rows = try await transaction.query("SELECT * FROM studies WHERE id = ? OR name = ?", [.text(reference), .text(reference)])
+        guard let row = rows.first else { throw StoreError.unknownStudy(reference) }
+        return try Study(row: row)
+    }
+}

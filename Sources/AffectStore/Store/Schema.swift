@@ -1,0 +1,100 @@
+import Foundation
+
+/// Every table, in one place, as numbered migrations that both backends run.
+///
+/// The SQL is the subset SQLite and PostgreSQL share: `BIGINT` and `DOUBLE PRECISION`
+/// get INTEGER and REAL affinity in SQLite. Times are integer milliseconds since 1970
+/// so the audit chain hashes the same text on both backends. No table has a binary
+/// column: nothing derived from pixels except probabilities is ever stored.
+enum Schema {
+    static let emotionColumns = "angry, disgust, fear, happy, sad, surprise, neutral"
+    private static let probabilities = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+        .map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
+
+    static let migrations: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE studies (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, purpose TEXT NOT NULL, context TEXT NOT NULL,
+                exemption TEXT, legal_basis TEXT NOT NULL, mode TEXT NOT NULL, retention_days BIGINT NOT NULL,
+                k_anonymity BIGINT NOT NULL, excluded_emotions TEXT NOT NULL, window_ms DOUBLE PRECISION NOT NULL,
+                notice_version TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE participants (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id),
+                excluded_emotions TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE consents (
+                id TEXT PRIMARY KEY, participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+                notice_version TEXT NOT NULL, notice_sha256 TEXT NOT NULL, purposes TEXT NOT NULL,
+                granted_at BIGINT NOT NULL, withdrawn_at BIGINT)
+            """,
+            """
+            CREATE TABLE provenance (
+                id TEXT PRIMARY KEY, models TEXT NOT NULL, configuration TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id),
+                participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+                provenance_id TEXT NOT NULL REFERENCES provenance(id),
+                started_at BIGINT NOT NULL, ended_at BIGINT, status TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE face_results (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                frame BIGINT NOT NULL, time_ms DOUBLE PRECISION NOT NULL, track BIGINT, \(probabilities))
+            """,
+            """
+            CREATE TABLE group_frames (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                frame BIGINT NOT NULL, time_ms DOUBLE PRECISION NOT NULL, faces BIGINT NOT NULL, \(probabilities))
+            """,
+            """
+            CREATE TABLE window_aggregates (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                start_ms DOUBLE PRECISION NOT NULL, end_ms DOUBLE PRECISION NOT NULL, frames BIGINT NOT NULL,
+                frames_with_face BIGINT NOT NULL, \(probabilities))
+            """,
+            """
+            CREATE TABLE audit_events (
+                seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                subject TEXT NOT NULL, details TEXT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
+            "CREATE INDEX participants_by_study ON participants(study_id)",
+            "CREATE INDEX consents_by_participant ON consents(participant_id)",
+            "CREATE INDEX sessions_by_participant ON sessions(participant_id)",
+            "CREATE INDEX sessions_by_study ON sessions(study_id)",
+            "CREATE INDEX face_results_by_session ON face_results(session_id, frame)",
+            "CREATE INDEX group_frames_by_session ON group_frames(session_id, frame)",
+            "CREATE INDEX window_aggregates_by_session ON window_aggregates(session_id, start_ms)",
+        ]),
+    ]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Brings the database to the latest version; refuses one written by a newer Affect.
+    static func migrate(_ database: any SQLDatabase) async throws {
+        try await database.transaction { transaction in
+            try await transaction.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            let rows = try await transaction.query("SELECT MAX(version) AS version FROM schema_migrations")
+            let current = rows.first?["version"].int ?? 0
+            if current > latestVersion { throw StoreError.schemaTooNew(found: current, supported: latestVersion) }
+            for migration in migrations where migration.version > current {
+                for statement in migration.statements { try await transaction.execute(statement) }
+                try await transaction.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                                              [.integer(Int64(migration.version)), .integer(Clock.nowMilliseconds())])
+            }
+        }
+    }
+}
+
+/// Wall-clock time as stored: integer milliseconds since 1970.
+enum Clock {
+    static func nowMilliseconds() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}

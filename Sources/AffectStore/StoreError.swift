@@ -1,0 +1,37 @@
+/// Why a store operation failed, worded for the person who typed the command.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    case unknownStudy(String)
+    case unknownParticipant(String)
+    case unknownSession(String)
+    case malformedIdentifier(kind: String, value: String)
+    case invalidStudy(String)
+    case duplicateStudyName(String)
+    case noConsent(participant: String, reason: String)
+    case modeForbids(record: String, mode: String)
+    case sessionClosed(String)
+    case invalidLocation(String)
+    case constraint(String)
+    case corruptRow(column: String)
+    case backend(String)
+    case schemaTooNew(found: Int, supported: Int)
+
+    public var description: String {
+        switch self {
+        case .unknownStudy(let reference): "no study '\(reference)' (see `affect study list`)"
+        case .unknownParticipant(let id): "no participant \(id)"
+        case .unknownSession(let id): "no session \(id)"
+        case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"
+        case .invalidStudy(let reason): reason
+        case .duplicateStudyName(let name): "a study named '\(name)' already exists"
+        case .noConsent(let participant, let reason): "participant \(participant) has no valid consent (\(reason)): nothing processed"
+        case .modeForbids(let record, let mode): "refused: a \(mode)-mode study stores no \(record)"
+        case .sessionClosed(let id): "session \(id) has ended"
+        case .invalidLocation(let text): "'\(text)' is not a database location (use sqlite:PATH or postgres://USER@HOST/DB)"
+        case .constraint(let message): "refused by the database: \(message)"
+        case .corruptRow(let column): "stored data is corrupt (column \(column))"
+        case .backend(let message): message
+        case .schemaTooNew(let found, let supported):
+            "database schema version \(found) is newer than this affect supports (\(supported)): upgrade affect"
+        }
+    }
+}

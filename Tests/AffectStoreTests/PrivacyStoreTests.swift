@@ -1,0 +1,285 @@
+import AffectCore
+@testable import AffectStore
+import AffectTestSupport
+import Foundation
+import Testing
+
+/// One suite, run against every backend: the privacy rules hold whatever the database.
+@Suite(.serialized) struct PrivacyStoreTests {
+    static let actor = "test"
+
+    static func mediaStudy(_ mode: ProcessingMode = .individual, name: String = "Trailer test",
+                           retentionDays: Int = 30) -> StudyDefinition {
+        StudyDefinition(name: name, purpose: "Which trailer cut holds attention", context: .mediaResearch, mode: mode,
+                        retentionDays: retentionDays)
+    }
+
+    static func distribution(happy: Double) -> EmotionDistribution {
+        EmotionDistribution(scores: [0.05, 0.05, 0.05, happy, 0.05, 0.05, 1 - happy]) ?? .uniform
+    }
+
+    static func frames(_ count: Int, faces: Int = 1) -> [FrameResult] {
+        (0..<count).map { index in
+            FrameResult(frame: index * 5, timeMilliseconds: Double(index) * 200, faces: (0..<faces).map { face in
+                FaceResult(box: Box(x: 10, y: 10, width: 50, height: 50), score: 0.9, landmarks: [],
+                           emotions: distribution(happy: 0.1 + 0.01 * Double(index % 50)), track: face)
+            })
+        }
+    }
+
+    /// Enrols a consenting participant and starts a session.
+    static func consentingSession(_ store: PrivacyStore, study: Study,
+                                  excluded: Set<Emotion> = []) async throws -> (Participant, Session) {
+        let (participant, _) = try await store.recordConsent(
+            .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition), excludedEmotions: excluded),
+            actor: actor)
+        let session = try await store.startSession(study: study.id, participant: participant.id,
+                                                   provenance: Provenance(models: ["emotion": "abc"], configuration: ["fps": "5"]),
+                                                   actor: actor)
+        return (participant, session)
+    }
+
+    static func write(_ results: [FrameResult], to session: Session, store: PrivacyStore) async throws {
+        let policy = try await store.policy(forSession: session.id)
+        var minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions,
+                                        windowMilliseconds: policy.windowMilliseconds)
+        for result in results { try await store.append(minimiser.consume(result), toSession: session.id) }
+        try await store.append(minimiser.finish(), toSession: session.id)
+    }
+
+    func count(_ store: PrivacyStore, _ table: String) async throws -> Int {
+        try await store.database.transaction { transaction in
+            try await transaction.query("SELECT COUNT(*) AS n FROM \(table)").first?["n"].int ?? -1
+        }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func workplaceAndEducationStudiesAreRefusedUnlessMedicalOrSafety(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        for context in [StudyContext.workplace, .education] {
+            let definition = StudyDefinition(name: "Staff mood \(context)", purpose: "engagement", context: context)
+            await #expect {
+                _ = try await store.createStudy(definition, actor: Self.actor)
+            } throws: { error in
+                String(describing: error).contains("EU AI Act Art. 5(1)(f)")
+            }
+        }
+        #expect(try await count(store, "studies") == 0)
+        #expect(try await store.auditEvents().isEmpty, "a refused study leaves nothing")
+
+        var exempt = StudyDefinition(name: "Driver fatigue", purpose: "detect drowsiness of forklift drivers",
+                                     context: .workplace, exemption: .safety)
+        let study = try await store.createStudy(exempt, actor: Self.actor)
+        #expect(study.definition.exemption == .safety)
+        let event = try #require(try await store.auditEvents().last)
+        #expect(event.action == "study.create" && event.details.contains("safety (EU AI Act Art. 5(1)(f))"))
+        #expect(event.details.contains("Art. 50"), "the transparency notice is on record")
+
+        exempt.name = "Trailer"
+        exempt.context = .mediaResearch
+        await #expect(throws: StoreError.self) { _ = try await store.createStudy(exempt, actor: Self.actor) }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func sessionsNeedValidConsent(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        let provenance = Provenance(models: [:], configuration: [:])
+        await #expect(throws: StoreError.unknownParticipant("p_0000000000000001")) {
+            _ = try await store.startSession(study: study.id, participant: "p_0000000000000001", provenance: provenance, actor: Self.actor)
+        }
+        await #expect(throws: StoreError.malformedIdentifier(kind: "participant", value: "alice")) {
+            _ = try await store.startSession(study: study.id, participant: "alice", provenance: provenance, actor: Self.actor)
+        }
+        let (participant, _) = try await store.recordConsent(.init(study: study.id, noticeText: "notice"), actor: Self.actor)
+        _ = try await store.withdrawConsent(participant: participant.id, actor: Self.actor)
+        await #expect {
+            _ = try await store.startSession(study: study.id, participant: participant.id, provenance: provenance, actor: Self.actor)
+        } throws: { error in
+            String(describing: error).contains("withdrawn")
+        }
+        #expect(try await count(store, "sessions") == 0)
+        #expect(try await count(store, "provenance") == 0, "nothing stored for a refused session")
+        await #expect(throws: StoreError.unknownStudy("nope")) { _ = try await store.study("nope") }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func individualModeStoresScoresWithoutGeometry(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(.individual), actor: Self.actor)
+        let (_, session) = try await Self.consentingSession(store, study: study)
+        try await Self.write(Self.frames(10, faces: 2), to: session, store: store)
+        let records = try await store.results(session: session.id)
+        #expect(records.count == 20)
+        guard case .face(let first) = records.first else { Issue.record("expected face rows"); return }
+        #expect(first.track == 0)
+        #expect(abs((first.emotions[.happy] ?? 0) - Self.distribution(happy: 0.1)[.happy]) < 1e-9)
+        #expect(try await count(store, "group_frames") == 0)
+        #expect(try await count(store, "window_aggregates") == 0)
+        // The store refuses shapes the mode does not allow, even from a caller that skips the minimiser.
+        let window = MinimisedRecord.window(WindowAggregateRow(startMilliseconds: 0, endMilliseconds: 10_000, frames: 1,
+                                                               framesWithFace: 1, emotions: nil))
+        await #expect(throws: StoreError.self) { try await store.append([window], toSession: session.id) }
+    }
+
+    @Test(arguments: StoreBackend.available, [ProcessingMode.aggregate, .group])
+    func aggregateAndGroupModesStoreNoPerFaceRows(_ backend: StoreBackend, mode: ProcessingMode) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(mode), actor: Self.actor)
+        let (_, session) = try await Self.consentingSession(store, study: study)
+        try await Self.write(Self.frames(120, faces: 3), to: session, store: store)
+        try await store.endSession(session.id, actor: Self.actor)
+        #expect(try await count(store, "face_results") == 0)
+        let records = try await store.results(session: session.id)
+        switch mode {
+        case .aggregate:
+            // 120 frames 200 ms apart: 24 s, so windows [0,10), [10,20), [20,30) s.
+            #expect(records.count == 3)
+            #expect(try await count(store, "group_frames") == 0)
+            guard case .window(let first) = records.first else { Issue.record("expected windows"); return }
+            #expect(first.frames == 50 && first.framesWithFace == 50)
+        default:
+            #expect(records.count == 120)
+            #expect(try await count(store, "window_aggregates") == 0)
+            guard case .group(let first) = records.first else { Issue.record("expected group rows"); return }
+            #expect(first.faces == 3)
+        }
+        let face = MinimisedRecord.face(FaceRow(frame: 0, timeMilliseconds: 0, track: nil,
+                                                emotions: try #require(ReportedEmotions(.uniform, excluding: []))))
+        let running = try await Self.consentingSession(store, study: study).1
+        await #expect {
+            try await store.append([face], toSession: running.id)
+        } throws: { error in
+            String(describing: error).contains("stores no per-face rows")
+        }
+        #expect(try await count(store, "face_results") == 0)
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func optedOutExpressionsAreNeverStored(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(.individual), actor: Self.actor)
+        let (_, session) = try await Self.consentingSession(store, study: study, excluded: [.happy])
+        try await Self.write(Self.frames(5), to: session, store: store)
+        let nonNull = try await store.database.transaction { transaction in
+            try await transaction.query("SELECT COUNT(*) AS n FROM face_results WHERE happy IS NOT NULL").first?["n"].int
+        }
+        #expect(nonNull == 0)
+        guard case .face(let row) = try await store.results(session: session.id).first else { Issue.record("no rows"); return }
+        let remaining = Emotion.allCases.compactMap { row.emotions[$0] }
+        #expect(remaining.count == 6 && abs(remaining.reduce(0, +) - 1) < 1e-9, "the rest renormalised")
+        let leaking = MinimisedRecord.face(FaceRow(frame: 99, timeMilliseconds: 0, track: 0,
+                                                   emotions: try #require(ReportedEmotions(.uniform, excluding: []))))
+        await #expect(throws: StoreError.self) { try await store.append([leaking], toSession: session.id) }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func withdrawalStopsProcessingAndDeletesDerivedData(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(.individual), actor: Self.actor)
+        let (participant, session) = try await Self.consentingSession(store, study: study)
+        let (_, other) = try await Self.consentingSession(store, study: study)
+        try await Self.write(Self.frames(10), to: session, store: store)
+        try await Self.write(Self.frames(10), to: other, store: store)
+        let withdrawal = try await store.withdrawConsent(participant: participant.id, actor: Self.actor)
+        #expect(withdrawal.sessionsDeleted == 1 && withdrawal.rowsDeleted == 10)
+        await #expect {
+            try await Self.write(Self.frames(1), to: session, store: store)
+        } throws: { error in
+            error as? StoreError == .unknownSession(session.id)
+        }
+        await #expect(throws: StoreError.unknownSession(session.id)) { _ = try await store.results(session: session.id) }
+        #expect(try await store.results(session: other.id).count == 10, "other participants keep their data")
+        #expect(try await store.auditEvents().contains { $0.action == "consent.withdraw" && $0.subject == participant.id })
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func purgeDeletesExpiredSessionsOnly(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let short = try await store.createStudy(Self.mediaStudy(.individual, name: "short", retentionDays: 1), actor: Self.actor)
+        let long = try await store.createStudy(Self.mediaStudy(.individual, name: "long", retentionDays: 30), actor: Self.actor)
+        let (_, expiring) = try await Self.consentingSession(store, study: short)
+        let (_, kept) = try await Self.consentingSession(store, study: long)
+        let (_, running) = try await Self.consentingSession(store, study: short)
+        for session in [expiring, kept, running] { try await Self.write(Self.frames(4), to: session, store: store) }
+        try await store.endSession(expiring.id, actor: Self.actor)
+        try await store.endSession(kept.id, actor: Self.actor)
+
+        let early = try await store.purge(actor: Self.actor)
+        #expect(early.sessionsDeleted == 0)
+        let twoDaysOn = Int64(Date().timeIntervalSince1970 * 1000) + 2 * 86_400_000
+        let purge = try await store.purge(asOf: twoDaysOn, actor: Self.actor)
+        #expect(purge.sessionsDeleted == 1 && purge.rowsDeleted == 4)
+        await #expect(throws: StoreError.unknownSession(expiring.id)) { _ = try await store.results(session: expiring.id) }
+        #expect(try await store.results(session: kept.id).count == 4)
+        #expect(try await store.results(session: running.id).count == 4, "a running session is not purged")
+        #expect(try await store.auditEvents().filter { $0.action == "purge" }.count == 2)
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func editingAnAuditRowBreaksTheChainThere(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        _ = try await Self.consentingSession(store, study: study)
+        _ = try await Self.consentingSession(store, study: study)
+        let events = try await store.auditEvents()
+        #expect(events.count == 5)
+        guard case .intact(let count, _) = try await store.verifyAudit() else { Issue.record("chain should be intact"); return }
+        #expect(count == 5)
+        try await store.database.transaction { transaction in
+            try await transaction.execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 3")
+        }
+        #expect(try await store.verifyAudit() == .broken(sequence: 3, reason: "its content does not match its hash (edited)"))
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func subjectExportAndDeletion(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        let (participant, session) = try await Self.consentingSession(store, study: study)
+        try await Self.write(Self.frames(6), to: session, store: store)
+        let export = try await store.exportSubject(participant: participant.id, actor: Self.actor)
+        #expect(export.consents.count == 1 && export.sessions.count == 1)
+        #expect(export.sessions[0].faceResults.count == 6)
+        #expect(export.sessions[0].provenance?.models["emotion"] == "abc")
+        let deletion = try await store.deleteSubject(participant: participant.id, actor: Self.actor)
+        #expect(deletion.rowsDeleted == 6 && deletion.consentsDeleted == 1)
+        await #expect(throws: StoreError.unknownParticipant(participant.id)) {
+            _ = try await store.exportSubject(participant: participant.id, actor: Self.actor)
+        }
+        for table in ["participants", "consents", "sessions", "face_results"] {
+            #expect(try await count(store, table) == 0, "\(table) emptied")
+        }
+        let actions = try await store.auditEvents().map(\.action)
+        #expect(actions.suffix(2) == ["subject.export", "subject.delete"])
+    }
+}
+
+/// Loud when PostgreSQL is not configured, so the missing half of the suite shows as skipped.
+@Suite struct PostgresConfiguredTests {
+    @Test(.enabled(if: TestEnvironment.postgresURL != nil, "AFFECT_TEST_POSTGRES_URL not set: PostgreSQL store tests skipped"))
+    func postgresBackendRuns() async throws {
+        let database = try await PostgresDatabase(url: TestEnvironment.postgresURL ?? "")
+        let rows = try await database.transaction { try await $0.query("SELECT 1 AS one") }
+        #expect(rows.first?["one"].int == 1)
+        try await database.close()
+    }
+
+    @Test func unreachableServerGivesAClearError() async throws {
+        await #expect {
+            _ = try await PostgresDatabase(url: "postgres://affect@/nowhere?host=/nonexistent-socket-dir")
+        } throws: { error in
+            let message = String(describing: error)
+            return message.contains("postgres://affect@/nonexistent-socket-dir/nowhere") && message.contains("cannot reach")
+        }
+    }
+}
