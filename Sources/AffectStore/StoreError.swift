@@ -23,7 +23,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"
         case .invalidStudy(let reason): reason
         case .duplicateStudyName(let name): "a study named '\(name)' already exists"
-        case .noConsent(let participant, let reason): "participant \(participant) has no valid consent (\(reason)): nothing processed"
+        case .noConsent(let participant, let reason): "participant \(participant) has no valid consent (\(reason)): not processed"
         case .modeForbids(let record, let mode): "refused: a \(mode)-mode study stores no \(record)"
         case .sessionClosed(let id): "session \(id) has ended"
         case .invalidLocation(let text): "'\(text)' is not a database location (use sqlite:PATH or postgres://USER@HOST/DB)"

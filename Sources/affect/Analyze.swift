@@ -25,6 +25,12 @@ struct Analyze: ParsableCommand {
 
         A summary (frames read and analysed, faces, mean distribution, speed) goes to
         stderr, or as JSON to --summary FILE.
+
+        With --study and --participant, results go into the study's database instead, in
+        the shape its mode allows (per face, windowed aggregates, or per-frame group means),
+        and stdout gets the session as JSON. The participant needs valid consent (exit 77
+        otherwise, with nothing stored); if they withdraw while it runs, analysis stops at
+        the next frame and their results are deleted.
         """
     )
 
@@ -86,6 +92,15 @@ struct Analyze: ParsableCommand {
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
 
+    @Option(help: "Store results in this study (id or name) instead of printing them; needs --participant.")
+    var study: String?
+
+    @Option(help: "The consenting participant (p_...) whose session this is, with --study.")
+    var participant: String?
+
+    @OptionGroup(title: "Study database")
+    var database: DatabaseOptions
+
     func validate() throws {
         for (name, value) in [("--fps", fps), ("--max-fps", maxFps)] {
             if let value, !(value > 0 && value <= 1000) { throw ValidationError("\(name) must be between 0 and 1000") }
@@ -97,6 +112,11 @@ struct Analyze: ParsableCommand {
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if !(halfLife >= 0) { throw ValidationError("--half-life must not be negative") }
         if let reconnectLimit, reconnectLimit < 0 { throw ValidationError("--reconnect-limit must not be negative") }
+        if (study == nil) != (participant == nil) { throw ValidationError("--study and --participant go together") }
+        if study != nil && (output != nil || moments != nil || format != .jsonl) {
+            throw ValidationError("with --study, results go to the study's database: --output, --moments and --format do not apply")
+        }
+        if study == nil && database.location != nil { throw ValidationError("--db needs --study") }
     }
 
     /// The sampling policy the options and the kind of input ask for.
@@ -119,6 +139,11 @@ struct Analyze: ParsableCommand {
             // Built now so a missing or altered model fails before any input is opened.
             let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options)
             let source = try openSource(parsedInput)
+            if let study, let participant {
+                try analyzeIntoStudy(study: study, participant: participant, source: source, parsedInput: parsedInput,
+                                     catalog: catalog, analyzer: analyzer)
+                return
+            }
             // Outputs are created only once the input has opened, so a bad input leaves no empty files.
             let summaryFile = try summary.map { try OutputFile(path: $0, overwrite: overwrite) }
             let momentFile = try moments.map { try OutputFile(path: $0, overwrite: overwrite) }

@@ -1,3 +1,4 @@
+import AffectStore
 import AffectVision
 import ArgumentParser
 import Foundation
@@ -21,6 +22,9 @@ enum CommandFailure {
         do {
             return try body()
         } catch let error as VisionError {
+            Console.error(error.description)
+            throw ExitCode(exitCode(for: error))
+        } catch let error as StoreError {
             Console.error(error.description)
             throw ExitCode(exitCode(for: error))
         } catch let error as UsageError {

@@ -18,8 +18,15 @@ public enum CommandRunner {
     }()
 
     /// Runs `affect` with `arguments`; `environment` entries are added to the current environment.
-    public static func affect(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
-        try run(affectPath, arguments, environment: environment)
+    public static func affect(_ arguments: [String], environment: [String: String] = [:],
+                              directory: URL? = nil) throws -> CommandResult {
+        try start(affectPath, arguments, environment: environment, directory: directory).finish()
+    }
+
+    /// Starts `affect` without waiting for it; call ``RunningCommand/finish()`` to collect it.
+    public static func startAffect(_ arguments: [String], environment: [String: String] = [:],
+                                   directory: URL? = nil) throws -> RunningCommand {
+        try start(affectPath, arguments, environment: environment, directory: directory)
     }
 
     /// Runs a shell pipeline; `$AFFECT` in it names the binary.
@@ -28,25 +35,50 @@ public enum CommandRunner {
     }
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> CommandResult {
+        try start(executable, arguments, environment: environment, directory: nil).finish()
+    }
+
+    static func start(_ executable: String, _ arguments: [String], environment: [String: String],
+                      directory: URL?) throws -> RunningCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.currentDirectoryURL = TestEnvironment.packageRoot
+        process.currentDirectoryURL = directory ?? TestEnvironment.packageRoot
+        return try RunningCommand(process: process)
+    }
+}
+
+/// A child process whose output is being collected.
+public final class RunningCommand: @unchecked Sendable {
+    private let process: Process
+    private let group = DispatchGroup()
+    private var outputData = Data(), errorData = Data()
+
+    init(process: Process) throws {
+        self.process = process
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read both pipes to the end before waiting, so a chatty child cannot block on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errorData = Data()
         group.enter()
-        DispatchQueue.global().async {
+        DispatchQueue.global().async { [self] in
             errorData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            outputData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// Waits for the process to end and returns what it printed.
+    public func finish() -> CommandResult {
         group.wait()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),

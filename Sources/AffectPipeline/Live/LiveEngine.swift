@@ -212,6 +212,17 @@ public final class LiveEngine: @unchecked Sendable {
         return ladder.step
     }
 
+    /// Ends the run early: capture stops at each stream's next frame, frames already taken are
+    /// analysed, and ``run(streams:duration:)`` returns. Safe from any thread, including a sink.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        let pushed = streams.compactMap { $0.source as? PushFrameSource }
+        condition.broadcast()
+        condition.unlock()
+        for source in pushed { source.close() }
+    }
+
     /// The sampling rate a stream asks for now (frames per second), so a pushing client can send
     /// just what will be analysed; nil before the run starts or for every-frame streams.
     public func requestedRate(stream index: Int) -> Double? {

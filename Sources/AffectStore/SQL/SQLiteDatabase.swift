@@ -26,8 +26,11 @@ public final class SQLiteDatabase: SQLDatabase {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
+        let created = !FileManager.default.fileExists(atPath: path)
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
+            // Scores about people: readable by the owner only (SQLite's journal files copy these permissions).
+            if created { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
         } catch {
             throw StoreError.backend(SQLiteDatabase.describe(error, path: path))
         }

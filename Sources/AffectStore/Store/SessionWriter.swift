@@ -1,0 +1,63 @@
+import AffectCore
+
+/// The sink between a running analysis and the store: minimises each frame result to what the
+/// session's mode allows and appends it, so per-frame scores of an aggregate or group session
+/// never leave memory.
+///
+/// ``record(_:)`` checks consent with every write (the store does, in the same transaction): once
+/// the participant withdraws, the next frame's write fails with ``StoreError/noConsent(participant:reason:)``
+/// and the caller stops, so processing ends within one analysed frame.
+public final class SessionWriter: @unchecked Sendable {
+    // Used by one analysis at a time, in frame order.
+    public let store: PrivacyStore
+    public let session: Session
+    public let policy: PrivacyStore.SessionPolicy
+    private var minimiser: ResultMinimiser
+    public private(set) var recordsWritten = 0
+
+    /// Starts a session for a consenting participant (refused, with nothing stored, otherwise).
+    public init(store: PrivacyStore, study: String, participant: String, provenance: Provenance, actor: String) async throws {
+        self.store = store
+        session = try await store.startSession(study: study, participant: participant, provenance: provenance, actor: actor)
+        policy = try await store.policy(forSession: session.id)
+        minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions,
+                                    windowMilliseconds: policy.windowMilliseconds)
+    }
+
+    public func record(_ result: FrameResult) async throws {
+        let records = minimiser.consume(result)
+        do {
+            if records.isEmpty {
+                // Aggregate windows still open: nothing to write, but consent must still hold.
+                try await store.checkConsent(session: session.id)
+                return
+            }
+            try await store.append(records, toSession: session.id)
+            recordsWritten += records.count
+        } catch StoreError.unknownSession {
+            // A withdrawal deletes the session with the rest of the participant's data: say why it is gone.
+            throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
+        }
+    }
+
+    /// Writes what is still open and ends the session.
+    public func finish(actor: String) async throws {
+        let records = minimiser.finish()
+        try await store.append(records, toSession: session.id)
+        recordsWritten += records.count
+        try await store.endSession(session.id, actor: actor)
+    }
+}
+
+extension PrivacyStore {
+    /// Throws ``StoreError/noConsent(participant:reason:)`` unless the session's participant may be processed now.
+    public func checkConsent(session id: String) async throws {
+        try Identifier.validate(id, as: .session)
+        try await database.transaction { transaction in
+            let (_, study, participant) = try await self.sessionContext(transaction, id: id)
+            if let problem = try await self.consentProblem(transaction, participant: participant, study: study) {
+                throw StoreError.noConsent(participant: participant.id, reason: problem)
+            }
+        }
+    }
+}

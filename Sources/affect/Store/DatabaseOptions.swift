@@ -1,0 +1,24 @@
+import AffectStore
+import ArgumentParser
+import Foundation
+
+/// `--db`, shared by every command that reads or writes studies.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: ArgumentHelp(
+        "Database: sqlite:PATH or postgres://USER@HOST/DB.",
+        discussion: "Default: $AFFECT_DB, else sqlite:affect-data/affect.sqlite (created, readable by you only).",
+        valueName: "location"))
+    var location: String?
+
+    func open() async throws -> PrivacyStore {
+        let configured = ProcessInfo.processInfo.environment["AFFECT_DB"].flatMap { $0.isEmpty ? nil : $0 }
+        let text = location ?? configured
+        let parsed = try text.map(DatabaseLocation.init(parsing:)) ?? .defaultLocation
+        return try await PrivacyStore.open(parsed)
+    }
+
+    /// Who is acting, for the audit log.
+    static var actor: String {
+        "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown")
+    }
+}

@@ -1,0 +1,27 @@
+import AffectStore
+import ArgumentParser
+
+extension CommandFailure {
+    static func exitCode(for error: StoreError) -> Int32 {
+        switch error {
+        case .unknownStudy, .unknownParticipant, .unknownSession: 66
+        case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .modeForbids, .sessionClosed, .constraint,
+             .corruptRow, .schemaTooNew: 65
+        case .noConsent: 77
+        case .invalidLocation: 64
+        case .backend: 69
+        }
+    }
+
+    /// The async form of ``reporting(_:)``, for commands that use the store.
+    static func reportingAsync<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            Console.error(error.description)
+            throw ExitCode(exitCode(for: error))
+        } catch {
+            return try reporting { throw error }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+import AffectTestSupport
+import Foundation
+import Testing
+
+/// Studies end to end through the `affect` binary: consent gates, modes, withdrawal, retention,
+/// audit, and zero retention of frames, on SQLite and on PostgreSQL.
+@Suite(.enabled(if: TestEnvironment.hasModels, "needs models from scripts/bootstrap"))
+struct StudyCommandTests {
+    let clip = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
+
+    /// A sandbox directory that is the command's working directory, HOME and TMPDIR, so anything
+    /// the command writes anywhere it could write lands here and can be compared.
+    struct Sandbox {
+        let root: URL
+        var environment: [String: String] {
+            ["HOME": root.path, "TMPDIR": root.appendingPathComponent("tmp").path, "AFFECT_DB": ""]
+        }
+        var dataDirectory: URL { root.appendingPathComponent("affect-data") }
+        var databasePath: String { dataDirectory.appendingPathComponent("affect.sqlite").path }
+
+        init() throws {
+            root = try TestEnvironment.temporaryDirectory()
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        }
+
+        func affect(_ arguments: [String]) throws -> CommandResult {
+            try CommandRunner.affect(arguments, environment: environment, directory: root)
+        }
+
+        /// Every file under the sandbox with its size and modification time.
+        func snapshot() -> [String: String] {
+            var files: [String: String] = [:]
+            guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.fileSizeKey]) else { return files }
+            for case let url as URL in walker {
+                let attributes = (try? FileManager.default.attributesOfItem(atPath: url.path)) ?? [:]
+                let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+                let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                files[String(url.path.dropFirst(root.path.count))] = "\(size)@\(modified)"
+            }
+            return files
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: root) }
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    func createStudy(_ sandbox: Sandbox, name: String, mode: String, extra: [String] = [], db: [String] = []) throws -> String {
+        let result = try sandbox.affect(["study", "create", "--name", name, "--purpose", "Which cut holds attention",
+                                         "--context", "media-research", "--mode", mode] + extra + db)
+        #expect(result.status == 0, "\(result.stderr)")
+        return try #require(try json(result.stdout)["id"] as? String)
+    }
+
+    func enrol(_ sandbox: Sandbox, study: String, db: [String] = []) throws -> String {
+        let result = try sandbox.affect(["consent", "record", "--study", study] + db)
+        #expect(result.status == 0, "\(result.stderr)")
+        let participant = try #require(try json(result.stdout)["participant"] as? [String: Any])
+        return try #require(participant["id"] as? String)
+    }
+
+    /// SQL through Debian's Python (sqlite3 module) for SQLite, psql for PostgreSQL.
+    static func sqlite(_ path: String, _ sql: String) throws -> String {
+        let script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)"
+        let result = try CommandRunner.shell("/usr/bin/python3 -c '\(script)' '\(path)' \"\(sql)\"")
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func jpegOrPNGSignature(in data: Data) -> Bool {
+        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF], png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        return data.range(of: Data(jpeg)) != nil || data.range(of: Data(png)) != nil
+    }
+
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"), arguments: ["individual", "aggregate", "group"])
+    func sessionsKeepNoFramesAndOnlyWhatTheModeAllows(mode: String) throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Trailer \(mode)", mode: mode)
+        let participant = try enrol(sandbox, study: study)
+        let before = sandbox.snapshot()
+        let result = try sandbox.affect(["analyze", clip, "--study", study, "--participant", participant, "--track"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let session = try json(result.stdout)
+        #expect(session["mode"] as? String == mode)
+        #expect((session["frames_analysed"] as? Int ?? 0) >= 30)
+
+        // Nothing written outside the data directory; inside it only the database file.
+        let after = sandbox.snapshot()
+        let changed = Set(after.keys).union(before.keys).filter { before[$0] != after[$0] }
+        #expect(changed.allSatisfy { $0.hasPrefix("/affect-data") }, "written outside the data directory: \(changed.sorted())")
+        let files = try FileManager.default.contentsOfDirectory(atPath: sandbox.dataDirectory.path)
+        #expect(files == ["affect.sqlite"], "\(files)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: sandbox.databasePath))
+        #expect(!Self.jpegOrPNGSignature(in: bytes), "an image signature in the database file")
+
+        let path = sandbox.databasePath
+        let blobs = try Self.sqlite(path, """
+            SELECT (SELECT COUNT(*) FROM face_results WHERE typeof(angry)='blob') + \
+            (SELECT COUNT(*) FROM audit_events WHERE length(details) > 4096)
+            """)
+        #expect(blobs == "[(0,)]")
+        let faceRows = try Self.sqlite(path, "SELECT COUNT(*) FROM face_results")
+        let groupRows = try Self.sqlite(path, "SELECT COUNT(*), COUNT(DISTINCT faces) FROM group_frames")
+        let windows = try Self.sqlite(path, "SELECT COUNT(*) FROM window_aggregates")
+        switch mode {
+        case "individual":
+            #expect(faceRows != "[(0,)]")
+            #expect(try Self.sqlite(path, "SELECT COUNT(track) = COUNT(*) FROM face_results") == "[(1,)]")
+        case "aggregate":
+            #expect(faceRows == "[(0,)]" && groupRows.hasPrefix("[(0,") && windows == "[(1,)]", "8 s clip: one 10 s window")
+        default:
+            #expect(faceRows == "[(0,)]" && windows == "[(0,)]" && !groupRows.hasPrefix("[(0,"))
+        }
+        let verify = try sandbox.affect(["audit", "verify"])
+        #expect(verify.status == 0 && verify.stdout.contains("intact"))
+    }
+
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func withoutConsentNothingIsProcessedOrStored() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Ad test", mode: "individual")
+        let participant = try enrol(sandbox, study: study)
+        #expect(try sandbox.affect(["consent", "withdraw", participant]).status == 0)
+        let refused = try sandbox.affect(["analyze", clip, "--study", study, "--participant", participant])
+        #expect(refused.status == 77, "\(refused.stderr)")
+        #expect(refused.stderr.contains("no valid consent (withdrawn)") && refused.stdout.isEmpty)
+        let unknown = try sandbox.affect(["analyze", clip, "--study", study, "--participant", "p_00000000000000aa"])
+        #expect(unknown.status == 66 && unknown.stderr.contains("no participant p_00000000000000aa"))
+        let malformed = try sandbox.affect(["analyze", clip, "--study", study, "--participant", "bob"])
+        #expect(malformed.status == 65 && malformed.stderr == "affect: 'bob' is not a participant id\n")
+        #expect(try Self.sqlite(sandbox.databasePath, "SELECT COUNT(*) FROM sessions") == "[(0,)]")
+    }
+
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func withdrawalMidSessionStopsProcessingAndDeletesResults() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Lesson clip", mode: "individual")
+        let participant = try enrol(sandbox, study: study)
+        // --realtime: the 8 s clip takes 8 s, leaving time to withdraw while it runs.
+        let running = try CommandRunner.startAffect(["analyze", clip, "--study", study, "--participant", participant, "--realtime"],
+                                                    environment: sandbox.environment, directory: sandbox.root)
+        var rows = 0
+        for _ in 0..<100 where rows < 3 {
+            Thread.sleep(forTimeInterval: 0.1)
+            rows = Int(try Self.sqlite(sandbox.databasePath, "SELECT COUNT(*) FROM face_results")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "[](),"))) ?? 0
+        }
+        #expect(rows >= 3, "results were being stored")
+        let withdrawal = try sandbox.affect(["consent", "withdraw", participant])
+        #expect(withdrawal.status == 0, "\(withdrawal.stderr)")
+        let stopped = running.finish()
+        #expect(stopped.status == 77, "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("withdrawn"))
+        #expect(try Self.sqlite(sandbox.databasePath, "SELECT COUNT(*) FROM face_results") == "[(0,)]")
+        #expect(try Self.sqlite(sandbox.databasePath, "SELECT COUNT(*) FROM sessions") == "[(0,)]")
+        let audit = try sandbox.affect(["audit", "list"])
+        #expect(audit.stdout.contains("\"action\":\"consent.withdraw\""))
+    }
+
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func purgeDeletesDataPastItsRetention() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Short-lived", mode: "group", extra: ["--retention", "2"])
+        let participant = try enrol(sandbox, study: study)
+        #expect(try sandbox.affect(["analyze", clip, "--study", study, "--participant", participant, "--fps", "2"]).status == 0)
+        let now = try json(try sandbox.affect(["purge"]).stdout)
+        #expect(now["sessions_deleted"] as? Int == 0)
+        let formatter = ISO8601DateFormatter()
+        let later = try json(try sandbox.affect(["purge", "--as-of", formatter.string(from: Date().addingTimeInterval(3 * 86_400))]).stdout)
+        #expect(later["sessions_deleted"] as? Int == 1)
+        #expect(try Self.sqlite(sandbox.databasePath, "SELECT COUNT(*) FROM group_frames") == "[(0,)]")
+        let export = try json(try sandbox.affect(["subject", "export", participant]).stdout)
+        #expect((export["sessions"] as? [Any])?.isEmpty == true, "reads return nothing")
+        #expect(try sandbox.affect(["purge", "--as-of", "next week"]).status == 64)
+    }
+
+    @Test func editingAnAuditRowIsDetectedAndNamed() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Audit", mode: "aggregate")
+        _ = try enrol(sandbox, study: study)
+        _ = try enrol(sandbox, study: study)
+        #expect(try sandbox.affect(["audit", "verify"]).status == 0)
+        _ = try Self.sqlite(sandbox.databasePath, "UPDATE audit_events SET details = '{}' WHERE seq = 2")
+        let broken = try sandbox.affect(["audit", "verify"])
+        #expect(broken.status == 65)
+        #expect(broken.stderr == "affect: audit chain broken at event 2: its content does not match its hash (edited)\n")
+    }
+
+    @Test func prohibitedStudiesAreRefusedBeforeAnythingIsStored() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        for context in ["workplace", "education"] {
+            let refused = try sandbox.affect(["study", "create", "--name", "Mood", "--purpose", "productivity", "--context", context])
+            #expect(refused.status == 65)
+            #expect(refused.stderr.contains("prohibited by EU AI Act Art. 5(1)(f)"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.dataDirectory.path), "nothing created")
+        let exempt = try sandbox.affect(["study", "create", "--name", "Fatigue", "--purpose", "driver drowsiness",
+                                         "--context", "workplace", "--exemption", "safety"])
+        #expect(exempt.status == 0, "\(exempt.stderr)")
+        #expect(try json(exempt.stdout)["definition"].flatMap { ($0 as? [String: Any])?["exemption"] as? String } == "safety")
+        #expect(try sandbox.affect(["study", "show", "nope"]).status == 66)
+        #expect(try sandbox.affect(["study", "list", "--db", "mysql://x"]).status == 64)
+        let locked = try sandbox.affect(["study", "list", "--db", "sqlite:/proc/nope/affect.sqlite"])
+        #expect(locked.status == 69 && locked.stderr.split(separator: "\n").count == 1, "\(locked.stderr)")
+    }
+
+    /// The same session on PostgreSQL, in a database of its own.
+    @Test(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.postgresURL != nil, "needs ../shared/data and PostgreSQL"))
+    func postgresSessionStoresOnlyAggregates() throws {
+        let base = try #require(TestEnvironment.postgresURL)
+        let name = "affect_cli_\(UInt32.random(in: 0...UInt32.max))"
+        #expect(try CommandRunner.shell("psql '\(base)' -qc 'CREATE DATABASE \(name)'").status == 0)
+        defer { _ = try? CommandRunner.shell("psql '\(base)' -qc 'DROP DATABASE \(name)'") }
+        let url = base.replacingOccurrences(of: "/affect_test?", with: "/\(name)?")
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let db = ["--db", url]
+        let study = try createStudy(sandbox, name: "PG", mode: "aggregate", db: db)
+        let participant = try enrol(sandbox, study: study, db: db)
+        let result = try sandbox.affect(["analyze", clip, "--study", study, "--participant", participant] + db)
+        #expect(result.status == 0, "\(result.stderr)")
+        let counts = try CommandRunner.shell("""
+            psql '\(url)' -tAc "SELECT (SELECT COUNT(*) FROM face_results), (SELECT COUNT(*) FROM group_frames), \
+            (SELECT COUNT(*) FROM window_aggregates), (SELECT COUNT(*) FROM information_schema.columns \
+            WHERE table_schema = 'public' AND data_type = 'bytea')"
+            """)
+        #expect(counts.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0|0|1|0", "\(counts.stdout) \(counts.stderr)")
+        #expect(try sandbox.affect(["audit", "verify"] + db).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.dataDirectory.path), "nothing written locally")
+    }
+}
