@@ -69,6 +69,9 @@ extension Analyze {
         let store: @Sendable (FrameResult) throws -> Void = { result in
             try Blocking.run { try await writer.record(result) }
         }
+        let storeMoment: @Sendable (Moment) throws -> Void = { moment in
+            try Blocking.run { try await writer.record(moment: moment) }
+        }
         let label = (input as NSString).lastPathComponent
         var framesRead = 0, framesAnalysed = 0
         if realtime || parsedInput.isCaptured {
@@ -82,6 +85,12 @@ extension Analyze {
                                                    failure.set(error)
                                                    engine.stop()
                                                }
+                                           }, momentSink: { moment in
+                                               guard !failure.isSet else { return }
+                                               do { try storeMoment(moment) } catch {
+                                                   failure.set(error)
+                                                   engine.stop()
+                                               }
                                            })
             stream.smoothingHalfLifeMilliseconds = options.smoothingHalfLifeMilliseconds
             let report = try engine.run(streams: [stream])
@@ -91,7 +100,7 @@ extension Analyze {
             framesAnalysed = report.framesAnalysed
         } else {
             let run = AnalysisRun(options: options, analyzer: analyzer)
-            let summary = try run.run(source: source, sink: store,
+            let summary = try run.run(source: source, sink: store, momentSink: storeMoment,
                                       progress: { done, total in Console.progress(label, done: done, total: total) })
             framesRead = summary.framesRead
             framesAnalysed = summary.framesAnalysed

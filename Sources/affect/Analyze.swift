@@ -27,8 +27,8 @@ struct Analyze: ParsableCommand {
         stderr, or as JSON to --summary FILE.
 
         With --study and --participant, results go into the study's database instead, in
-        the shape its mode allows (per face, windowed aggregates, or per-frame group means),
-        and stdout gets the session as JSON. The participant needs valid consent (exit 77
+        the shape its mode allows (per face, windowed aggregates, or per-frame group means;
+        with --track, individual studies also keep moments), and stdout gets the session as JSON. The participant needs valid consent (exit 77
         otherwise, with nothing stored); if they withdraw while it runs, analysis stops at
         the next frame and their results are deleted.
         """

@@ -212,6 +212,24 @@ struct StudyCommandTests {
         #expect(locked.status == 69 && locked.stderr.split(separator: "\n").count == 1, "\(locked.stderr)")
     }
 
+    @Test func aLockedDatabaseGivesAClearErrorAndKeepsItsData() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Locked", mode: "group")
+        // Another process holds an exclusive lock for longer than the 5 s busy timeout.
+        let holder = "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); "
+            + "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(8); c.execute('ROLLBACK')"
+        let lock = try CommandRunner.startShell("/usr/bin/python3 -c \"\(holder)\" '\(sandbox.databasePath)'")
+        Thread.sleep(forTimeInterval: 1)
+        let blocked = try sandbox.affect(["consent", "record", "--study", study])
+        #expect(blocked.status == 69, "\(blocked.stderr)")
+        #expect(blocked.stderr == "affect: affect-data/affect.sqlite: database is locked by another process (tried for 5 s)\n")
+        _ = lock.finish()
+        let after = try sandbox.affect(["study", "show", study])
+        #expect(after.status == 0 && after.stdout.contains(study), "data intact once the lock is gone")
+        #expect(try Self.sqlite(sandbox.databasePath, "SELECT COUNT(*) FROM participants") == "[(0,)]")
+    }
+
     /// The same session on PostgreSQL, in a database of its own.
     @Test(.enabled(if: TestEnvironment.hasSharedData && TestEnvironment.postgresURL != nil, "needs ../shared/data and PostgreSQL"))
     func postgresSessionStoresOnlyAggregates() throws {

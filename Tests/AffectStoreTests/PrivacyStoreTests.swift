@@ -160,6 +160,30 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.available)
+    func momentsAreKeptOnlyForIndividualSessionsWithoutExclusions(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let moment = Moment(track: 0, emotion: .happy, onsetMilliseconds: 1000, peakMilliseconds: 1400, peak: 0.9,
+                            endMilliseconds: 2200)
+        let individual = try await store.createStudy(Self.mediaStudy(.individual), actor: Self.actor)
+        let (participant, session) = try await Self.consentingSession(store, study: individual)
+        let writer = try await SessionWriter(store: store, study: individual.id, participant: participant.id,
+                                             provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor)
+        try await writer.record(moment: moment)
+        #expect(try await store.results(session: writer.session.id) == [.moment(moment)])
+        let export = try await store.exportSubject(participant: participant.id, actor: Self.actor)
+        #expect(export.sessions.flatMap(\.moments) == [moment])
+        _ = session
+
+        let (_, excluding) = try await Self.consentingSession(store, study: individual, excluded: [.sad])
+        await #expect(throws: StoreError.self) { try await store.append([.moment(moment)], toSession: excluding.id) }
+        let aggregate = try await store.createStudy(Self.mediaStudy(.aggregate, name: "agg"), actor: Self.actor)
+        let (_, windowed) = try await Self.consentingSession(store, study: aggregate)
+        await #expect(throws: StoreError.self) { try await store.append([.moment(moment)], toSession: windowed.id) }
+        #expect(try await count(store, "moments") == 1)
+    }
+
+    @Test(arguments: StoreBackend.available)
     func optedOutExpressionsAreNeverStored(_ backend: StoreBackend) async throws {
         let (store, cleanup) = try await backend.makeStore()
         defer { cleanup() }

@@ -29,6 +29,11 @@ public enum CommandRunner {
         try start(affectPath, arguments, environment: environment, directory: directory)
     }
 
+    /// Starts a shell command without waiting for it.
+    public static func startShell(_ script: String) throws -> RunningCommand {
+        try start("/bin/sh", ["-c", script], environment: ["AFFECT": affectPath], directory: nil)
+    }
+
     /// Runs a shell pipeline; `$AFFECT` in it names the binary.
     public static func shell(_ script: String) throws -> CommandResult {
         try run("/bin/sh", ["-c", script], environment: ["AFFECT": affectPath])

@@ -3,11 +3,13 @@ public enum MinimisedRecord: Sendable, Hashable {
     case face(FaceRow)
     case group(GroupFrameRow)
     case window(WindowAggregateRow)
+    /// A tracked face's expression moment (individual mode only: a moment follows one face).
+    case moment(Moment)
 
     /// The mode that allows this record; the store refuses it for studies in any other mode.
     public var mode: ProcessingMode {
         switch self {
-        case .face: .individual
+        case .face, .moment: .individual
         case .group: .group
         case .window: .aggregate
         }

@@ -58,6 +58,16 @@ public struct ResultMinimiser: Sendable {
         }
     }
 
+    /// The record to store for a closed moment, if any.
+    ///
+    /// Moments are found on the smoothed distribution of all seven expressions, so with any
+    /// expression excluded their timing and peak would carry information about the excluded
+    /// ones: they are kept only in individual mode and only when nothing is excluded.
+    public func consume(moment: Moment) -> [MinimisedRecord] {
+        guard mode == .individual, excluded.isEmpty else { return [] }
+        return [.moment(moment)]
+    }
+
     /// Emits what is still open (the last aggregate window).
     public mutating func finish() -> [MinimisedRecord] {
         guard let open = window else { return [] }

@@ -125,7 +125,7 @@ extension PrivacyStore {
     /// Deletes one session and its rows; returns the number of result rows deleted.
     func deleteSession(_ transaction: any SQLTransaction, id: String) async throws -> Int {
         var rows = 0
-        for table in ["face_results", "group_frames", "window_aggregates"] {
+        for table in Schema.resultTables {
             let count = try await transaction.query("SELECT COUNT(*) AS n FROM \(table) WHERE session_id = ?", [.text(id)])
             rows += count.first?["n"].int ?? 0
             try await transaction.execute("DELETE FROM \(table) WHERE session_id = ?", [.text(id)])

@@ -74,6 +74,9 @@ extension PrivacyStore {
                 if let emotions = record.emotions, excluded.contains(where: { emotions[$0] != nil }) {
                     throw StoreError.constraint("a record carries an expression the participant or study excluded")
                 }
+                if case .moment = record, !excluded.isEmpty {
+                    throw StoreError.constraint("moments are not stored for participants or studies with excluded expressions")
+                }
                 if case .face(let row) = record, row.track != nil, mode != .individual {
                     throw StoreError.modeForbids(record: "track ids", mode: mode.rawValue)
                 }
@@ -91,7 +94,7 @@ extension PrivacyStore {
             try await transaction.execute("UPDATE sessions SET status = 'completed', ended_at = ? WHERE id = ?",
                                           [.integer(Clock.nowMilliseconds()), .text(id)])
             var counts: [String: String] = [:]
-            for table in ["face_results", "group_frames", "window_aggregates"] {
+            for table in Schema.resultTables {
                 let rows = try await transaction.query("SELECT COUNT(*) AS n FROM \(table) WHERE session_id = ?", [.text(id)])
                 counts[table] = String(rows.first?["n"].int ?? 0)
             }
@@ -160,6 +163,11 @@ extension PrivacyStore {
                 """,
                 [.text(session), .real(row.startMilliseconds), .real(row.endMilliseconds), SQLValue(row.frames),
                  SQLValue(row.framesWithFace)] + values(row.emotions))
+        case .moment(let moment):
+            try await transaction.execute(
+                "INSERT INTO moments (session_id, track, emotion, onset_ms, peak_ms, peak, end_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(session), SQLValue(moment.track), .text(moment.emotion.rawValue), .real(moment.onsetMilliseconds),
+                 .real(moment.peakMilliseconds), .real(moment.peak), .real(moment.endMilliseconds)])
         }
     }
 
@@ -182,6 +190,13 @@ extension PrivacyStore {
                 frames: Int(try row.integer("frames")), framesWithFace: Int(try row.integer("frames_with_face")),
                 emotions: emotions(row))))
         }
+        for row in try await transaction.query("SELECT * FROM moments WHERE session_id = ? ORDER BY onset_ms", [.text(session)]) {
+            records.append(.moment(Moment(
+                track: Int(try row.integer("track")),
+                emotion: try Emotion(rawValue: try row.text("emotion")).orThrow(column: "emotion"),
+                onsetMilliseconds: try row.real("onset_ms"), peakMilliseconds: try row.real("peak_ms"),
+                peak: try row.real("peak"), endMilliseconds: try row.real("end_ms"))))
+        }
         return records
     }
 }
@@ -192,6 +207,7 @@ extension MinimisedRecord {
         case .face: "per-face rows"
         case .group: "per-frame group rows"
         case .window: "window aggregates"
+        case .moment: "per-face moments"
         }
     }
 
@@ -200,6 +216,7 @@ extension MinimisedRecord {
         case .face(let row): row.emotions
         case .group(let row): row.emotions
         case .window(let row): row.emotions
+        case .moment: nil
         }
     }
 }

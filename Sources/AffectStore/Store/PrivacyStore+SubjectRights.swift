@@ -15,6 +15,7 @@ extension PrivacyStore {
         public var faceResults: [FaceRow]
         public var groupFrames: [GroupFrameRow]
         public var windowAggregates: [WindowAggregateRow]
+        public var moments: [Moment]
     }
 
     /// Exports everything about a participant; the export is audited.
@@ -33,7 +34,8 @@ extension PrivacyStore {
                     session: session, provenance: nil,
                     faceResults: records.compactMap { if case .face(let row) = $0 { row } else { nil } },
                     groupFrames: records.compactMap { if case .group(let row) = $0 { row } else { nil } },
-                    windowAggregates: records.compactMap { if case .window(let row) = $0 { row } else { nil } }))
+                    windowAggregates: records.compactMap { if case .window(let row) = $0 { row } else { nil } },
+                    moments: records.compactMap { if case .moment(let moment) = $0 { moment } else { nil } }))
             }
             try await self.audit(transaction, actor: actor, action: "subject.export", subject: id,
                                  details: ["sessions": String(sessions.count)])

@@ -71,7 +71,19 @@ enum Schema {
             "CREATE INDEX group_frames_by_session ON group_frames(session_id, frame)",
             "CREATE INDEX window_aggregates_by_session ON window_aggregates(session_id, start_ms)",
         ]),
+        (2, [
+            """
+            CREATE TABLE moments (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                track BIGINT NOT NULL, emotion TEXT NOT NULL, onset_ms DOUBLE PRECISION NOT NULL,
+                peak_ms DOUBLE PRECISION NOT NULL, peak DOUBLE PRECISION NOT NULL, end_ms DOUBLE PRECISION NOT NULL)
+            """,
+            "CREATE INDEX moments_by_session ON moments(session_id, onset_ms)",
+        ]),
     ]
+
+    /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.
+    static let resultTables = ["face_results", "group_frames", "window_aggregates", "moments"]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 

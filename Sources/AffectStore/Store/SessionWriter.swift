@@ -40,6 +40,18 @@ public final class SessionWriter: @unchecked Sendable {
         }
     }
 
+    /// Stores a closed moment when the session's mode and opt-outs allow it.
+    public func record(moment: Moment) async throws {
+        let records = minimiser.consume(moment: moment)
+        guard !records.isEmpty else { return }
+        do {
+            try await store.append(records, toSession: session.id)
+            recordsWritten += records.count
+        } catch StoreError.unknownSession {
+            throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
+        }
+    }
+
     /// Writes what is still open and ends the session.
     public func finish(actor: String) async throws {
         let records = minimiser.finish()
