@@ -224,6 +224,37 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.available)
+    func keepAggregatesFoldsWithdrawnResultsIntoAnonymousWindows(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        var definition = Self.mediaStudy(.individual)
+        definition.onWithdrawal = .keepAggregates
+        definition.kAnonymity = 2
+        let study = try await store.createStudy(definition, actor: Self.actor)
+        var participants: [Participant] = []
+        for _ in 0..<3 {
+            let (participant, session) = try await Self.consentingSession(store, study: study)
+            // 60 frames 200 ms apart: 12 s, windows [0,10) and [10,20) s.
+            try await Self.write(Self.frames(60), to: session, store: store)
+            participants.append(participant)
+        }
+        let first = try await store.withdrawConsent(participant: participants[0].id, actor: Self.actor)
+        #expect(first.windowsKeptAnonymously == 2 && first.rowsDeleted == 60)
+        #expect(try await store.retainedWindows(study: study.id).isEmpty, "one contributor is below k = 2: withheld")
+        _ = try await store.withdrawConsent(participant: participants[1].id, actor: Self.actor)
+        let windows = try await store.retainedWindows(study: study.id)
+        #expect(windows.map(\.contributors) == [2, 2])
+        // Frames 0..<50 have happy 0.1 + 0.01 * i before normalisation; the mean is what both contributed.
+        let expected = (0..<50).map { Self.distribution(happy: 0.1 + 0.01 * Double($0))[.happy] }.reduce(0, +) / 50
+        #expect(abs((windows[0].meanEmotions[Emotion.happy.index] ?? 0) - expected) < 1e-9)
+        #expect(try await count(store, "face_results") == 60, "only the participant who stayed keeps rows")
+        let columns = try await store.database.transaction { transaction in
+            try await transaction.query("SELECT * FROM study_aggregates").first?.values.keys.sorted() ?? []
+        }
+        #expect(!columns.contains { $0.contains("participant") || $0.contains("session") })
+    }
+
+    @Test(arguments: StoreBackend.available)
     func purgeDeletesExpiredSessionsOnly(_ backend: StoreBackend) async throws {
         let (store, cleanup) = try await backend.makeStore()
         defer { cleanup() }

@@ -24,11 +24,14 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     public var windowMilliseconds: Double
     /// The version of the transparency notice (EU AI Act Art. 50) participants are shown.
     public var noticeVersion: String
+    /// What a withdrawal does with the participant's results.
+    public var onWithdrawal: WithdrawalPolicy
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
                 kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
-                windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1") {
+                windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
+                onWithdrawal: WithdrawalPolicy = .delete) {
         self.name = name
         self.purpose = purpose
         self.context = context
@@ -40,6 +43,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         self.excludedEmotions = excludedEmotions
         self.windowMilliseconds = windowMilliseconds
         self.noticeVersion = noticeVersion
+        self.onWithdrawal = onWithdrawal
     }
 
     /// Why a definition is not acceptable.
@@ -74,4 +78,13 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         if !(1000...3_600_000).contains(windowMilliseconds) { throw .window(windowMilliseconds) }
         if excludedEmotions.count == Emotion.allCases.count { throw .allEmotionsExcluded }
     }
+}
+
+/// What happens to a participant's results when they withdraw consent.
+public enum WithdrawalPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Every result is deleted.
+    case delete
+    /// Results are folded into the study's anonymous window sums (no participant or session link,
+    /// released only for windows with at least k contributors), then deleted.
+    case keepAggregates = "keep-aggregates"
 }

@@ -33,7 +33,11 @@ public enum TransparencyNotice {
         }
         lines += [
             "You can exclude expressions you do not want measured, pause at any time, and withdraw: withdrawing stops "
-                + "the analysis at once and deletes your results. You can ask for a copy of everything held about you.",
+                + (study.onWithdrawal == .delete
+                    ? "the analysis at once and deletes your results."
+                    : "the analysis at once and deletes your results, after adding them, without any link to you, to "
+                        + "this study's group averages.")
+                + " You can ask for a copy of everything held about you.",
             "Notice version \(study.noticeVersion).",
         ]
         return lines.joined(separator: "\n")

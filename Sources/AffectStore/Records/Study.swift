@@ -17,7 +17,8 @@ public struct Study: Sendable, Hashable, Codable {
             legalBasis: try row.text("legal_basis"), mode: mode, retentionDays: Int(try row.integer("retention_days")),
             kAnonymity: Int(try row.integer("k_anonymity")),
             excludedEmotions: try EmotionList.decode(row.text("excluded_emotions")),
-            windowMilliseconds: try row.real("window_ms"), noticeVersion: try row.text("notice_version"))
+            windowMilliseconds: try row.real("window_ms"), noticeVersion: try row.text("notice_version"),
+            onWithdrawal: try WithdrawalPolicy(rawValue: row.text("on_withdrawal")).orThrow(column: "on_withdrawal"))
         createdAt = try row.integer("created_at")
     }
 }

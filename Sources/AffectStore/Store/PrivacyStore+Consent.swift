@@ -72,6 +72,8 @@ extension PrivacyStore {
         public var participant: String
         public var sessionsDeleted: Int
         public var rowsDeleted: Int
+        /// Windows this participant's means were added to in the study's anonymous sums (`keep-aggregates`).
+        public var windowsKeptAnonymously: Int
     }
 
     /// Withdraws every consent of a participant, ends their running sessions and deletes their derived data.
@@ -79,15 +81,21 @@ extension PrivacyStore {
     public func withdrawConsent(participant id: String, actor: String) async throws -> Withdrawal {
         try Identifier.validate(id, as: .participant)
         let withdrawal = try await database.transaction { transaction in
-            _ = try await self.loadParticipant(transaction, id: id)
+            let participant = try await self.loadParticipant(transaction, id: id)
+            let study = try await self.loadStudy(transaction, reference: participant.studyID)
             let now = Clock.nowMilliseconds()
             try await transaction.execute("UPDATE consents SET withdrawn_at = ? WHERE participant_id = ? AND withdrawn_at IS NULL",
                                           [.integer(now), .text(id)])
+            var windowsKept = 0
+            if study.definition.onWithdrawal == .keepAggregates {
+                windowsKept = try await self.foldIntoStudyAggregates(transaction, participant: participant, study: study)
+            }
             let (sessions, rows) = try await self.deleteDerivedData(transaction, participant: id)
             try await self.audit(transaction, actor: actor, action: "consent.withdraw", subject: id, details: [
                 "sessions_deleted": String(sessions), "rows_deleted": String(rows),
+                "windows_kept_anonymously": String(windowsKept),
             ])
-            return Withdrawal(participant: id, sessionsDeleted: sessions, rowsDeleted: rows)
+            return Withdrawal(participant: id, sessionsDeleted: sessions, rowsDeleted: rows, windowsKeptAnonymously: windowsKept)
         }
         try await database.compact()
         return withdrawal

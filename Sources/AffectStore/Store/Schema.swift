@@ -11,6 +11,9 @@ enum Schema {
     private static let probabilities = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
         .map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
 
+    private static let sums = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+        .map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
+
     static let migrations: [(version: Int, statements: [String])] = [
         (1, [
             """
@@ -79,6 +82,17 @@ enum Schema {
                 peak_ms DOUBLE PRECISION NOT NULL, peak DOUBLE PRECISION NOT NULL, end_ms DOUBLE PRECISION NOT NULL)
             """,
             "CREATE INDEX moments_by_session ON moments(session_id, onset_ms)",
+        ]),
+        (3, [
+            "ALTER TABLE studies ADD COLUMN on_withdrawal TEXT NOT NULL DEFAULT 'delete'",
+            // Anonymous per-study window sums that withdrawn participants' results are folded into
+            // under `keep-aggregates`: no participant, no session, one contribution per person and window.
+            """
+            CREATE TABLE study_aggregates (
+                study_id TEXT NOT NULL REFERENCES studies(id), start_ms DOUBLE PRECISION NOT NULL,
+                end_ms DOUBLE PRECISION NOT NULL, contributors BIGINT NOT NULL, \(sums),
+                PRIMARY KEY (study_id, start_ms))
+            """,
         ]),
     ]
 

@@ -6,6 +6,7 @@ import Foundation
 extension StudyContext: ExpressibleByArgument {}
 extension ArticleFiveExemption: ExpressibleByArgument {}
 extension ProcessingMode: ExpressibleByArgument {}
+extension WithdrawalPolicy: ExpressibleByArgument {}
 
 /// Parses `happy,sad` into expressions.
 struct EmotionListArgument: ExpressibleByArgument {
@@ -62,6 +63,9 @@ struct StudyCommand: AsyncParsableCommand {
         @Option(help: "Expressions never measured in this study, e.g. fear,disgust.") var exclude: EmotionListArgument?
         @Option(help: "Aggregate window in seconds (aggregate mode).") var window: Double = 10
         @Option(help: "Version label of the transparency notice.") var noticeVersion: String = "1"
+        @Option(help: ArgumentHelp("On withdrawal: delete results, or keep-aggregates (add them anonymously to the study's window means first).",
+                                   valueName: "delete|keep-aggregates"))
+        var onWithdrawal: WithdrawalPolicy = .delete
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -69,7 +73,7 @@ struct StudyCommand: AsyncParsableCommand {
                 let definition = StudyDefinition(
                     name: name, purpose: purpose, context: context, exemption: exemption, mode: mode,
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
-                    windowMilliseconds: window * 1000, noticeVersion: noticeVersion)
+                    windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()
