@@ -3,6 +3,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownStudy(String)
     case unknownParticipant(String)
     case unknownSession(String)
+    case unknownStimulus(String)
+    case duplicateStimulus(String)
     case malformedIdentifier(kind: String, value: String)
     case invalidStudy(String)
     case duplicateStudyName(String)
@@ -20,6 +22,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownStudy(let reference): "no study '\(reference)' (see `affect study list`)"
         case .unknownParticipant(let id): "no participant \(id)"
         case .unknownSession(let id): "no session \(id)"
+        case .unknownStimulus(let id): "no stimulus \(id) in this study (see `affect stimulus list`)"
+        case .duplicateStimulus(let name): "the study already has \(name)"
         case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"
         case .invalidStudy(let reason): reason
         case .duplicateStudyName(let name): "a study named '\(name)' already exists"

@@ -34,7 +34,7 @@ struct Affect: AsyncParsableCommand {
         77 no valid consent, 78 models missing or altered.
         """,
         version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",
-        subcommands: [Analyze.self, Eval.self, Bench.self, Models.self, StudyCommand.self, ConsentCommand.self,
+        subcommands: [Analyze.self, Eval.self, Bench.self, Models.self, StudyCommand.self, StimulusCommand.self, ConsentCommand.self,
                       SubjectCommand.self, PurgeCommand.self, AuditCommand.self]
     )
 }

@@ -44,9 +44,10 @@ extension Analyze {
         let policy = samplingPolicy(live: source.isLive)
         let provenance = provenance(catalog: catalog, policy: policy)
         // Consent is checked when the session starts: without it nothing is stored and nothing analysed.
+        let stimulus = self.stimulus
         let writer = try Blocking.run {
             let store = try await database.open()
-            return try await SessionWriter(store: store, study: study, participant: participant,
+            return try await SessionWriter(store: store, study: study, participant: participant, stimulus: stimulus,
                                            provenance: provenance, actor: actor)
         }
         Console.info("affect: session \(writer.session.id) (\(writer.policy.mode.rawValue) mode)")

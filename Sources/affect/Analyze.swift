@@ -98,6 +98,9 @@ struct Analyze: ParsableCommand {
     @Option(help: "The consenting participant (p_...) whose session this is, with --study.")
     var participant: String?
 
+    @Option(help: "The stimulus (sm_...) the participant watched, with --study.")
+    var stimulus: String?
+
     @OptionGroup(title: "Study database")
     var database: DatabaseOptions
 
@@ -116,7 +119,9 @@ struct Analyze: ParsableCommand {
         if study != nil && (output != nil || moments != nil || format != .jsonl) {
             throw ValidationError("with --study, results go to the study's database: --output, --moments and --format do not apply")
         }
-        if study == nil && database.location != nil { throw ValidationError("--db needs --study") }
+        if study == nil && (database.location != nil || stimulus != nil) {
+            throw ValidationError("--db and --stimulus need --study")
+        }
     }
 
     /// The sampling policy the options and the kind of input ask for.

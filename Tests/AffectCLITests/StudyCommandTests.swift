@@ -180,6 +180,29 @@ struct StudyCommandTests {
         #expect(try sandbox.affect(["purge", "--as-of", "next week"]).status == 64)
     }
 
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func sessionsRecordTheStimulusVariantAndSegments() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "A/B", mode: "aggregate")
+        let added = try sandbox.affect(["stimulus", "add", "--study", study, "--name", "Cut", "--variant", "B", "--source", "b.mp4"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let stimulus = try #require(try json(added.stdout)["id"] as? String)
+        let consent = try sandbox.affect(["consent", "record", "--study", study, "--segment", "age=25-34,region=EU"])
+        #expect(consent.status == 0, "\(consent.stderr)")
+        let participant = try #require((try json(consent.stdout)["participant"] as? [String: Any])?["id"] as? String)
+        #expect(consent.stdout.contains("segment-attributes"))
+        let run = try sandbox.affect(["analyze", clip, "--study", study, "--participant", participant, "--stimulus", stimulus,
+                                      "--fps", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let export = try sandbox.affect(["subject", "export", participant])
+        #expect(export.stdout.contains("\"stimulus_id\" : \"\(stimulus)\""), "\(export.stdout.prefix(400))")
+        #expect(export.stdout.contains("\"region\" : \"EU\""))
+        let wrong = try sandbox.affect(["analyze", clip, "--study", study, "--participant", participant, "--stimulus", "sm_0000000000000001"])
+        #expect(wrong.status == 66 && wrong.stderr.contains("no stimulus sm_0000000000000001"))
+        #expect(try sandbox.affect(["consent", "record", "--study", study, "--segment", "nonsense"]).status == 64)
+    }
+
     @Test func editingAnAuditRowIsDetectedAndNamed() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -255,6 +255,48 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.available)
+    func stimuliVariantsAndSegmentsNeedTheirOwnConsent(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        let cutA = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "cut-a.mp4", actor: Self.actor)
+        let cutB = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: "cut-b.mp4", actor: Self.actor)
+        await #expect(throws: StoreError.duplicateStimulus("'Cut' variant A")) {
+            _ = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "x.mp4", actor: Self.actor)
+        }
+        #expect(try await store.stimuli(study: study.id).map(\.variant) == ["A", "B"])
+
+        let notice = TransparencyNotice.text(for: study.definition)
+        await #expect(throws: StoreError.self, "segments need consent to that purpose") {
+            _ = try await store.recordConsent(.init(study: study.id, noticeText: notice, segment: ["age": "25-34"]), actor: Self.actor)
+        }
+        await #expect(throws: StoreError.self, "only short plain attributes") {
+            _ = try await store.recordConsent(.init(study: study.id, noticeText: notice,
+                                                    purposes: [Consent.analysisPurpose, Consent.segmentPurpose],
+                                                    segment: ["age": "<script>"]), actor: Self.actor)
+        }
+        #expect(try await count(store, "participants") == 0)
+        let (participant, consent) = try await store.recordConsent(
+            .init(study: study.id, noticeText: notice, purposes: [Consent.analysisPurpose, Consent.segmentPurpose],
+                  segment: ["age": "25-34", "region": "EU"]), actor: Self.actor)
+        #expect(participant.segment == ["age": "25-34", "region": "EU"])
+        #expect(consent.purposes == [Consent.analysisPurpose, Consent.segmentPurpose])
+
+        let session = try await store.startSession(study: study.id, participant: participant.id, stimulus: cutB.id,
+                                                   provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor)
+        #expect(session.stimulusID == cutB.id)
+        let other = try await store.createStudy(Self.mediaStudy(name: "other"), actor: Self.actor)
+        let foreign = try await store.addStimulus(study: other.id, name: "Ad", variant: "A", source: "ad.mp4", actor: Self.actor)
+        await #expect(throws: StoreError.unknownStimulus(foreign.id)) {
+            _ = try await store.startSession(study: study.id, participant: participant.id, stimulus: foreign.id,
+                                             provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor)
+        }
+        _ = cutA
+        let export = try await store.exportSubject(participant: participant.id, actor: Self.actor)
+        #expect(export.participant.segment?["region"] == "EU" && export.sessions.first?.session.stimulusID == cutB.id)
+    }
+
+    @Test(arguments: StoreBackend.available)
     func purgeDeletesExpiredSessionsOnly(_ backend: StoreBackend) async throws {
         let (store, cleanup) = try await backend.makeStore()
         defer { cleanup() }

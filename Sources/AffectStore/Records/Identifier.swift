@@ -8,6 +8,7 @@ public enum Identifier {
         case participant = "p"
         case consent = "c"
         case session = "se"
+        case stimulus = "sm"
 
         var noun: String {
             switch self {
@@ -15,6 +16,7 @@ public enum Identifier {
             case .participant: "participant"
             case .consent: "consent"
             case .session: "session"
+            case .stimulus: "stimulus"
             }
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import AffectCore
 
 /// A pseudonymous participant of one study. Nothing about the person is stored here.
@@ -6,12 +7,15 @@ public struct Participant: Sendable, Hashable, Codable {
     public var studyID: String
     /// Expressions this participant asked not to be measured (beyond the study's own).
     public var excludedEmotions: Set<Emotion>
+    /// Self-reported segment attributes (e.g. `age: 25-34`), present only with consent to `segment-attributes`.
+    public var segment: [String: String]?
     public var createdAt: Int64
 
     init(row: SQLRow) throws {
         id = try row.text("id")
         studyID = try row.text("study_id")
         excludedEmotions = try EmotionList.decode(row.text("excluded_emotions"))
+        segment = try row["segment"].string.map { try SegmentAttributes.decode($0) }
         createdAt = try row.integer("created_at")
     }
 }
@@ -29,6 +33,8 @@ public struct Consent: Sendable, Hashable, Codable {
 
     /// The purpose every consent must include for faces to be analysed at all.
     public static let analysisPurpose = "expression-analysis"
+    /// The purpose that allows self-reported segment attributes to be stored.
+    public static let segmentPurpose = "segment-attributes"
 
     init(row: SQLRow) throws {
         id = try row.text("id")
@@ -38,5 +44,32 @@ public struct Consent: Sendable, Hashable, Codable {
         purposes = try row.text("purposes").split(separator: ",").map(String.init)
         grantedAt = try row.integer("granted_at")
         withdrawnAt = row["withdrawn_at"].int64
+    }
+}
+
+/// Self-reported attributes for segment comparisons: a few short, plain key/value pairs.
+public enum SegmentAttributes {
+    static let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.+")
+
+    /// Checks attributes before they are stored: at most 10, keys and values of 1 to 64 plain characters.
+    public static func validate(_ attributes: [String: String]) throws(StoreError) {
+        guard attributes.count <= 10 else { throw .constraint("at most 10 segment attributes") }
+        for (key, value) in attributes {
+            for text in [key, value] where text.isEmpty || text.count > 64 || !text.allSatisfy(allowed.contains) {
+                throw .constraint("segment attribute '\(key)=\(value)' must be 1 to 64 letters, digits, spaces or _-.+")
+            }
+        }
+    }
+
+    static func encode(_ attributes: [String: String]) -> String {
+        AuditChain.details(attributes)
+    }
+
+    static func decode(_ text: String) throws -> [String: String] {
+        guard let data = text.data(using: .utf8),
+              let decoded = try? JSONDecoder().decode([String: String].self, from: data) else {
+            throw StoreError.corruptRow(column: "segment")
+        }
+        return decoded
     }
 }

@@ -4,6 +4,8 @@ public struct Session: Sendable, Hashable, Codable {
     public var studyID: String
     public var participantID: String
     public var provenanceID: String
+    /// The stimulus (and so the variant) the participant watched, when there is one.
+    public var stimulusID: String?
     public var startedAt: Int64
     public var endedAt: Int64?
     /// `running`, `completed`, or `withdrawn`.
@@ -14,6 +16,7 @@ public struct Session: Sendable, Hashable, Codable {
         studyID = try row.text("study_id")
         participantID = try row.text("participant_id")
         provenanceID = try row.text("provenance_id")
+        stimulusID = row["stimulus_id"].string
         startedAt = try row.integer("started_at")
         endedAt = row["ended_at"].int64
         status = try row.text("status")
@@ -33,5 +36,27 @@ public struct Provenance: Sendable, Hashable, Codable {
     public init(models: [String: String], configuration: [String: String]) {
         self.models = models
         self.configuration = configuration
+    }
+}
+
+/// Something participants watch while their faces are analysed (a trailer, an ad, a lesson clip),
+/// in one of possibly several variants to compare.
+public struct Stimulus: Sendable, Hashable, Codable {
+    public var id: String
+    public var studyID: String
+    public var name: String
+    /// The variant label, e.g. `A` or `B`; variants of one stimulus share its name.
+    public var variant: String
+    /// Where the media is: a file path or a URL. The media itself is not stored.
+    public var source: String
+    public var createdAt: Int64
+
+    init(row: SQLRow) throws {
+        id = try row.text("id")
+        studyID = try row.text("study_id")
+        name = try row.text("name")
+        variant = try row.text("variant")
+        source = try row.text("source")
+        createdAt = try row.integer("created_at")
     }
 }

@@ -13,14 +13,18 @@ extension PrivacyStore {
         public var purposes: [String]
         /// Expressions the participant excludes.
         public var excludedEmotions: Set<Emotion>
+        /// Self-reported segment attributes; need ``Consent/segmentPurpose`` among the purposes.
+        public var segment: [String: String]?
 
         public init(study: String, participant: String? = nil, noticeText: String,
-                    purposes: [String] = [Consent.analysisPurpose], excludedEmotions: Set<Emotion> = []) {
+                    purposes: [String] = [Consent.analysisPurpose], excludedEmotions: Set<Emotion> = [],
+                    segment: [String: String]? = nil) {
             self.study = study
             self.participant = participant
             self.noticeText = noticeText
             self.purposes = purposes
             self.excludedEmotions = excludedEmotions
+            self.segment = segment
         }
     }
 
@@ -31,6 +35,13 @@ extension PrivacyStore {
             throw StoreError.noConsent(participant: request.participant ?? "(new)",
                                        reason: "the purposes must include \(Consent.analysisPurpose)")
         }
+        if let segment = request.segment {
+            guard request.purposes.contains(Consent.segmentPurpose) else {
+                throw StoreError.constraint("segment attributes are stored only with consent to \(Consent.segmentPurpose)")
+            }
+            try SegmentAttributes.validate(segment)
+        }
+        let segmentValue = SQLValue(request.segment.map(SegmentAttributes.encode))
         let digest = SHA256.hash(data: Data(request.noticeText.utf8)).map { String(format: "%02x", $0) }.joined()
         return try await database.transaction { transaction in
             let study = try await self.loadStudy(transaction, reference: request.study)
@@ -40,13 +51,14 @@ extension PrivacyStore {
                 let participant = try await self.loadParticipant(transaction, id: existing)
                 guard participant.studyID == study.id else { throw StoreError.unknownParticipant(existing) }
                 participantID = existing
-                try await transaction.execute("UPDATE participants SET excluded_emotions = ? WHERE id = ?",
-                                              [.text(EmotionList.encode(request.excludedEmotions)), .text(existing)])
+                try await transaction.execute("UPDATE participants SET excluded_emotions = ?, segment = ? WHERE id = ?",
+                                              [.text(EmotionList.encode(request.excludedEmotions)), segmentValue, .text(existing)])
             } else {
                 participantID = Identifier.make(.participant)
                 try await transaction.execute(
-                    "INSERT INTO participants (id, study_id, excluded_emotions, created_at) VALUES (?, ?, ?, ?)",
-                    [.text(participantID), .text(study.id), .text(EmotionList.encode(request.excludedEmotions)), .integer(now)])
+                    "INSERT INTO participants (id, study_id, excluded_emotions, segment, created_at) VALUES (?, ?, ?, ?, ?)",
+                    [.text(participantID), .text(study.id), .text(EmotionList.encode(request.excludedEmotions)), segmentValue,
+                     .integer(now)])
             }
             let consentID = Identifier.make(.consent)
             try await transaction.execute(

@@ -4,9 +4,10 @@ import Foundation
 
 extension PrivacyStore {
     /// Starts a session for a participant with valid consent; refuses (and stores nothing) otherwise.
-    public func startSession(study reference: String, participant id: String, provenance: Provenance,
-                             actor: String) async throws -> Session {
+    public func startSession(study reference: String, participant id: String, stimulus: String? = nil,
+                             provenance: Provenance, actor: String) async throws -> Session {
         try Identifier.validate(id, as: .participant)
+        if let stimulus { try Identifier.validate(stimulus, as: .stimulus) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let models = String(decoding: try encoder.encode(provenance.models), as: UTF8.self)
@@ -19,6 +20,11 @@ extension PrivacyStore {
             if let problem = try await self.consentProblem(transaction, participant: participant, study: study) {
                 throw StoreError.noConsent(participant: id, reason: problem)
             }
+            if let stimulus {
+                let rows = try await transaction.query("SELECT id FROM stimuli WHERE id = ? AND study_id = ?",
+                                                       [.text(stimulus), .text(study.id)])
+                guard !rows.isEmpty else { throw StoreError.unknownStimulus(stimulus) }
+            }
             let now = Clock.nowMilliseconds()
             if try await transaction.query("SELECT id FROM provenance WHERE id = ?", [.text(provenanceID)]).isEmpty {
                 try await transaction.execute("INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?)",
@@ -26,10 +32,14 @@ extension PrivacyStore {
             }
             let sessionID = Identifier.make(.session)
             try await transaction.execute(
-                "INSERT INTO sessions (id, study_id, participant_id, provenance_id, started_at, ended_at, status) VALUES (?, ?, ?, ?, ?, NULL, 'running')",
-                [.text(sessionID), .text(study.id), .text(id), .text(provenanceID), .integer(now)])
+                """
+                INSERT INTO sessions (id, study_id, participant_id, provenance_id, stimulus_id, started_at, ended_at, status)
+                VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')
+                """,
+                [.text(sessionID), .text(study.id), .text(id), .text(provenanceID), SQLValue(stimulus), .integer(now)])
             try await self.audit(transaction, actor: actor, action: "session.start", subject: sessionID, details: [
                 "study": study.id, "participant": id, "provenance": provenanceID, "mode": study.definition.mode.rawValue,
+                "stimulus": stimulus ?? "",
             ])
             return try await self.loadSession(transaction, id: sessionID)
         }

@@ -94,6 +94,17 @@ enum Schema {
                 PRIMARY KEY (study_id, start_ms))
             """,
         ]),
+        (4, [
+            """
+            CREATE TABLE stimuli (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id), name TEXT NOT NULL,
+                variant TEXT NOT NULL, source TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (study_id, name, variant))
+            """,
+            "ALTER TABLE sessions ADD COLUMN stimulus_id TEXT REFERENCES stimuli(id)",
+            // Self-reported attributes (age band, region...), stored only with consent to that purpose.
+            "ALTER TABLE participants ADD COLUMN segment TEXT",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -16,9 +16,11 @@ public final class SessionWriter: @unchecked Sendable {
     public private(set) var recordsWritten = 0
 
     /// Starts a session for a consenting participant (refused, with nothing stored, otherwise).
-    public init(store: PrivacyStore, study: String, participant: String, provenance: Provenance, actor: String) async throws {
+    public init(store: PrivacyStore, study: String, participant: String, stimulus: String? = nil, provenance: Provenance,
+                actor: String) async throws {
         self.store = store
-        session = try await store.startSession(study: study, participant: participant, provenance: provenance, actor: actor)
+        session = try await store.startSession(study: study, participant: participant, stimulus: stimulus,
+                                               provenance: provenance, actor: actor)
         policy = try await store.policy(forSession: session.id)
         minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions,
                                     windowMilliseconds: policy.windowMilliseconds)

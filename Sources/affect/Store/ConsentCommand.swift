@@ -23,6 +23,9 @@ struct ConsentCommand: AsyncParsableCommand {
         @Option(help: "An existing participant id (p_...) to renew consent for.") var participant: String?
         @Option(help: "Expressions this participant does not want measured, e.g. sad,fear.") var exclude: EmotionListArgument?
         @Option(help: "The notice text actually shown, if not the generated one (`affect study notice`).") var noticeFile: String?
+        @Option(help: ArgumentHelp("Self-reported attributes the participant agreed to give, e.g. age=25-34,region=EU.",
+                                   discussion: "Records consent to the segment-attributes purpose as well."))
+        var segment: SegmentArgument?
         @OptionGroup var database: DatabaseOptions
 
         struct Recorded: Encodable {
@@ -44,7 +47,9 @@ struct ConsentCommand: AsyncParsableCommand {
                     notice = TransparencyNotice.text(for: definition)
                 }
                 let (participant, consent) = try await store.recordConsent(
-                    .init(study: study, participant: participant, noticeText: notice, excludedEmotions: exclude?.emotions ?? []),
+                    .init(study: study, participant: participant, noticeText: notice,
+                          purposes: [Consent.analysisPurpose] + (segment == nil ? [] : [Consent.segmentPurpose]),
+                          excludedEmotions: exclude?.emotions ?? [], segment: segment?.attributes),
                     actor: DatabaseOptions.actor)
                 try JSONOutput.print(Recorded(participant: participant, consent: consent))
             }

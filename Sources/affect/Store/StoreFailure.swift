@@ -4,8 +4,8 @@ import ArgumentParser
 extension CommandFailure {
     static func exitCode(for error: StoreError) -> Int32 {
         switch error {
-        case .unknownStudy, .unknownParticipant, .unknownSession: 66
-        case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .modeForbids, .sessionClosed, .constraint,
+        case .unknownStudy, .unknownParticipant, .unknownSession, .unknownStimulus: 66
+        case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .constraint,
              .corruptRow, .schemaTooNew: 65
         case .noConsent: 77
         case .invalidLocation: 64
