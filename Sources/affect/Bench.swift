@@ -143,11 +143,12 @@ struct Bench: ParsableCommand {
                 print(String(format: "%d %@ streams, %d workers, %.0f s: %.1f analysed frames/s\n"
                              + "latency ms p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n"
                              + "dropped %@; ladder steps %d\n"
-                             + "cores busy: capture and decoding %.0f%%, analysis %.0f%%", count, report.mode as NSString,
+                             + "cores busy: capture and decoding %.0f%%, analysis %.0f%%; streams shed %d", count,
+                             report.mode as NSString,
                              threads, report.seconds, report.analysedFPS, report.p50, report.p95, report.p99, report.max,
                              report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                                  .joined(separator: ", ") as NSString, report.ladderSteps.count,
-                             100 * report.captureCoreShare, 100 * report.analysisCoreShare))
+                             100 * report.captureCoreShare, 100 * report.analysisCoreShare, report.streamsShed.count))
             }
         }
     }

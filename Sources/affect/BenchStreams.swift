@@ -37,6 +37,8 @@ struct StreamBenchmark {
         var queueWaitP99: Double
         /// p99 of how late decoded streams read their frames against real time (0 for pushed streams).
         var captureLatenessP99: Double
+        /// Streams the engine stopped as its last resort.
+        var streamsShed: [String]
 
         enum CodingKeys: String, CodingKey {
             case streams, dropped, seconds, mode, detector, workers
@@ -50,6 +52,7 @@ struct StreamBenchmark {
             case analysisCoreShare = "analysis_core_share"
             case queueWaitP99 = "queue_wait_p99_ms"
             case captureLatenessP99 = "capture_lateness_p99_ms"
+            case streamsShed = "streams_shed"
         }
     }
 
@@ -91,7 +94,8 @@ struct StreamBenchmark {
                       framesAnalysed: report.framesAnalysed, seconds: report.seconds, mode: push ? "push" : "decode",
                       detector: detector.rawValue, workers: workers, streamErrors: report.streamErrors,
                       captureCoreShare: report.captureCoreShare, analysisCoreShare: report.analysisCoreShare,
-                      queueWaitP99: report.queueWait?.p99 ?? 0, captureLatenessP99: report.captureLateness?.p99 ?? 0)
+                      queueWaitP99: report.queueWait?.p99 ?? 0, captureLatenessP99: report.captureLateness?.p99 ?? 0,
+                      streamsShed: report.streamsShed)
     }
 
     /// Every frame of the clip (up to 250) as JPEG, encoded once in memory, and the frames' shorter side.

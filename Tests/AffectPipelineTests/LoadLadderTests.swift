@@ -26,6 +26,27 @@ import Testing
         #expect(ladder.step == .cheaperDetector)
     }
 
+    @Test func shedsAStreamOnlyAfterEveryStepAndTheShedDelay() {
+        var ladder = LoadLadder(configuration: configuration())
+        var firstShed: Double?
+        for time in stride(from: 0.0, to: 9000, by: 50) {
+            _ = ladder.observe(latencyMilliseconds: 900, at: time)
+            if firstShed == nil, ladder.shouldShedStream(at: time) { firstShed = time }
+        }
+        // The top step is reached at 2 s and first judged overloaded at 2.05 s; shedding waits 5 s from then.
+        #expect(firstShed == 7050)
+        ladder.streamShed(at: 9000)
+        #expect(!ladder.shouldShedStream(at: 9000), "the next shed waits a full delay again")
+        _ = ladder.observe(latencyMilliseconds: 900, at: 9050)
+        #expect(!ladder.shouldShedStream(at: 13_000))
+        #expect(ladder.shouldShedStream(at: 14_050))
+
+        var calm = LoadLadder(configuration: configuration())
+        for time in stride(from: 0.0, to: 3000, by: 50) { _ = calm.observe(latencyMilliseconds: 900, at: time) }
+        for time in stride(from: 3000.0, to: 12_000, by: 50) { _ = calm.observe(latencyMilliseconds: 20, at: time) }
+        #expect(!calm.shouldShedStream(at: 12_000), "load that falls at the top step sheds nothing")
+    }
+
     @Test func dropsAloneStepUp() {
         var ladder = LoadLadder(configuration: configuration())
         _ = ladder.observe(latencyMilliseconds: 10, at: 0)

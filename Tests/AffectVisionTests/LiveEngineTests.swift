@@ -89,6 +89,26 @@ struct LiveEngineTests {
         }
     }
 
+    /// Far more every-frame streams than two cores can serve: once every ladder step is taken and load
+    /// stays too high, streams are shed one at a time (never the last), each logged and counted.
+    @Test func streamsAreShedOnlyAsTheLastResort() throws {
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        var ladder = LoadLadder.Configuration()
+        ladder.cooldownMilliseconds = 500
+        ladder.shedAfterMilliseconds = 1000
+        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface, ladder: ladder), catalog: catalog)
+        let streams = try (0..<40).map { index in
+            LiveEngine.Stream(name: "s\(index)", source: try VideoInput(parsing: clip).open(), policy: .everyFrame, realtime: true)
+        }
+        let report = try engine.run(streams: streams)
+        #expect(report.ladderSteps.map(\.to).prefix(3) == [.reducedRate, .trackBetweenDetections, .cheaperDetector],
+                "every step first: \(report.ladderSteps)")
+        #expect(!report.streamsShed.isEmpty && report.streamsShed.count < 40, "\(report.streamsShed)")
+        #expect(report.streamErrors.filter { $0.contains("stream shed under load") }.count == report.streamsShed.count)
+        #expect(engine.metrics.text().contains("affect_streams_shed_total \(report.streamsShed.count)"))
+        #expect(report.streamsShed.first == "s39", "the most recently started stream goes first")
+    }
+
     @Test func pushedJPEGsAreAnalysedInOrder() throws {
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
         let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface), catalog: catalog)

@@ -12,6 +12,13 @@ public enum DropReason: String, Sendable, Hashable, Codable, CaseIterable {
     case stale
 }
 
+/// A stream the engine stopped as its last resort under load.
+public struct StreamShed: Error, Sendable, CustomStringConvertible {
+    public var stream: String
+    public var reason: String
+    public var description: String { "\(stream): stream shed under load (\(reason))" }
+}
+
 /// Many live streams analysed by a fixed pool of workers.
 ///
 /// Each stream has a capture thread that reads and samples its source and never
@@ -101,6 +108,8 @@ public final class LiveEngine: @unchecked Sendable {
         /// The rest is capture: reading, decoding (in FFmpeg's threads too) and sampling.
         public var processCPUSeconds: Double
         public var analysisCPUSeconds: Double
+        /// Streams stopped as the last resort, after every ladder step (names, in order).
+        public var streamsShed: [String]
         /// Share of the machine's cores spent on capture (everything but analysis).
         public var captureCoreShare: Double { coreShare(max(0, processCPUSeconds - analysisCPUSeconds)) }
         /// Share of the machine's cores spent by the analysis workers.
@@ -114,6 +123,7 @@ public final class LiveEngine: @unchecked Sendable {
         enum CodingKeys: String, CodingKey {
             case streams, seconds, latency, dropped
             case queueWait = "queue_wait"
+            case streamsShed = "streams_shed"
             case captureLateness = "capture_lateness"
             case processCPUSeconds = "process_cpu_seconds"
             case analysisCPUSeconds = "analysis_cpu_seconds"
@@ -178,6 +188,8 @@ public final class LiveEngine: @unchecked Sendable {
     private var errors: [String] = []
     private var captureErrors: [Int: any Error] = [:]
     private var analysisCPU = 0.0
+    private var shed: [Int] = []
+    private var capturingStreams = Set<Int>()
 
     /// The error that ended a stream's capture in the last run, if any (for exit codes).
     public func captureError(ofStream index: Int) -> (any Error)? {
@@ -259,6 +271,8 @@ public final class LiveEngine: @unchecked Sendable {
         let processCPUAtStart = ThreadCPUClock.processSeconds()
         start = .now
         capturing = streams.count
+        capturingStreams = Set(streams.indices)
+        shed = []
         condition.unlock()
         let group = DispatchGroup()
         for analyzer in analyzers {
@@ -302,6 +316,7 @@ public final class LiveEngine: @unchecked Sendable {
                          tracks: states[index].analysis.tracksStarted, triggers: states[index].analysis.triggerSummary)
         }
         condition.lock()
+        let shedNames = shed.map { streams[$0].name }
         self.streams = []
         states = []
         condition.unlock()
@@ -312,7 +327,7 @@ public final class LiveEngine: @unchecked Sendable {
                       dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.rawValue, drops[$0] ?? 0) }),
                       ladderSteps: changes, streamErrors: errors, perStream: perStream,
                       processCPUSeconds: ThreadCPUClock.processSeconds() - processCPUAtStart,
-                      analysisCPUSeconds: analysisCPU)
+                      analysisCPUSeconds: analysisCPU, streamsShed: shedNames)
     }
 
     // MARK: Capture
@@ -322,6 +337,7 @@ public final class LiveEngine: @unchecked Sendable {
         defer {
             condition.lock()
             capturing -= 1
+            capturingStreams.remove(index)
             condition.broadcast()
             condition.unlock()
         }
@@ -334,11 +350,15 @@ public final class LiveEngine: @unchecked Sendable {
                 received += 1
                 streamMetrics[index].received.increment()
                 let stop = stopping
+                let isShed = shed.contains(index)
                 let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
                 // Motion probes convert every unsampled frame; under load that CPU goes to analysis instead.
                 let probeMotion = ladder.step == .normal
                 condition.unlock()
                 if stop { break }
+                if isShed {
+                    throw StreamShed(stream: stream.name, reason: "still overloaded after every load ladder step")
+                }
                 if stream.realtime && !source.isLive {
                     captured = pacer.wait(until: stamp.timeMilliseconds)
                     condition.lock()
@@ -491,10 +511,23 @@ public final class LiveEngine: @unchecked Sendable {
 
     /// Call with `condition` held.
     private func recordLadder(_ change: LoadLadder.Change?) {
+        shedIfExhausted()
         guard let change else { return }
         metrics.ladderChanged(to: change.to)
         changes.append(change)
         log("load ladder: \(change.from.name) -> \(change.to.name) (\(change.reason))")
+    }
+
+    /// The last resort, after every ladder step: stop the most recently started stream still capturing,
+    /// never the last one. Call with `condition` held.
+    private func shedIfExhausted() {
+        let now = elapsedMilliseconds()
+        guard ladder.shouldShedStream(at: now), capturingStreams.count > 1,
+              let victim = capturingStreams.subtracting(shed).max() else { return }
+        shed.append(victim)
+        ladder.streamShed(at: now)
+        metrics.streamShed()
+        log("load ladder: shedding stream \(streams[victim].name): still overloaded at \(ladder.step.name)")
     }
 
     private func elapsedMilliseconds() -> Double {

@@ -38,6 +38,9 @@ public struct LoadLadder: Sendable {
         public var recoveryMilliseconds: Double = 3000
         /// The highest step this engine may take.
         public var highestStep: Step = .cheaperDetector
+        /// The last resort: when still overloaded this long at the highest step, one stream is shed.
+        /// Nil never sheds.
+        public var shedAfterMilliseconds: Double? = 5000
 
         public init() {}
     }
@@ -59,6 +62,7 @@ public struct LoadLadder: Sendable {
     private var samples: [(time: Double, latency: Double?)] = []
     private var lastChange = -Double.infinity
     private var calmSince: Double?
+    private var overloadedAtTopSince: Double?
 
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
@@ -87,6 +91,9 @@ public struct LoadLadder: Sendable {
         let overloaded = p95 > configuration.highLatencyMilliseconds || dropShare > configuration.highDropShare
         if overloaded {
             calmSince = nil
+            if step == configuration.highestStep {
+                overloadedAtTopSince = overloadedAtTopSince ?? time
+            }
             guard step < configuration.highestStep, time - lastChange >= configuration.cooldownMilliseconds,
                   let next = Step(rawValue: step.rawValue + 1) else { return nil }
             let reason = p95 > configuration.highLatencyMilliseconds
@@ -94,6 +101,7 @@ public struct LoadLadder: Sendable {
                 : "dropped \(Int(dropShare * 100))% of sampled frames"
             return change(to: next, at: time, reason: reason)
         }
+        overloadedAtTopSince = nil
         let calm = p95 < configuration.lowLatencyMilliseconds && dropShare == 0
         guard calm else {
             calmSince = nil
@@ -105,6 +113,19 @@ public struct LoadLadder: Sendable {
               let previous = Step(rawValue: step.rawValue - 1) else { return nil }
         calmSince = time
         return change(to: previous, at: time, reason: "p95 latency \(Int(p95)) ms, no drops for \(Int(configuration.recoveryMilliseconds)) ms")
+    }
+
+    /// True when every step has been taken and load has stayed too high for `shedAfterMilliseconds`:
+    /// the engine should stop one stream. Call ``streamShed(at:)`` when it does.
+    public func shouldShedStream(at time: Double) -> Bool {
+        guard let limit = configuration.shedAfterMilliseconds, let since = overloadedAtTopSince else { return false }
+        return time - since >= limit
+    }
+
+    /// Starts the wait for the next shed afresh, and judges load anew without the shed stream.
+    public mutating func streamShed(at time: Double) {
+        overloadedAtTopSince = nil
+        samples.removeAll()
     }
 
     private mutating func change(to next: Step, at time: Double, reason: String) -> Change {

@@ -7,17 +7,20 @@ import Prometheus
 /// `affect_frames_analysed_total` and `affect_frames_dropped_total` (label `reason`),
 /// each also labelled by `stream`; `affect_frame_latency_seconds` (capture to result)
 /// per stream; `affect_ladder_step` (0 normal to 3 cheaper detector) and
-/// `affect_ladder_changes_total`.
+/// `affect_ladder_changes_total`; `affect_streams_shed_total`.
 public final class LiveMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let ladderStep: Gauge
     private let ladderChanges: Counter
+    private let streamsShed: Counter
     static let latencyBuckets: [Duration] = [5, 10, 20, 33, 50, 75, 100, 150, 200, 250, 500, 1000, 2500].map { .milliseconds($0) }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         ladderStep = registry.makeGauge(descriptor: Self.name("ladder", "step", "Load ladder step: 0 normal, 1 reduced rate, 2 tracking between detections, 3 cheaper detector"))
         ladderChanges = registry.makeCounter(descriptor: Self.name("ladder_changes", "total", "Load ladder step changes"))
+        streamsShed = registry.makeCounter(descriptor: Self.name("streams_shed", "total",
+                                                                "Streams stopped as the last resort under load"))
     }
 
     /// The metrics of one stream.
@@ -48,6 +51,10 @@ public final class LiveMetrics: Sendable {
     /// `affect_<metric>_<unit>`.
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "affect", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    func streamShed() {
+        streamsShed.increment()
     }
 
     func ladderChanged(to step: LoadLadder.Step) {
