@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -57,16 +59,30 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The study platform's HTTP API (Hummingbird 2).
+        .target(
+            name: "AffectServer",
+            dependencies: [
+                "AffectCore", "AffectPipeline", "AffectStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "affect",
             dependencies: [
-                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AffectCoreTests", dependencies: ["AffectCore"]),
         .testTarget(name: "AffectPipelineTests", dependencies: ["AffectPipeline"]),
         .testTarget(name: "AffectStoreTests", dependencies: ["AffectStore", "AffectTestSupport"]),
+        .testTarget(
+            name: "AffectServerTests",
+            dependencies: ["AffectServer", "AffectTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .target(name: "AffectTestSupport", path: "Tests/AffectTestSupport"),
         .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport"]),
         // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.

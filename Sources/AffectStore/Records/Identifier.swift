@@ -9,6 +9,7 @@ public enum Identifier {
         case consent = "c"
         case session = "se"
         case stimulus = "sm"
+        case token = "tk"
 
         var noun: String {
             switch self {
@@ -17,6 +18,7 @@ public enum Identifier {
             case .consent: "consent"
             case .session: "session"
             case .stimulus: "stimulus"
+            case .token: "token"
             }
         }
     }

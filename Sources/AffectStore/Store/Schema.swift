@@ -105,6 +105,14 @@ enum Schema {
             // Self-reported attributes (age band, region...), stored only with consent to that purpose.
             "ALTER TABLE participants ADD COLUMN segment TEXT",
         ]),
+        (5, [
+            // API tokens are stored as SHA-256 only; the token itself is shown once, when created.
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL, revoked_at BIGINT)
+            """,
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -1,0 +1,98 @@
+import AffectServer
+import AffectStore
+import AffectTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The HTTP API over a real SQLite store, through a real socket on 127.0.0.1.
+@Suite struct ServerTests {
+    struct Fixture: Sendable {
+        let store: PrivacyStore
+        let admin: String
+        let analyst: String
+        let directory: URL
+    }
+
+    func withServer(_ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
+        let admin = try await store.createToken(name: "admin", role: .admin, actor: "test").secret
+        let analyst = try await store.createToken(name: "ana", role: .analyst, actor: "test").secret
+        let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store)
+        try await app.test(.live) { client in
+            try await body(client, Fixture(store: store, admin: admin, analyst: analyst, directory: directory))
+        }
+    }
+
+    static func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(String(buffer: buffer).utf8)) as? [String: Any])
+    }
+
+    let trailer = #"{"name": "Trailer", "purpose": "Which cut holds attention", "context": "media-research", "mode": "aggregate", "retention_days": 14}"#
+
+    @Test func healthReadinessAndMetrics() async throws {
+        try await withServer { client, _ in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { #expect(String(buffer: $0.body) == "ready\n") }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("affect_ladder_step"))
+            }
+        }
+    }
+
+    @Test func everyAPIRouteNeedsAToken() async throws {
+        try await withServer { client, fixture in
+            try await client.execute(uri: "/api/v1/studies", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/api/v1/studies", method: .get,
+                                     headers: [.authorization: "Bearer afk_" + String(repeating: "0", count: 64)]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: [.authorization: "Bearer \(fixture.analyst)"],
+                                     body: ByteBuffer(string: trailer)) {
+                #expect($0.status == .forbidden, "analysts read, admins create")
+            }
+            #expect(try await fixture.store.studies().isEmpty)
+        }
+    }
+
+    @Test func adminsCreateStudiesAndTheGuardStillApplies() async throws {
+        try await withServer { client, fixture in
+            let auth: HTTPFields = [.authorization: "Bearer \(fixture.admin)"]
+            var id = ""
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: trailer)) { response in
+                #expect(response.status == .created)
+                let study = try Self.json(response.body)
+                id = study["id"] as? String ?? ""
+                let definition = study["definition"] as? [String: Any]
+                #expect(definition?["retention_days"] as? Int == 14, "snake_case JSON")
+                #expect(definition?["mode"] as? String == "aggregate")
+            }
+            try await client.execute(uri: "/api/v1/studies/\(id)", method: .get, headers: [.authorization: "Bearer \(fixture.analyst)"]) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/v1/studies/\(id)/notice", method: .get, headers: auth) {
+                #expect(String(buffer: $0.body).contains("emotion recognition system"))
+            }
+            let workplace = #"{"name": "Staff", "purpose": "mood", "context": "workplace"}"#
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: workplace)) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body).contains("EU AI Act Art. 5(1)(f)"))
+            }
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: trailer)) {
+                #expect($0.status == .conflict)
+            }
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: "{\"name\": ")) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/studies/nope", method: .get, headers: auth) { #expect($0.status == .notFound) }
+            #expect(try await fixture.store.studies().count == 1)
+            let actions = try await fixture.store.auditEvents().map(\.action)
+            #expect(actions.last == "study.create")
+            #expect(try await fixture.store.auditEvents().last?.actor == "api:admin")
+        }
+    }
+}
