@@ -4,6 +4,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownParticipant(String)
     case unknownSession(String)
     case unknownStimulus(String)
+    case invitationUnusable(String)
     case duplicateStimulus(String)
     case malformedIdentifier(kind: String, value: String)
     case invalidStudy(String)
@@ -22,6 +23,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownStudy(let reference): "no study '\(reference)' (see `affect study list`)"
         case .unknownParticipant(let id): "no participant \(id)"
         case .unknownSession(let id): "no session \(id)"
+        case .invitationUnusable(let reason): "this participant link \(reason)"
         case .unknownStimulus(let id): "no stimulus \(id) in this study (see `affect stimulus list`)"
         case .duplicateStimulus(let name): "the study already has \(name)"
         case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"

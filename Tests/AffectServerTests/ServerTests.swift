@@ -95,4 +95,55 @@ import Testing
             #expect(try await fixture.store.auditEvents().last?.actor == "api:admin")
         }
     }
+
+    @Test func participantLinksAreSingleUseExpiringAndNeedExplicitConsent() async throws {
+        try await withServer { client, fixture in
+            let auth: HTTPFields = [.authorization: "Bearer \(fixture.admin)"]
+            var studyID = ""
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: trailer)) {
+                studyID = try Self.json($0.body)["id"] as? String ?? ""
+            }
+            func invite() async throws -> String {
+                try await client.execute(uri: "/api/v1/studies/\(studyID)/invitations", method: .post, headers: auth,
+                                         body: ByteBuffer(string: #"{"hours": 1}"#)) { response in
+                    #expect(response.status == .created)
+                    return try Self.json(response.body)["path"] as? String ?? ""
+                }
+            }
+            let link = try await invite()
+            #expect(link.hasPrefix("/p/"))
+            try await client.execute(uri: link + "/briefing", method: .get) { response in
+                #expect(response.status == .ok)
+                let briefing = try Self.json(response.body)
+                #expect((briefing["notice"] as? String)?.contains("only averages over 10-second windows") == true)
+                #expect((briefing["expressions"] as? [String])?.count == 7)
+            }
+            try await client.execute(uri: link + "/consent", method: .post, body: ByteBuffer(string: #"{"agreed": false}"#)) {
+                #expect($0.status == .badRequest, "no consent without agreeing")
+            }
+            var participant = ""
+            try await client.execute(uri: link + "/consent", method: .post,
+                                     body: ByteBuffer(string: #"{"agreed": true, "excluded_emotions": ["sad"], "segment": {"age": "25-34"}}"#)) {
+                response in
+                #expect(response.status == .created)
+                participant = try Self.json(response.body)["participant_id"] as? String ?? ""
+            }
+            let export = try await fixture.store.exportSubject(participant: participant, actor: "test")
+            #expect(export.participant.excludedEmotions == [.sad] && export.participant.segment == ["age": "25-34"])
+            #expect(export.consents.first?.purposes == ["expression-analysis", "segment-attributes"])
+            try await client.execute(uri: link + "/consent", method: .post, body: ByteBuffer(string: #"{"agreed": true}"#)) { response in
+                #expect(response.status == .gone)
+                #expect(String(buffer: response.body).contains("already been used"))
+            }
+            let expiring = try await invite()
+            try await fixture.store.database.transaction { try await $0.execute("UPDATE invitations SET expires_at = 0 WHERE used_at IS NULL") }
+            try await client.execute(uri: expiring + "/briefing", method: .get) { response in
+                #expect(response.status == .gone && String(buffer: response.body).contains("expired"))
+            }
+            try await client.execute(uri: "/p/" + String(repeating: "a", count: 48) + "/briefing", method: .get) {
+                #expect($0.status == .gone)
+            }
+            #expect(try await fixture.store.studies().count == 1)
+        }
+    }
 }

@@ -16,6 +16,8 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
     MetricsController(metrics: metrics).addRoutes(to: router)
     let api = router.group("api/v1").add(middleware: TokenAuthenticator(store: store))
     StudiesController(store: store).addRoutes(to: api.group("studies"))
+    InvitationsController(store: store).addRoutes(to: api.group("studies"))
+    ParticipantController(store: store).addRoutes(to: router.group("p"))
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "affect"),

@@ -18,6 +18,7 @@ struct StoreErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .invalidStudy, .modeForbids, .constraint: .unprocessableContent
         case .duplicateStudyName, .duplicateStimulus, .sessionClosed: .conflict
         case .noConsent: .forbidden
+        case .invitationUnusable: .gone
         case .corruptRow, .schemaTooNew: .internalServerError
         case .backend: .serviceUnavailable
         }

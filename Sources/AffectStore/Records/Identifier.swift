@@ -10,6 +10,7 @@ public enum Identifier {
         case session = "se"
         case stimulus = "sm"
         case token = "tk"
+        case invitation = "iv"
 
         var noun: String {
             switch self {
@@ -19,6 +20,7 @@ public enum Identifier {
             case .session: "session"
             case .stimulus: "stimulus"
             case .token: "token"
+            case .invitation: "invitation"
             }
         }
     }

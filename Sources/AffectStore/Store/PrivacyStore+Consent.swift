@@ -26,57 +26,67 @@ extension PrivacyStore {
             self.excludedEmotions = excludedEmotions
             self.segment = segment
         }
+
+        /// Checks what can be checked without the database: ids, purposes, segment attributes.
+        func check() throws {
+            if let participant { try Identifier.validate(participant, as: .participant) }
+            guard purposes.contains(Consent.analysisPurpose) else {
+                throw StoreError.noConsent(participant: participant ?? "(new)",
+                                           reason: "the purposes must include \(Consent.analysisPurpose)")
+            }
+            if let segment {
+                guard purposes.contains(Consent.segmentPurpose) else {
+                    throw StoreError.constraint("segment attributes are stored only with consent to \(Consent.segmentPurpose)")
+                }
+                try SegmentAttributes.validate(segment)
+            }
+        }
     }
 
     /// Records consent, enrolling a new participant unless one is named.
     public func recordConsent(_ request: ConsentRequest, actor: String) async throws -> (Participant, Consent) {
-        if let participant = request.participant { try Identifier.validate(participant, as: .participant) }
-        guard request.purposes.contains(Consent.analysisPurpose) else {
-            throw StoreError.noConsent(participant: request.participant ?? "(new)",
-                                       reason: "the purposes must include \(Consent.analysisPurpose)")
-        }
-        if let segment = request.segment {
-            guard request.purposes.contains(Consent.segmentPurpose) else {
-                throw StoreError.constraint("segment attributes are stored only with consent to \(Consent.segmentPurpose)")
-            }
-            try SegmentAttributes.validate(segment)
-        }
-        let segmentValue = SQLValue(request.segment.map(SegmentAttributes.encode))
-        let digest = SHA256.hash(data: Data(request.noticeText.utf8)).map { String(format: "%02x", $0) }.joined()
+        try request.check()
         return try await database.transaction { transaction in
-            let study = try await self.loadStudy(transaction, reference: request.study)
-            let now = Clock.nowMilliseconds()
-            let participantID: String
-            if let existing = request.participant {
-                let participant = try await self.loadParticipant(transaction, id: existing)
-                guard participant.studyID == study.id else { throw StoreError.unknownParticipant(existing) }
-                participantID = existing
-                try await transaction.execute("UPDATE participants SET excluded_emotions = ?, segment = ? WHERE id = ?",
-                                              [.text(EmotionList.encode(request.excludedEmotions)), segmentValue, .text(existing)])
-            } else {
-                participantID = Identifier.make(.participant)
-                try await transaction.execute(
-                    "INSERT INTO participants (id, study_id, excluded_emotions, segment, created_at) VALUES (?, ?, ?, ?, ?)",
-                    [.text(participantID), .text(study.id), .text(EmotionList.encode(request.excludedEmotions)), segmentValue,
-                     .integer(now)])
-            }
-            let consentID = Identifier.make(.consent)
-            try await transaction.execute(
-                """
-                INSERT INTO consents (id, participant_id, notice_version, notice_sha256, purposes, granted_at, withdrawn_at)
-                VALUES (?, ?, ?, ?, ?, ?, NULL)
-                """,
-                [.text(consentID), .text(participantID), .text(study.definition.noticeVersion), .text(digest),
-                 .text(request.purposes.joined(separator: ",")), .integer(now)])
-            try await self.audit(transaction, actor: actor, action: "consent.grant", subject: participantID, details: [
-                "study": study.id, "consent": consentID, "notice_version": study.definition.noticeVersion,
-                "notice_sha256": digest, "purposes": request.purposes.joined(separator: ","),
-                "excluded": EmotionList.encode(request.excludedEmotions),
-            ])
-            let participant = try await self.loadParticipant(transaction, id: participantID)
-            let consent = try Consent(row: try await transaction.query("SELECT * FROM consents WHERE id = ?", [.text(consentID)])[0])
-            return (participant, consent)
+            try await self.recordConsent(transaction, request, actor: actor)
         }
+    }
+
+    func recordConsent(_ transaction: any SQLTransaction, _ request: ConsentRequest,
+                       actor: String) async throws -> (Participant, Consent) {
+        let digest = SHA256.hash(data: Data(request.noticeText.utf8)).map { String(format: "%02x", $0) }.joined()
+        let segmentValue = SQLValue(request.segment.map(SegmentAttributes.encode))
+        let study = try await loadStudy(transaction, reference: request.study)
+        let now = Clock.nowMilliseconds()
+        let participantID: String
+        if let existing = request.participant {
+            let participant = try await loadParticipant(transaction, id: existing)
+            guard participant.studyID == study.id else { throw StoreError.unknownParticipant(existing) }
+            participantID = existing
+            try await transaction.execute("UPDATE participants SET excluded_emotions = ?, segment = ? WHERE id = ?",
+                                          [.text(EmotionList.encode(request.excludedEmotions)), segmentValue, .text(existing)])
+        } else {
+            participantID = Identifier.make(.participant)
+            try await transaction.execute(
+                "INSERT INTO participants (id, study_id, excluded_emotions, segment, created_at) VALUES (?, ?, ?, ?, ?)",
+                [.text(participantID), .text(study.id), .text(EmotionList.encode(request.excludedEmotions)), segmentValue,
+                 .integer(now)])
+        }
+        let consentID = Identifier.make(.consent)
+        try await transaction.execute(
+            """
+            INSERT INTO consents (id, participant_id, notice_version, notice_sha256, purposes, granted_at, withdrawn_at)
+            VALUES (?, ?, ?, ?, ?, ?, NULL)
+            """,
+            [.text(consentID), .text(participantID), .text(study.definition.noticeVersion), .text(digest),
+             .text(request.purposes.joined(separator: ",")), .integer(now)])
+        try await audit(transaction, actor: actor, action: "consent.grant", subject: participantID, details: [
+            "study": study.id, "consent": consentID, "notice_version": study.definition.noticeVersion,
+            "notice_sha256": digest, "purposes": request.purposes.joined(separator: ","),
+            "excluded": EmotionList.encode(request.excludedEmotions),
+        ])
+        let participant = try await loadParticipant(transaction, id: participantID)
+        let consent = try Consent(row: try await transaction.query("SELECT * FROM consents WHERE id = ?", [.text(consentID)])[0])
+        return (participant, consent)
     }
 
     /// What a withdrawal removed.

@@ -113,6 +113,15 @@ enum Schema {
                 created_at BIGINT NOT NULL, revoked_at BIGINT)
             """,
         ]),
+        (6, [
+            // Single-use participant links: the secret in the link is stored as SHA-256 only.
+            """
+            CREATE TABLE invitations (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id), stimulus_id TEXT REFERENCES stimuli(id),
+                secret_sha256 TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+                used_at BIGINT, participant_id TEXT)
+            """,
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

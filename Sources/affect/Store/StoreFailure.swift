@@ -8,6 +8,7 @@ extension CommandFailure {
         case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .constraint,
              .corruptRow, .schemaTooNew: 65
         case .noConsent: 77
+        case .invitationUnusable: 65
         case .invalidLocation: 64
         case .backend: 69
         }
