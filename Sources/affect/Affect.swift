@@ -22,16 +22,19 @@ struct Affect: AsyncParsableCommand {
           affect eval fer2013-publictest --no-detect
           affect bench talk.mp4 --detector blazeface
 
-        Studies (consent, processing modes, retention, audit) live in a database,
-        --db sqlite:PATH (default affect-data/affect.sqlite) or postgres://...:
-          affect study create --name Trailer --purpose "Which cut works" --context media-research
+        Studies (consent, processing modes, retention, audit) live in a database:
+        --db sqlite:PATH (default affect-data/affect.sqlite) or postgres://...
+          affect study create --name Trailer --purpose "Which cut works" \\
+            --context media-research
           affect consent record --study Trailer
           affect analyze webcam.mp4 --study Trailer --participant p_...
           affect audit verify
+          affect serve                  # the study server and its API
 
-        Exit codes: 0 success, 64 bad usage, 65 bad input data, 66 input or record missing,
-        69 stream or database unreachable, 70 internal error, 74 stream stopped,
-        77 no valid consent, 78 models missing or altered.
+        Exit codes: 0 success, 64 bad usage, 65 bad input data,
+        66 input or record missing, 69 stream or database unreachable,
+        70 internal error, 74 stream stopped, 77 no valid consent,
+        78 models missing or altered.
         """,
         version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",
         subcommands: [Analyze.self, Eval.self, Bench.self, Models.self, StudyCommand.self, StimulusCommand.self, ConsentCommand.self,
