@@ -140,6 +140,46 @@ struct LiveEngineTests {
         #expect(text.contains(#"affect_frame_latency_seconds_count{stream="participant"} 20"#))
     }
 
+    /// The server's way: one engine started once, participant streams added and ended while it runs,
+    /// each finished (last result and moments out) before its session is closed.
+    @Test func streamsComeAndGoWhileTheEngineRuns() throws {
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface), catalog: catalog)
+        let decoded = try VideoInput(parsing: clip).open()
+        var jpegs: [Data] = []
+        while jpegs.count < 12, try decoded.advance() != nil { jpegs.append(try decoded.currentImage().jpegData()) }
+        try engine.start()
+        func session(_ name: String, frames: Int) -> (Int, ResultLog) {
+            let source = PushFrameSource(name: name)
+            let log = ResultLog()
+            var stream = LiveEngine.Stream(name: name, source: source, policy: .everyFrame, tracking: true,
+                                           sink: { log.append($0) })
+            stream.smoothingHalfLifeMilliseconds = 100
+            let id = engine.add(stream)
+            for index in 0..<frames {
+                source.push(jpegs[index % jpegs.count], capturedAt: Double(index) * 100)
+                Thread.sleep(forTimeInterval: 0.06)
+            }
+            return (id, log)
+        }
+        let (first, firstLog) = session("first", frames: 8)
+        #expect(engine.requestedRate(stream: first) == nil, "every-frame streams ask for no particular rate")
+        engine.end(stream: first)
+        let firstReport = try #require(engine.waitUntilFinished(stream: first))
+        #expect(firstLog.all.count == 8 && firstReport.name == "first")
+        #expect(engine.captureError(ofStream: first) == nil)
+
+        let (second, secondLog) = session("second", frames: 6)
+        engine.end(stream: second)
+        _ = engine.waitUntilFinished(stream: second)
+        #expect(secondLog.all.map(\.timeMilliseconds) == (0..<6).map { Double($0) * 100 })
+        #expect(engine.waitUntilFinished(stream: 99) == nil, "unknown streams have no report")
+
+        let report = engine.shutdown()
+        #expect(report.streams == 2 && report.framesAnalysed == 14)
+        #expect(report.perStream.map(\.name) == ["first", "second"])
+    }
+
     /// A JPEG decoded at half size gives the same faces, in the sender's pixel coordinates.
     @Test func halfSizeDecodingKeepsSourceCoordinates() throws {
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)

@@ -149,10 +149,11 @@ public final class LiveEngine: @unchecked Sendable {
     }
 
     private struct Job {
-        var stream: Int
+        var record: StreamRecord
         var stamp: FrameStamp
         var image: Image
         var captured: ContinuousClock.Instant
+        var stream: Int { record.id }
     }
 
     /// Per-stream analysis state, touched by the capture thread (sampling) and one worker at a time (the rest).
@@ -168,15 +169,47 @@ public final class LiveEngine: @unchecked Sendable {
         }
     }
 
+    /// Everything the engine keeps about one stream. Its counters and flags are guarded by the
+    /// engine's `condition`; `state` by its own lock; `stream` and `metrics` never change.
+    private final class StreamRecord: @unchecked Sendable {
+        let id: Int
+        let stream: Stream
+        let state: StreamState
+        let metrics: LiveMetrics.Stream
+        var latency = LatencyRecorder()
+        var drops: [DropReason: Int] = [:]
+        var lastResult: ContinuousClock.Instant?
+        var captureError: (any Error)?
+        /// Capture has ended (source ended, failed, was shed or the stream was ended).
+        var captureEnded = false
+        var endRequested = false
+        var shed = false
+        /// Moments flushed and the stream's work complete.
+        var finalized = false
+        var finalizing = false
+
+        init(id: Int, stream: Stream, metrics: LiveMetrics.Stream) {
+            self.id = id
+            self.stream = stream
+            self.metrics = metrics
+            state = StreamState(policy: stream.policy, tracking: stream.tracking,
+                                halfLifeMilliseconds: stream.smoothingHalfLifeMilliseconds)
+        }
+    }
+
     public let configuration: Configuration
     private let catalog: ModelCatalog
     private let log: @Sendable (String) -> Void
     private let condition = NSCondition()
+    private var records: [Int: StreamRecord] = [:]
+    private var nextID = 0
     private var pending: [Int: Job] = [:]
     private var ready: [Int] = []
     private var busy = Set<Int>()
-    private var lastResult: [Int: ContinuousClock.Instant] = [:]
     private var capturing = 0
+    /// Between ``start()`` and ``shutdown()``: workers wait for streams even when none is capturing.
+    private var accepting = false
+    private var started = false
     private var stopping = false
     private var ladder: LoadLadder
     private var latency = LatencyRecorder()
@@ -186,27 +219,15 @@ public final class LiveEngine: @unchecked Sendable {
     private var received = 0, sampled = 0, analysed = 0
     private var changes: [LoadLadder.Change] = []
     private var errors: [String] = []
-    private var captureErrors: [Int: any Error] = [:]
     private var analysisCPU = 0.0
     private var shed: [Int] = []
-    private var capturingStreams = Set<Int>()
-
-    /// The error that ended a stream's capture in the last run, if any (for exit codes).
-    public func captureError(ofStream index: Int) -> (any Error)? {
-        condition.lock()
-        defer { condition.unlock() }
-        return captureErrors[index]
-    }
-    private var start = ContinuousClock.now
-    // Set before any thread starts and read-only while the run lasts.
-    private var streams: [Stream] = []
-    private var states: [StreamState] = []
+    private var startedAt = ContinuousClock.now
+    private var processCPUAtStart = 0.0
+    private let workerThreads = DispatchGroup()
+    private let captureThreads = DispatchGroup()
 
     /// Counters and latency histograms, ready for a `/metrics` endpoint.
     public let metrics: LiveMetrics
-    private var streamMetrics: [LiveMetrics.Stream] = []
-    private var streamLatency: [LatencyRecorder] = []
-    private var streamDrops: [[DropReason: Int]] = []
 
     public init(configuration: Configuration, catalog: ModelCatalog, metrics: LiveMetrics = LiveMetrics(),
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -215,6 +236,13 @@ public final class LiveEngine: @unchecked Sendable {
         self.metrics = metrics
         self.log = log
         ladder = LoadLadder(configuration: configuration.ladder)
+    }
+
+    /// The error that ended a stream's capture, if any (for exit codes).
+    public func captureError(ofStream id: Int) -> (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return records[id]?.captureError
     }
 
     /// The ladder step in force now.
@@ -229,118 +257,161 @@ public final class LiveEngine: @unchecked Sendable {
     public func stop() {
         condition.lock()
         stopping = true
-        let pushed = streams.compactMap { $0.source as? PushFrameSource }
+        let pushed = records.values.compactMap { $0.stream.source as? PushFrameSource }
         condition.broadcast()
         condition.unlock()
         for source in pushed { source.close() }
     }
 
     /// The sampling rate a stream asks for now (frames per second), so a pushing client can send
-    /// just what will be analysed; nil before the run starts or for every-frame streams.
-    public func requestedRate(stream index: Int) -> Double? {
+    /// just what will be analysed; nil for unknown or every-frame streams.
+    public func requestedRate(stream id: Int) -> Double? {
         condition.lock()
         let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
-        let ready = index < states.count
+        let record = records[id]
         let elapsed = elapsedMilliseconds()
         condition.unlock()
-        guard ready else { return nil }
-        let state = states[index]
-        state.lock.lock()
-        defer { state.lock.unlock() }
-        return state.analysis.sampler.rate(at: elapsed).map { $0 * scale }
+        guard let record else { return nil }
+        record.state.lock.lock()
+        defer { record.state.lock.unlock() }
+        return record.state.analysis.sampler.rate(at: elapsed).map { $0 * scale }
     }
 
-    /// Runs every stream until its source ends or `duration` seconds pass; blocks until all results are out.
-    public func run(streams: [Stream], duration: Double? = nil) throws -> Report {
+    // MARK: Streams that come and go
+
+    /// Starts the workers; streams can then be added and ended at any time until ``shutdown()``.
+    /// Builds every worker's networks first, so a missing model fails here.
+    public func start() throws {
         // The workers are the parallelism; OpenCV's pool inside each call would only compete with them.
         OpenCVRuntime.limitThreadsPerCall(to: 1)
-        // Build one analyzer per worker up front, so a missing model fails the run at once.
         let analyzers = try (0..<configuration.workers).map { _ in
             try FrameAnalyzer(catalog: catalog, detector: configuration.detector, options: configuration.classifier)
         }
         condition.lock()
-        self.streams = streams
-        states = streams.map {
-            StreamState(policy: $0.policy, tracking: $0.tracking, halfLifeMilliseconds: $0.smoothingHalfLifeMilliseconds)
-        }
-        streamMetrics = streams.map { metrics.stream(named: $0.name) }
-        streamLatency = streams.map { _ in LatencyRecorder() }
-        streamDrops = streams.map { _ in [:] }
-        captureErrors = [:]
-        analysisCPU = 0
-        let processCPUAtStart = ThreadCPUClock.processSeconds()
-        start = .now
-        capturing = streams.count
-        capturingStreams = Set(streams.indices)
-        shed = []
+        precondition(!started, "a LiveEngine runs once")
+        started = true
+        accepting = true
+        startedAt = .now
+        processCPUAtStart = ThreadCPUClock.processSeconds()
         condition.unlock()
-        let group = DispatchGroup()
         for analyzer in analyzers {
-            group.enter()
+            workerThreads.enter()
             let worker = WorkerBox(analyzer: analyzer)
             Thread.detachNewThread { [self] in
                 work(worker: worker)
-                group.leave()
+                workerThreads.leave()
             }
         }
-        for index in streams.indices {
-            group.enter()
-            Thread.detachNewThread { [self] in
-                capture(index: index)
-                group.leave()
-            }
-        }
-        if let duration {
-            let deadline = Date(timeIntervalSinceNow: duration)
-            condition.lock()
-            while capturing > 0 && Date() < deadline { _ = condition.wait(until: deadline) }
-            stopping = true
-            condition.broadcast()
-            condition.unlock()
-            for stream in streams { (stream.source as? PushFrameSource)?.close() }
-        }
-        group.wait()
-        for (index, state) in states.enumerated() {
-            for moment in state.analysis.finish() { streams[index].momentSink(moment) }
-        }
-        let seconds = start.duration(to: .now).milliseconds / 1000
-        for (index, stream) in streams.enumerated() {
-            guard let push = stream.source as? PushFrameSource, push.dropped > 0 else { continue }
-            drops[.pushOverflow, default: 0] += push.dropped
-            streamDrops[index][.pushOverflow, default: 0] += push.dropped
-            streamMetrics[index].dropped[.pushOverflow]?.increment(by: Int64(push.dropped))
-        }
-        let perStream = streams.indices.map { index in
-            StreamReport(name: streams[index].name, latency: streamLatency[index].summary,
-                         dropped: Dictionary(uniqueKeysWithValues: streamDrops[index].map { ($0.key.rawValue, $0.value) }),
-                         tracks: states[index].analysis.tracksStarted, triggers: states[index].analysis.triggerSummary)
-        }
+    }
+
+    /// Adds a stream and starts capturing it; returns its id.
+    @discardableResult
+    public func add(_ stream: Stream) -> Int {
         condition.lock()
-        let shedNames = shed.map { streams[$0].name }
-        self.streams = []
-        states = []
+        let id = nextID
+        nextID += 1
+        let record = StreamRecord(id: id, stream: stream, metrics: metrics.stream(named: stream.name))
+        records[id] = record
+        capturing += 1
         condition.unlock()
-        return Report(streams: streams.count, seconds: seconds, framesReceived: received, framesSampled: sampled,
+        captureThreads.enter()
+        Thread.detachNewThread { [self] in
+            capture(record)
+            captureThreads.leave()
+        }
+        return id
+    }
+
+    /// Asks a stream to stop: a pushed stream's source is closed, others stop at their next frame.
+    public func end(stream id: Int) {
+        condition.lock()
+        let record = records[id]
+        record?.endRequested = true
+        condition.unlock()
+        (record?.stream.source as? PushFrameSource)?.close()
+    }
+
+    /// Waits until a stream's capture has ended and its last frame and moments are out; returns its report.
+    public func waitUntilFinished(stream id: Int) -> StreamReport? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let record = records[id] else { return nil }
+        while !record.finalized { condition.wait() }
+        return report(of: record)
+    }
+
+    /// Stops every stream, lets the workers finish what they hold, and returns the run's report.
+    public func shutdown() -> Report {
+        stop()
+        captureThreads.wait()
+        condition.lock()
+        accepting = false
+        condition.broadcast()
+        condition.unlock()
+        workerThreads.wait()
+        condition.lock()
+        let unfinished = records.values.filter { !$0.finalized && !$0.finalizing }
+        for record in unfinished { record.finalizing = true }
+        condition.unlock()
+        for record in unfinished { finalize(record) }
+        return makeReport()
+    }
+
+    /// Runs every stream until its source ends or `duration` seconds pass; blocks until all results are out.
+    public func run(streams: [Stream], duration: Double? = nil) throws -> Report {
+        try start()
+        for stream in streams { add(stream) }
+        let deadline = duration.map { Date(timeIntervalSinceNow: $0) }
+        condition.lock()
+        while capturing > 0 && !stopping {
+            if let deadline {
+                if Date() >= deadline { break }
+                _ = condition.wait(until: deadline)
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+        return shutdown()
+    }
+
+    // MARK: Reports
+
+    /// Call with `condition` held.
+    private func report(of record: StreamRecord) -> StreamReport {
+        var drops = record.drops
+        if let push = record.stream.source as? PushFrameSource, push.dropped > 0 { drops[.pushOverflow] = push.dropped }
+        return StreamReport(name: record.stream.name, latency: record.latency.summary,
+                            dropped: Dictionary(uniqueKeysWithValues: drops.map { ($0.key.rawValue, $0.value) }),
+                            tracks: record.state.analysis.tracksStarted, triggers: record.state.analysis.triggerSummary)
+    }
+
+    private func makeReport() -> Report {
+        condition.lock()
+        defer { condition.unlock() }
+        let ordered = records.values.sorted { $0.id < $1.id }
+        var totalDrops = drops
+        for record in ordered {
+            guard let push = record.stream.source as? PushFrameSource, push.dropped > 0 else { continue }
+            totalDrops[.pushOverflow, default: 0] += push.dropped
+            record.metrics.dropped[.pushOverflow]?.increment(by: Int64(push.dropped))
+        }
+        let seconds = startedAt.duration(to: .now).milliseconds / 1000
+        return Report(streams: ordered.count, seconds: seconds, framesReceived: received, framesSampled: sampled,
                       framesAnalysed: analysed, analysedFramesPerSecond: seconds > 0 ? Double(analysed) / seconds : 0,
                       latency: latency.summary, queueWait: queueWait.summary,
                       captureLateness: captureLateness.summary,
-                      dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.rawValue, drops[$0] ?? 0) }),
-                      ladderSteps: changes, streamErrors: errors, perStream: perStream,
+                      dropped: Dictionary(uniqueKeysWithValues: DropReason.allCases.map { ($0.rawValue, totalDrops[$0] ?? 0) }),
+                      ladderSteps: changes, streamErrors: errors, perStream: ordered.map(report(of:)),
                       processCPUSeconds: ThreadCPUClock.processSeconds() - processCPUAtStart,
-                      analysisCPUSeconds: analysisCPU, streamsShed: shedNames)
+                      analysisCPUSeconds: analysisCPU, streamsShed: shed.compactMap { records[$0]?.stream.name })
     }
 
     // MARK: Capture
 
-    private func capture(index: Int) {
-        let stream = streams[index], state = states[index]
-        defer {
-            condition.lock()
-            capturing -= 1
-            capturingStreams.remove(index)
-            condition.broadcast()
-            condition.unlock()
-        }
+    private func capture(_ record: StreamRecord) {
+        let stream = record.stream, state = record.state
+        defer { captureEnded(record) }
         let source = stream.source
         var pacer = RealtimePacer()
         do {
@@ -348,9 +419,9 @@ public final class LiveEngine: @unchecked Sendable {
                 var captured = ContinuousClock.now
                 condition.lock()
                 received += 1
-                streamMetrics[index].received.increment()
-                let stop = stopping
-                let isShed = shed.contains(index)
+                record.metrics.received.increment()
+                let stop = stopping || record.endRequested
+                let isShed = record.shed
                 let scale = ladder.step >= .reducedRate ? 0.5 : 1.0
                 // Motion probes convert every unsampled frame; under load that CPU goes to analysis instead.
                 let probeMotion = ladder.step == .normal
@@ -373,15 +444,38 @@ public final class LiveEngine: @unchecked Sendable {
                 state.lock.unlock()
                 let (sample, decoded) = try decision.get()
                 guard sample else { continue }
-                let job = Job(stream: index, stamp: stamp, image: try decoded ?? source.currentImage(), captured: captured)
+                let job = Job(record: record, stamp: stamp, image: try decoded ?? source.currentImage(), captured: captured)
                 offer(job)
             }
         } catch {
             condition.lock()
             errors.append(String(describing: error))
-            captureErrors[index] = error
+            record.captureError = error
             condition.unlock()
         }
+    }
+
+    private func captureEnded(_ record: StreamRecord) {
+        condition.lock()
+        capturing -= 1
+        record.captureEnded = true
+        let idle = !busy.contains(record.id) && pending[record.id] == nil && !record.finalizing
+        if idle { record.finalizing = true }
+        condition.broadcast()
+        condition.unlock()
+        if idle { finalize(record) }
+    }
+
+    /// Flushes a stream's open moments once its capture has ended and nothing of it is in flight.
+    private func finalize(_ record: StreamRecord) {
+        record.state.lock.lock()
+        let moments = record.state.analysis.finish()
+        record.state.lock.unlock()
+        for moment in moments { record.stream.momentSink(moment) }
+        condition.lock()
+        record.finalized = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Queues a sampled frame without ever waiting: a frame still waiting for the same stream is dropped.
@@ -389,9 +483,9 @@ public final class LiveEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         sampled += 1
-        streamMetrics[job.stream].sampled.increment()
+        job.record.metrics.sampled.increment()
         if pending.updateValue(job, forKey: job.stream) != nil {
-            countDrop(.superseded, stream: job.stream)
+            countDrop(.superseded, record: job.record)
             recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
         } else if !busy.contains(job.stream) {
             ready.append(job.stream)
@@ -416,7 +510,7 @@ public final class LiveEngine: @unchecked Sendable {
             condition.unlock()
         }
         while let job = take() {
-            let state = states[job.stream]
+            let record = job.record, state = record.state
             let step = currentStep
             do {
                 let analyzer = try analyzer(for: step, worker: worker)
@@ -441,14 +535,14 @@ public final class LiveEngine: @unchecked Sendable {
                 let closed: [Moment]
                 (result, closed) = state.analysis.complete(result, image: job.image)
                 state.lock.unlock()
-                streams[job.stream].sink(result)
-                for moment in closed { streams[job.stream].momentSink(moment) }
+                record.stream.sink(result)
+                for moment in closed { record.stream.momentSink(moment) }
             } catch {
                 condition.lock()
-                errors.append("\(streams[job.stream].name): \(error)")
+                errors.append("\(record.stream.name): \(error)")
                 condition.unlock()
             }
-            finish(job)
+            if finish(job) { finalize(record) }
         }
     }
 
@@ -460,24 +554,30 @@ public final class LiveEngine: @unchecked Sendable {
         return cheaper
     }
 
-    /// The next waiting frame, round-robin across streams; nil once capture has ended and all is analysed.
+    /// The next waiting frame, round-robin across streams; nil once the engine shuts down and all is analysed.
     /// Frames that waited too long are dropped as stale on the way, unless their stream is starving.
     private func take() -> Job? {
         condition.lock()
         defer { condition.unlock() }
         while true {
             while ready.isEmpty {
-                if capturing == 0 && pending.isEmpty { return nil }
+                if !accepting && capturing == 0 && pending.isEmpty { return nil }
                 condition.wait()
             }
             let stream = ready.removeFirst()
             guard let job = pending.removeValue(forKey: stream) else { continue }
             let now = ContinuousClock.now
             let waited = job.captured.duration(to: now).milliseconds
-            let starving = lastResult[stream].map { $0.duration(to: now).milliseconds > configuration.starvationMilliseconds } ?? true
+            let starving = job.record.lastResult.map { $0.duration(to: now).milliseconds > configuration.starvationMilliseconds } ?? true
             if waited > configuration.maximumWaitMilliseconds && !starving {
-                countDrop(.stale, stream: stream)
+                countDrop(.stale, record: job.record)
                 recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
+                if job.record.captureEnded && !job.record.finalizing && !busy.contains(stream) && pending[stream] == nil {
+                    // The stream's last frame was dropped: finish it here (outside the lock, by the caller's next loop).
+                    job.record.finalizing = true
+                    let record = job.record
+                    Thread.detachNewThread { [self] in finalize(record) }
+                }
                 continue
             }
             busy.insert(stream)
@@ -486,27 +586,32 @@ public final class LiveEngine: @unchecked Sendable {
         }
     }
 
-    private func finish(_ job: Job) {
+    /// Records a finished frame; returns true when this was the stream's last work and it should be finalized.
+    private func finish(_ job: Job) -> Bool {
         let latencyMilliseconds = job.captured.duration(to: .now).milliseconds
         condition.lock()
         defer { condition.unlock() }
+        let record = job.record
         analysed += 1
         latency.record(milliseconds: latencyMilliseconds)
-        streamLatency[job.stream].record(milliseconds: latencyMilliseconds)
-        streamMetrics[job.stream].analysed.increment()
-        streamMetrics[job.stream].latency.recordNanoseconds(Int64(latencyMilliseconds * 1_000_000))
+        record.latency.record(milliseconds: latencyMilliseconds)
+        record.metrics.analysed.increment()
+        record.metrics.latency.recordNanoseconds(Int64(latencyMilliseconds * 1_000_000))
         recordLadder(ladder.observe(latencyMilliseconds: latencyMilliseconds, at: elapsedMilliseconds()))
         busy.remove(job.stream)
-        lastResult[job.stream] = .now
+        record.lastResult = .now
         if pending[job.stream] != nil { ready.append(job.stream) }
         condition.broadcast()
+        guard record.captureEnded, pending[job.stream] == nil, !record.finalizing else { return false }
+        record.finalizing = true
+        return true
     }
 
     /// Call with `condition` held.
-    private func countDrop(_ reason: DropReason, stream: Int) {
+    private func countDrop(_ reason: DropReason, record: StreamRecord) {
         drops[reason, default: 0] += 1
-        streamDrops[stream][reason, default: 0] += 1
-        streamMetrics[stream].dropped[reason]?.increment()
+        record.drops[reason, default: 0] += 1
+        record.metrics.dropped[reason]?.increment()
     }
 
     /// Call with `condition` held.
@@ -522,15 +627,16 @@ public final class LiveEngine: @unchecked Sendable {
     /// never the last one. Call with `condition` held.
     private func shedIfExhausted() {
         let now = elapsedMilliseconds()
-        guard ladder.shouldShedStream(at: now), capturingStreams.count > 1,
-              let victim = capturingStreams.subtracting(shed).max() else { return }
-        shed.append(victim)
+        let live = records.values.filter { !$0.captureEnded && !$0.shed && !$0.endRequested }
+        guard ladder.shouldShedStream(at: now), live.count > 1, let victim = live.max(by: { $0.id < $1.id }) else { return }
+        victim.shed = true
+        shed.append(victim.id)
         ladder.streamShed(at: now)
         metrics.streamShed()
-        log("load ladder: shedding stream \(streams[victim].name): still overloaded at \(ladder.step.name)")
+        log("load ladder: shedding stream \(victim.stream.name): still overloaded at \(ladder.step.name)")
     }
 
     private func elapsedMilliseconds() -> Double {
-        start.duration(to: .now).milliseconds
+        startedAt.duration(to: .now).milliseconds
     }
 }
