@@ -142,7 +142,8 @@ final class Pusher: @unchecked Sendable {
         // Streams start spread over the first second, as real participants would.
         Thread.sleep(forTimeInterval: Double(stream % 100) / 100)
         while !stop.isSet {
-            source.push(frames[next % frames.count], capturedAt: start.duration(to: .now).milliseconds)
+            // The frames were encoded here as JPEGs under the limit: nothing to refuse.
+            try? source.push(frames[next % frames.count], capturedAt: start.duration(to: .now).milliseconds)
             next += 1
             let rate = engine.requestedRate(stream: stream) ?? 2
             Thread.sleep(forTimeInterval: 1 / max(0.5, min(rate, 30)))

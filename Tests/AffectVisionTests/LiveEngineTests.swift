@@ -120,7 +120,7 @@ struct LiveEngineTests {
         let frames = jpegs
         Thread.detachNewThread {
             for (index, jpeg) in frames.enumerated() {
-                source.push(jpeg, capturedAt: Double(index) * 100)
+                try? source.push(jpeg, capturedAt: Double(index) * 100)
                 Thread.sleep(forTimeInterval: 0.1)
             }
             source.close()
@@ -157,7 +157,7 @@ struct LiveEngineTests {
             stream.smoothingHalfLifeMilliseconds = 100
             let id = engine.add(stream)
             for index in 0..<frames {
-                source.push(jpegs[index % jpegs.count], capturedAt: Double(index) * 100)
+                try? source.push(jpegs[index % jpegs.count], capturedAt: Double(index) * 100)
                 Thread.sleep(forTimeInterval: 0.06)
             }
             return (id, log)
@@ -178,6 +178,27 @@ struct LiveEngineTests {
         let report = engine.shutdown()
         #expect(report.streams == 2 && report.framesAnalysed == 14)
         #expect(report.perStream.map(\.name) == ["first", "second"])
+    }
+
+    /// What a browser might send by mistake is refused at the door and leaves the stream running.
+    @Test func pushedFramesAreCheckedBeforeDecoding() throws {
+        let decoded = try VideoInput(parsing: clip).open()
+        _ = try decoded.advance()
+        let jpeg = try decoded.currentImage().jpegData()
+        let source = PushFrameSource(name: "p", maximumFrameBytes: 4096)
+        #expect(throws: PushFrameSource.Rejection.tooLarge(bytes: jpeg.count, limit: 4096)) {
+            try source.push(jpeg, capturedAt: 0)
+        }
+        let roomy = PushFrameSource(name: "p")
+        #expect(throws: PushFrameSource.Rejection.notJPEG) { try roomy.push(Data("hello".utf8), capturedAt: 0) }
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        png.append(jpeg)
+        #expect(throws: PushFrameSource.Rejection.notJPEG) { try roomy.push(png, capturedAt: 0) }
+        try roomy.push(jpeg, capturedAt: 40)
+        roomy.close()
+        #expect(try roomy.advance()?.timeMilliseconds == 40, "the valid frame still arrives")
+        #expect(try roomy.currentImage().width == 512)
+        #expect(try roomy.advance() == nil)
     }
 
     /// A JPEG decoded at half size gives the same faces, in the sender's pixel coordinates.

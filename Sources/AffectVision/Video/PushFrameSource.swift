@@ -26,14 +26,35 @@ public final class PushFrameSource: FrameSource, @unchecked Sendable {
     /// 256x256 loses it nothing and costs about a third of the time.
     public let decodeReduction: Int
 
-    public init(name: String, timeoutSeconds: Double = 10, decodeReduction: Int = 1) {
+    /// Larger frames are refused (a 1280x720 webcam JPEG is about 100 to 300 KB).
+    public let maximumFrameBytes: Int
+
+    /// Why a pushed frame was refused before it reached the decoder.
+    public enum Rejection: Error, Sendable, Hashable, CustomStringConvertible {
+        case tooLarge(bytes: Int, limit: Int)
+        case notJPEG
+
+        public var description: String {
+            switch self {
+            case .tooLarge(let bytes, let limit): "frame of \(bytes) bytes exceeds the \(limit)-byte limit"
+            case .notJPEG: "frame is not a JPEG image"
+            }
+        }
+    }
+
+    public init(name: String, timeoutSeconds: Double = 10, decodeReduction: Int = 1, maximumFrameBytes: Int = 2 * 1024 * 1024) {
         self.name = name
         self.timeoutSeconds = timeoutSeconds
         self.decodeReduction = decodeReduction
+        self.maximumFrameBytes = maximumFrameBytes
     }
 
     /// Offers one encoded frame captured at `timeMilliseconds` (the sender's clock, since its start).
-    public func push(_ bytes: Data, capturedAt timeMilliseconds: Double) {
+    /// Refuses, without disturbing the stream, frames over the size limit and bytes that do not start
+    /// like a JPEG (SOI marker `FF D8 FF`): a sender's mistake never reaches the decoder.
+    public func push(_ bytes: Data, capturedAt timeMilliseconds: Double) throws(Rejection) {
+        guard bytes.count <= maximumFrameBytes else { throw .tooLarge(bytes: bytes.count, limit: maximumFrameBytes) }
+        guard bytes.count > 3, bytes.starts(with: [0xFF, 0xD8, 0xFF]) else { throw .notJPEG }
         condition.lock()
         if pending != nil { dropped += 1 }
         pending = (bytes, timeMilliseconds)
