@@ -41,6 +41,10 @@ import Testing
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains("affect_ladder_step"))
             }
+            try await client.execute(uri: "/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("\"openapi\": \"3.1.0\""))
+            }
         }
     }
 

@@ -5,11 +5,11 @@ import Hummingbird
 struct HealthController {
     let store: PrivacyStore
 
-    func addRoutes(to router: Router<AffectRequestContext>) {
+    func addRoutes(to routes: Routes) {
         // Alive: the process answers.
-        router.get("healthz") { _, _ in "ok\n" }
+        routes.get("healthz") { _, _ in "ok\n" }
         // Ready: the database answers too.
-        router.get("readyz") { _, _ -> String in
+        routes.get("readyz") { _, _ -> String in
             do {
                 _ = try await store.studies()
                 return "ready\n"

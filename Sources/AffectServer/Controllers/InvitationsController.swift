@@ -16,7 +16,7 @@ struct InvitationsController {
         var path: String
     }
 
-    func addRoutes(to group: RouterGroup<AffectRequestContext>) {
+    func addRoutes(to group: Routes) {
         group.post(":study/invitations") { request, context -> EditedResponse<Created> in
             let token = try context.require(.admin)
             let body = try await request.decode(as: CreateRequest.self, context: context)

@@ -5,8 +5,8 @@ import Hummingbird
 struct MetricsController {
     let metrics: LiveMetrics
 
-    func addRoutes(to router: Router<AffectRequestContext>) {
-        router.get("metrics") { _, _ -> Response in
+    func addRoutes(to routes: Routes) {
+        routes.get("metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
         }

@@ -31,7 +31,7 @@ struct ParticipantController {
         var consentId: String
     }
 
-    func addRoutes(to group: RouterGroup<AffectRequestContext>) {
+    func addRoutes(to group: Routes) {
         group.get(":secret/briefing") { _, context -> Briefing in
             let (invitation, study) = try await store.openInvitation(secret: try context.parameters.require("secret"))
             let definition = study.definition

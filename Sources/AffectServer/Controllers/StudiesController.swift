@@ -21,8 +21,8 @@ struct StudiesController {
         var onWithdrawal: WithdrawalPolicy?
     }
 
-    func addRoutes(to group: RouterGroup<AffectRequestContext>) {
-        group.post { request, context -> EditedResponse<Study> in
+    func addRoutes(to group: Routes) {
+        group.post("") { request, context -> EditedResponse<Study> in
             let token = try context.require(.admin)
             let body = try await request.decode(as: CreateRequest.self, context: context)
             let definition = StudyDefinition(
@@ -33,7 +33,7 @@ struct StudiesController {
             let study = try await store.createStudy(definition, actor: "api:\(token.name)")
             return EditedResponse(status: .created, response: study)
         }
-        group.get { _, context -> [Study] in
+        group.get("") { _, context -> [Study] in
             _ = try context.require(.admin, .analyst)
             return try await store.studies()
         }

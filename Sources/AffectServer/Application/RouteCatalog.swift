@@ -1,0 +1,53 @@
+import Hummingbird
+
+/// One route the server answers, in OpenAPI's notation (`/api/v1/studies/{study}`).
+public struct Route: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var method: String
+    public var path: String
+
+    public static func < (lhs: Route, rhs: Route) -> Bool { (lhs.path, lhs.method) < (rhs.path, rhs.method) }
+    public var description: String { "\(method) \(path)" }
+}
+
+/// Records every route as controllers register it, so a test can hold the OpenAPI document to
+/// exactly the routes served (Hummingbird's router does not list its routes).
+final class RouteCatalog: @unchecked Sendable {
+    // Written while the application is built, before it serves; read afterwards.
+    private(set) var routes = Set<Route>()
+
+    func record(_ method: HTTPRequest.Method, _ path: String) {
+        let openAPIPath = path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+        routes.insert(Route(method: method.rawValue, path: "/" + openAPIPath.joined(separator: "/")))
+    }
+}
+
+/// Registers routes on a router group and records them in the catalog.
+struct Routes {
+    let group: RouterGroup<AffectRequestContext>
+    let prefix: String
+    let catalog: RouteCatalog
+
+    func group(_ path: String) -> Routes {
+        Routes(group: group.group(RouterPath(path)), prefix: join(path), catalog: catalog)
+    }
+
+    @discardableResult
+    func get<Output: ResponseGenerator>(_ path: String = "",
+                                        use handler: @escaping @Sendable (Request, AffectRequestContext) async throws -> Output) -> Routes {
+        catalog.record(.get, join(path))
+        group.get(RouterPath(path), use: handler)
+        return self
+    }
+
+    @discardableResult
+    func post<Output: ResponseGenerator>(_ path: String = "",
+                                         use handler: @escaping @Sendable (Request, AffectRequestContext) async throws -> Output) -> Routes {
+        catalog.record(.post, join(path))
+        group.post(RouterPath(path), use: handler)
+        return self
+    }
+
+    private func join(_ path: String) -> String {
+        [prefix, path].filter { !$0.isEmpty }.joined(separator: "/")
+    }
+}

@@ -1,0 +1,111 @@
+import Hummingbird
+
+/// `GET /openapi.json`: the API description. A test holds it to exactly the routes served.
+struct OpenAPIController {
+    func addRoutes(to routes: Routes) {
+        routes.get("openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+    }
+}
+
+/// The OpenAPI 3.1 document of Affect's HTTP interface.
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "Affect study platform",
+        "version": "1",
+        "description": "Studies, participant links and consent. Expression scores are probabilistic estimates of how a face looks, never statements about what a person feels. JSON uses snake_case."
+      },
+      "components": {
+        "securitySchemes": {
+          "token": {"type": "http", "scheme": "bearer", "description": "An API token (afk_...). Roles: admin, analyst."}
+        },
+        "schemas": {
+          "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {"message": {"type": "string"}}}}},
+          "StudyCreate": {
+            "type": "object",
+            "required": ["name", "purpose", "context"],
+            "properties": {
+              "name": {"type": "string"},
+              "purpose": {"type": "string", "description": "In words participants will read."},
+              "context": {"enum": ["media-research", "market-research", "healthcare", "public-space", "retail", "workplace", "education", "other"],
+                          "description": "workplace and education are refused (EU AI Act Art. 5(1)(f)) unless exemption is medical or safety."},
+              "exemption": {"enum": ["medical", "safety"]},
+              "mode": {"enum": ["individual", "aggregate", "group"], "default": "individual"},
+              "retention_days": {"type": "integer", "default": 30},
+              "k": {"type": "integer", "default": 5},
+              "excluded_emotions": {"type": "array", "items": {"$ref": "#/components/schemas/Emotion"}},
+              "window_seconds": {"type": "number", "default": 10},
+              "notice_version": {"type": "string", "default": "1"},
+              "on_withdrawal": {"enum": ["delete", "keep-aggregates"], "default": "delete"}
+            }
+          },
+          "Emotion": {"enum": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]},
+          "Study": {"type": "object", "properties": {"id": {"type": "string"}, "created_at": {"type": "integer"}, "definition": {"type": "object"}}},
+          "InvitationCreate": {"type": "object", "properties": {"stimulus_id": {"type": "string"}, "hours": {"type": "number", "default": 72}}},
+          "InvitationCreated": {"type": "object", "properties": {"invitation": {"type": "object"}, "path": {"type": "string", "description": "/p/<secret>; shown once."}}},
+          "Briefing": {"type": "object", "properties": {"study": {"type": "string"}, "purpose": {"type": "string"}, "notice": {"type": "string"},
+                       "notice_version": {"type": "string"}, "expressions": {"type": "array", "items": {"$ref": "#/components/schemas/Emotion"}},
+                       "stimulus_id": {"type": "string"}}},
+          "ConsentRequest": {"type": "object", "required": ["agreed"], "properties": {"agreed": {"const": true},
+                             "excluded_emotions": {"type": "array", "items": {"$ref": "#/components/schemas/Emotion"}},
+                             "segment": {"type": "object", "additionalProperties": {"type": "string"}}}},
+          "ConsentGiven": {"type": "object", "properties": {"participant_id": {"type": "string"}, "consent_id": {"type": "string"}}}
+        }
+      },
+      "paths": {
+        "/healthz": {"get": {"summary": "The process answers.", "responses": {"200": {"description": "ok"}}}},
+        "/readyz": {"get": {"summary": "The database answers.", "responses": {"200": {"description": "ready"}, "503": {"description": "database unavailable"}}}},
+        "/metrics": {"get": {"summary": "Prometheus text: frames received, sampled, analysed and dropped by reason; latency histograms; load ladder.",
+                             "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},
+        "/openapi.json": {"get": {"summary": "This document.", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/api/v1/studies": {
+          "get": {"summary": "List studies (admin, analyst).", "security": [{"token": []}],
+                  "responses": {"200": {"description": "studies", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Study"}}}}},
+                                "401": {"description": "no or unknown token"}, "403": {"description": "role"}}},
+          "post": {"summary": "Create a study (admin).", "security": [{"token": []}],
+                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StudyCreate"}}}},
+                   "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Study"}}}},
+                                 "400": {"description": "malformed JSON"}, "401": {"description": "no or unknown token"}, "403": {"description": "role"},
+                                 "409": {"description": "name taken"}, "422": {"description": "refused: invalid, or prohibited by EU AI Act Art. 5(1)(f)"}}}
+        },
+        "/api/v1/studies/{study}": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}, "description": "Study id or name."}],
+          "get": {"summary": "One study (admin, analyst).", "security": [{"token": []}],
+                  "responses": {"200": {"description": "study", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Study"}}}},
+                                "404": {"description": "unknown study"}}}
+        },
+        "/api/v1/studies/{study}/notice": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "The transparency notice participants read (EU AI Act Art. 50).", "security": [{"token": []}],
+                  "responses": {"200": {"description": "text"}, "404": {"description": "unknown study"}}}
+        },
+        "/api/v1/studies/{study}/invitations": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "post": {"summary": "A single-use, expiring participant link (admin).", "security": [{"token": []}],
+                   "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvitationCreate"}}}},
+                   "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvitationCreated"}}}},
+                                 "404": {"description": "unknown study or stimulus"}, "422": {"description": "invalid duration"}}}
+        },
+        "/p/{secret}/briefing": {
+          "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "What the participant reads before consenting.",
+                  "responses": {"200": {"description": "briefing", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Briefing"}}}},
+                                "410": {"description": "link unknown, used or expired"}}}
+        },
+        "/p/{secret}/consent": {
+          "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "post": {"summary": "Explicit consent through the link; uses the link up.",
+                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConsentRequest"}}}},
+                   "responses": {"201": {"description": "recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConsentGiven"}}}},
+                                 "400": {"description": "malformed, or agreed is not true"}, "410": {"description": "link unknown, used or expired"},
+                                 "422": {"description": "invalid segment attributes"}}}
+        }
+      }
+    }
+    """#
+}
