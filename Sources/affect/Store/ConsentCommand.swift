@@ -158,7 +158,12 @@ struct AuditCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every event's hash and link; name the first event that fails.",
-            discussion: "Exit 0 when intact, 65 when broken.")
+            discussion: """
+            Exit 0 when intact, 65 when broken. The chain alone cannot show that events were cut
+            from its end; keep the head hash this prints somewhere else (a ticket, an e-mail) and
+            pass it later with --includes: verification then also fails if that event is gone.
+            """)
+        @Option(help: "A head hash printed earlier: the chain must still contain that event.") var includes: String?
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -166,6 +171,10 @@ struct AuditCommand: AsyncParsableCommand {
                 let store = try await database.open()
                 switch try await store.verifyAudit() {
                 case .intact(let events, let head):
+                    if let includes, try await !store.auditEvents().contains(where: { $0.hash == includes.lowercased() }) {
+                        Console.error("audit chain has no event with hash \(includes.prefix(12))…: events were removed from its end")
+                        throw ExitCode(65)
+                    }
                     print("audit chain intact: \(events) events, head \(head)")
                 case .broken(let sequence, let reason):
                     Console.error("audit chain broken at event \(sequence): \(reason)")
