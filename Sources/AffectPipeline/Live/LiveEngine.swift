@@ -573,7 +573,8 @@ public final class LiveEngine: @unchecked Sendable {
                 countDrop(.stale, record: job.record)
                 recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
                 if job.record.captureEnded && !job.record.finalizing && !busy.contains(stream) && pending[stream] == nil {
-                    // The stream's last frame was dropped: finish it here (outside the lock, by the caller's next loop).
+                    // The ended stream's last frame was dropped, so no worker will finish it: flush its
+                    // moments on a thread of their own (sinks must not run under this lock).
                     job.record.finalizing = true
                     let record = job.record
                     Thread.detachNewThread { [self] in finalize(record) }
