@@ -57,6 +57,12 @@ extension Analyze {
         } catch StoreError.noConsent {
             Console.error("consent of \(participant) was withdrawn during the session: analysis stopped, their results deleted")
             throw ExitCode(77)
+        } catch {
+            // A stream that stalls or breaks still leaves valid results: close the session with them,
+            // so it does not stay "running" (and out of reach of retention) for ever.
+            let actor = DatabaseOptions.actor
+            _ = try? Blocking.run { try await writer.finish(actor: actor) }
+            throw error
         }
     }
 

@@ -203,6 +203,22 @@ struct StudyCommandTests {
         #expect(try sandbox.affect(["consent", "record", "--study", study, "--segment", "nonsense"]).status == 64)
     }
 
+    @Test(.enabled(if: TestEnvironment.hasSharedData, "needs ../shared/data"))
+    func aStreamThatStallsStillClosesItsSession() throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.remove() }
+        let study = try createStudy(sandbox, name: "Stall", mode: "individual")
+        let participant = try enrol(sandbox, study: study)
+        let result = try CommandRunner.shell("""
+            (ffmpeg -nostdin -loglevel error -i '\(clip)' -t 1 -f yuv4mpegpipe -pix_fmt yuv420p -; sleep 5) | \
+              "$AFFECT" analyze - --timeout 2 --detector blazeface --study \(study) --participant \(participant) \
+              --db 'sqlite:\(sandbox.databasePath)'
+            """)
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(try Self.sqlite(sandbox.databasePath, "SELECT status, COUNT(*) > 0 FROM sessions JOIN face_results ON session_id = id")
+                    == "[('completed', 1)]", "results kept, session closed")
+    }
+
     @Test func editingAnAuditRowIsDetectedAndNamed() throws {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }

@@ -457,6 +457,12 @@ public final class LiveEngine: @unchecked Sendable {
 
     private func captureEnded(_ record: StreamRecord) {
         condition.lock()
+        if record.shed && record.captureError == nil {
+            // Shed just as its source ended: it still counts as shed, with the same error.
+            let error = StreamShed(stream: record.stream.name, reason: "still overloaded after every load ladder step")
+            errors.append(String(describing: error))
+            record.captureError = error
+        }
         capturing -= 1
         record.captureEnded = true
         let idle = !busy.contains(record.id) && pending[record.id] == nil && !record.finalizing
