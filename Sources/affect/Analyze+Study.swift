@@ -72,64 +72,15 @@ extension Analyze {
         let actor = DatabaseOptions.actor
         let options = AnalysisOptions(policy: policy, tracking: track, smoothingHalfLifeMilliseconds: halfLife,
                                       realtime: realtime)
-        let failure = FailureSlot()
-        let store: @Sendable (FrameResult) throws -> Void = { result in
-            try Blocking.run { try await writer.record(result) }
-        }
-        let storeMoment: @Sendable (Moment) throws -> Void = { moment in
-            try Blocking.run { try await writer.record(moment: moment) }
-        }
-        let label = (input as NSString).lastPathComponent
-        var framesRead = 0, framesAnalysed = 0
-        if realtime || parsedInput.isCaptured {
-            let engine = LiveEngine(configuration: .init(workers: ProcessInfo.processInfo.activeProcessorCount,
-                                                         detector: detector, classifier: classification.options),
-                                    catalog: catalog, log: { Console.info("affect: \($0)") })
-            var stream = LiveEngine.Stream(name: input, source: source, policy: options.policy, tracking: options.tracking,
-                                           realtime: options.realtime, sink: { result in
-                                               guard !failure.isSet else { return }
-                                               do { try store(result) } catch {
-                                                   failure.set(error)
-                                                   engine.stop()
-                                               }
-                                           }, momentSink: { moment in
-                                               guard !failure.isSet else { return }
-                                               do { try storeMoment(moment) } catch {
-                                                   failure.set(error)
-                                                   engine.stop()
-                                               }
-                                           })
-            stream.smoothingHalfLifeMilliseconds = options.smoothingHalfLifeMilliseconds
-            let report = try engine.run(streams: [stream])
-            if let error = failure.error { throw error }
-            if let error = engine.captureError(ofStream: 0) { throw error }
-            framesRead = report.framesReceived
-            framesAnalysed = report.framesAnalysed
-        } else {
-            let run = AnalysisRun(options: options, analyzer: analyzer)
-            let summary = try run.run(source: source, sink: store, momentSink: storeMoment,
-                                      progress: { done, total in Console.progress(label, done: done, total: total) })
-            framesRead = summary.framesRead
-            framesAnalysed = summary.framesAnalysed
-        }
+        let outcome = try analyse(
+            source: source, parsedInput: parsedInput, options: options, catalog: catalog, analyzer: analyzer,
+            sink: { result in try Blocking.run { try await writer.record(result) } },
+            momentSink: { moment in try Blocking.run { try await writer.record(moment: moment) } })
         Console.clearProgress()
         try Blocking.run { try await writer.finish(actor: actor) }
         try JSONOutput.print(SessionSummary(
             session: writer.session.id, study: writer.session.studyID, participant: participant,
-            mode: writer.policy.mode.rawValue, framesRead: framesRead, framesAnalysed: framesAnalysed,
+            mode: writer.policy.mode.rawValue, framesRead: outcome.framesRead, framesAnalysed: outcome.framesAnalysed,
             recordsWritten: writer.recordsWritten, provenance: writer.session.provenanceID))
-    }
-}
-
-/// The first error a live sink hit, shared with the thread that waits for the run.
-final class FailureSlot: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: (any Error)?
-
-    var isSet: Bool { lock.withLock { first != nil } }
-    var error: (any Error)? { lock.withLock { first } }
-
-    func set(_ error: any Error) {
-        lock.withLock { if first == nil { first = error } }
     }
 }

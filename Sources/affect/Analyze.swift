@@ -156,16 +156,17 @@ struct Analyze: ParsableCommand {
             let options = AnalysisOptions(policy: samplingPolicy(live: source.isLive), tracking: track || moments != nil,
                                           smoothingHalfLifeMilliseconds: halfLife, realtime: realtime)
             let writer = try ResultWriter(output: out, moments: momentFile, format: format)
-            let label = (input as NSString).lastPathComponent
             let result: AnalysisSummary
-            // Network streams and cameras go through the live engine; a pipe on stdin already holds its
-            // writer back when analysis is slower, so it is read in step and nothing is dropped.
-            if realtime || parsedInput.isCaptured {
-                result = try runLive(source: source, options: options, catalog: catalog, writer: writer)
-            } else {
-                let run = AnalysisRun(options: options, analyzer: analyzer)
-                result = try run.run(source: source, sink: { writer.write($0) }, momentSink: { writer.write($0) },
-                                     progress: { done, total in Console.progress(label, done: done, total: total) })
+            do {
+                switch try analyse(source: source, parsedInput: parsedInput, options: options, catalog: catalog,
+                                   analyzer: analyzer, sink: { writer.write($0) }, momentSink: { writer.write($0) }) {
+                case .file(let summary): result = summary
+                case .live(let report): result = writer.summary(input: input, report: report, detector: detector.rawValue)
+                }
+            } catch {
+                // What was analysed before a stream failed is kept.
+                try? writer.finish()
+                throw error
             }
             try writer.finish()
             if source.isLive { Console.info("affect: \(input): stream ended") }
@@ -181,23 +182,61 @@ struct Analyze: ParsableCommand {
         }
     }
 
-    /// Live sources (and --realtime files) go through the live engine: capture never waits for
-    /// analysis, late frames are dropped and counted, and the load ladder applies.
-    func runLive(source: any FrameSource, options: AnalysisOptions, catalog: ModelCatalog,
-                 writer: ResultWriter) throws -> AnalysisSummary {
+    /// How a run went: a file read in step, or live streams through the engine.
+    enum Outcome {
+        case file(AnalysisSummary)
+        case live(LiveEngine.Report)
+
+        var framesRead: Int {
+            switch self {
+            case .file(let summary): summary.framesRead
+            case .live(let report): report.framesReceived
+            }
+        }
+
+        var framesAnalysed: Int {
+            switch self {
+            case .file(let summary): summary.framesAnalysed
+            case .live(let report): report.framesAnalysed
+            }
+        }
+    }
+
+    /// Analyses a source, sending results to the sinks. Network streams and cameras (and --realtime
+    /// files) go through the live engine: capture never waits for analysis, late frames are dropped and
+    /// counted, and the load ladder applies. A pipe on stdin already holds its writer back when analysis
+    /// is slower, so it and files are read in step and nothing is dropped. A sink that throws stops the run
+    /// and its error is rethrown.
+    func analyse(source: any FrameSource, parsedInput: VideoInput, options: AnalysisOptions, catalog: ModelCatalog,
+                 analyzer: FrameAnalyzer, sink: @escaping @Sendable (FrameResult) throws -> Void,
+                 momentSink: @escaping @Sendable (Moment) throws -> Void) throws -> Outcome {
+        guard realtime || parsedInput.isCaptured else {
+            let label = (input as NSString).lastPathComponent
+            return .file(try AnalysisRun(options: options, analyzer: analyzer).run(
+                source: source, sink: sink, momentSink: momentSink,
+                progress: { done, total in Console.progress(label, done: done, total: total) }))
+        }
         let engine = LiveEngine(configuration: .init(workers: ProcessInfo.processInfo.activeProcessorCount,
                                                      detector: detector, classifier: classification.options),
                                 catalog: catalog, log: { Console.info("affect: \($0)") })
+        // Sinks run on worker threads: the first failure stops the engine and is rethrown here.
+        let failure = FailureSlot()
+        func guarded<T>(_ body: @escaping @Sendable (T) throws -> Void) -> @Sendable (T) -> Void {
+            { value in
+                guard !failure.isSet else { return }
+                do { try body(value) } catch {
+                    failure.set(error)
+                    engine.stop()
+                }
+            }
+        }
         var stream = LiveEngine.Stream(name: input, source: source, policy: options.policy, tracking: options.tracking,
-                                       realtime: options.realtime, sink: { writer.write($0) },
-                                       momentSink: { writer.write($0) })
+                                       realtime: options.realtime, sink: guarded(sink), momentSink: guarded(momentSink))
         stream.smoothingHalfLifeMilliseconds = options.smoothingHalfLifeMilliseconds
         let report = try engine.run(streams: [stream])
-        if let error = engine.captureError(ofStream: 0) {
-            try writer.finish()
-            throw error
-        }
-        return writer.summary(input: input, report: report, detector: detector.rawValue)
+        if let error = failure.error { throw error }
+        if let error = engine.captureError(ofStream: 0) { throw error }
+        return .live(report)
     }
 
     static func describe(_ summary: AnalysisSummary) -> String {

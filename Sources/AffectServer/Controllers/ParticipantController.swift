@@ -44,11 +44,9 @@ struct ParticipantController {
             let secret = try context.parameters.require("secret")
             let body = try await request.decode(as: ConsentRequest.self, context: context)
             guard body.agreed else { throw HTTPError(.badRequest, message: "consent needs \"agreed\": true") }
-            // The notice is regenerated here, so the hash on record is of the text this server serves.
-            let (_, study) = try await store.openInvitation(secret: secret)
             let segment = body.segment.flatMap { $0.isEmpty ? nil : $0 }
             let (participant, consent, _) = try await store.consent(
-                throughInvitation: secret, noticeText: TransparencyNotice.text(for: study.definition),
+                throughInvitation: secret,
                 purposes: [Consent.analysisPurpose] + (segment == nil ? [] : [Consent.segmentPurpose]),
                 excludedEmotions: Set(body.excludedEmotions ?? []), segment: segment)
             return EditedResponse(status: .created, response: ConsentGiven(participantId: participant.id, consentId: consent.id))

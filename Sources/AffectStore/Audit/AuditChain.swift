@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The hash chain over audit events.
@@ -16,7 +15,7 @@ public enum AuditChain {
                      previousHash: String) -> String {
         // Fields joined by a separator that cannot occur in them unescaped (newlines are JSON-escaped in details).
         let text = [String(sequence), String(at), actor, action, subject, details, previousHash].joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Identifier.sha256Hex(text)
     }
 
     /// The outcome of checking a chain.

@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+
 /// Random, meaningless identifiers: a prefix naming the kind and 16 hex digits (64 bits).
 ///
 /// Participant ids are pseudonyms: nothing in them derives from the person, their face or
@@ -26,10 +29,23 @@ public enum Identifier {
     }
 
     static func make(_ kind: Kind) -> String {
+        "\(kind.rawValue)_" + randomHex(words: 1)
+    }
+
+    /// `words` x 64 random bits from the system's generator, as lowercase hex (16 digits per word):
+    /// ids, API token secrets and participant link secrets.
+    static func randomHex(words: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        let value = generator.next() as UInt64
-        let hex = String(value, radix: 16)
-        return "\(kind.rawValue)_" + String(repeating: "0", count: 16 - hex.count) + hex
+        return (0..<words).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// SHA-256 of a text's UTF-8 bytes, as lowercase hex: how secrets, notices, provenance and
+    /// audit events are fingerprinted.
+    static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Checks the shape of an id given by a user before it reaches a query.

@@ -1,5 +1,4 @@
 import AffectCore
-import Crypto
 import Foundation
 
 extension PrivacyStore {
@@ -53,7 +52,7 @@ extension PrivacyStore {
 
     func recordConsent(_ transaction: any SQLTransaction, _ request: ConsentRequest,
                        actor: String) async throws -> (Participant, Consent) {
-        let digest = SHA256.hash(data: Data(request.noticeText.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = Identifier.sha256Hex(request.noticeText)
         let segmentValue = SQLValue(request.segment.map(SegmentAttributes.encode))
         let study = try await loadStudy(transaction, reference: request.study)
         let now = Clock.nowMilliseconds()
@@ -154,10 +153,8 @@ extension PrivacyStore {
 
     /// Deletes one session and its rows; returns the number of result rows deleted.
     func deleteSession(_ transaction: any SQLTransaction, id: String) async throws -> Int {
-        var rows = 0
+        let rows = try await rowCounts(transaction, session: id).values.reduce(0, +)
         for table in Schema.resultTables {
-            let count = try await transaction.query("SELECT COUNT(*) AS n FROM \(table) WHERE session_id = ?", [.text(id)])
-            rows += count.first?["n"].int ?? 0
             try await transaction.execute("DELETE FROM \(table) WHERE session_id = ?", [.text(id)])
         }
         try await transaction.execute("DELETE FROM sessions WHERE id = ?", [.text(id)])

@@ -26,11 +26,7 @@ extension PrivacyStore {
                                  actor: String) async throws -> (Invitation, secret: String) {
         guard hours > 0, hours <= 24 * 90 else { throw StoreError.constraint("an invitation lasts 1 minute to 90 days") }
         if let stimulus { try Identifier.validate(stimulus, as: .stimulus) }
-        var generator = SystemRandomNumberGenerator()
-        let secret = (0..<3).map { _ in
-            let hex = String(generator.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
+        let secret = Identifier.randomHex(words: 3)
         let id = Identifier.make(.invitation)
         return try await database.transaction { transaction in
             let study = try await self.loadStudy(transaction, reference: reference)
@@ -62,9 +58,11 @@ extension PrivacyStore {
     }
 
     /// Records the consent given through a link and uses the link up, in one transaction.
-    public func consent(throughInvitation secret: String, noticeText: String, purposes: [String],
-                        excludedEmotions: Set<Emotion>, segment: [String: String]?) async throws -> (Participant, Consent, Invitation) {
-        let request = ConsentRequest(study: "", noticeText: noticeText, purposes: purposes, excludedEmotions: excludedEmotions,
+    /// The notice on record is the one generated from the study (``TransparencyNotice``), which is what the
+    /// link's briefing shows.
+    public func consent(throughInvitation secret: String, purposes: [String], excludedEmotions: Set<Emotion>,
+                        segment: [String: String]?) async throws -> (Participant, Consent, Invitation) {
+        let request = ConsentRequest(study: "", noticeText: "", purposes: purposes, excludedEmotions: excludedEmotions,
                                      segment: segment)
         try request.check()
         return try await database.transaction { transaction in
@@ -72,6 +70,7 @@ extension PrivacyStore {
             let (invitation, study) = try await self.usableInvitation(transaction, secret: secret)
             var bound = request
             bound.study = study.id
+            bound.noticeText = TransparencyNotice.text(for: study.definition)
             let (participant, consent) = try await self.recordConsent(transaction, bound, actor: "participant:\(invitation.id)")
             try await transaction.execute("UPDATE invitations SET used_at = ?, participant_id = ? WHERE id = ?",
                                           [.integer(Clock.nowMilliseconds()), .text(participant.id), .text(invitation.id)])

@@ -1,5 +1,4 @@
 import AffectCore
-import Crypto
 import Foundation
 
 extension PrivacyStore {
@@ -12,7 +11,7 @@ extension PrivacyStore {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let models = String(decoding: try encoder.encode(provenance.models), as: UTF8.self)
         let configuration = String(decoding: try encoder.encode(provenance.configuration), as: UTF8.self)
-        let provenanceID = SHA256.hash(data: Data((models + "\n" + configuration).utf8)).map { String(format: "%02x", $0) }.joined()
+        let provenanceID = Identifier.sha256Hex(models + "\n" + configuration)
         return try await database.transaction { transaction in
             let study = try await self.loadStudy(transaction, reference: reference)
             let participant = try await self.loadParticipant(transaction, id: id)
@@ -103,11 +102,7 @@ extension PrivacyStore {
             guard session.status == "running" else { return }
             try await transaction.execute("UPDATE sessions SET status = 'completed', ended_at = ? WHERE id = ?",
                                           [.integer(Clock.nowMilliseconds()), .text(id)])
-            var counts: [String: String] = [:]
-            for table in Schema.resultTables {
-                let rows = try await transaction.query("SELECT COUNT(*) AS n FROM \(table) WHERE session_id = ?", [.text(id)])
-                counts[table] = String(rows.first?["n"].int ?? 0)
-            }
+            let counts = try await self.rowCounts(transaction, session: id).mapValues(String.init)
             try await self.audit(transaction, actor: actor, action: "session.end", subject: id, details: counts)
         }
     }
@@ -135,6 +130,16 @@ extension PrivacyStore {
             return Provenance(models: try decoder.decode([String: String].self, from: Data(try row.text("models").utf8)),
                               configuration: try decoder.decode([String: String].self, from: Data(try row.text("configuration").utf8)))
         }
+    }
+
+    /// Result rows a session holds, by table.
+    func rowCounts(_ transaction: any SQLTransaction, session id: String) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for table in Schema.resultTables {
+            let rows = try await transaction.query("SELECT COUNT(*) AS n FROM \(table) WHERE session_id = ?", [.text(id)])
+            counts[table] = rows.first?["n"].int ?? 0
+        }
+        return counts
     }
 
     func loadSession(_ transaction: any SQLTransaction, id: String) async throws -> Session {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Who may use the API.
@@ -20,11 +19,7 @@ extension PrivacyStore {
 
     /// Creates a token; returns it with its secret, which is shown once and stored only as a SHA-256.
     public func createToken(name: String, role: Role, actor: String) async throws -> (APIToken, secret: String) {
-        var generator = SystemRandomNumberGenerator()
-        let secret = "afk_" + (0..<4).map { _ in
-            let hex = String(generator.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
+        let secret = "afk_" + Identifier.randomHex(words: 4)
         let id = Identifier.make(.token)
         let now = Clock.nowMilliseconds()
         try await database.transaction { transaction in
@@ -56,6 +51,6 @@ extension PrivacyStore {
     }
 
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        Identifier.sha256Hex(secret)
     }
 }

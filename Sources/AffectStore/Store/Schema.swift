@@ -7,12 +7,10 @@ import Foundation
 /// so the audit chain hashes the same text on both backends. No table has a binary
 /// column: nothing derived from pixels except probabilities is ever stored.
 enum Schema {
-    static let emotionColumns = "angry, disgust, fear, happy, sad, surprise, neutral"
-    private static let probabilities = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-        .map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
-
-    private static let sums = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-        .map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
+    /// Spelled out rather than derived from `Emotion`: a migration's SQL must never change.
+    private static let emotionNames = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    static let emotionColumns = emotionNames.joined(separator: ", ")
+    private static let probabilities = emotionNames.map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
 
     static let migrations: [(version: Int, statements: [String])] = [
         (1, [
@@ -90,7 +88,7 @@ enum Schema {
             """
             CREATE TABLE study_aggregates (
                 study_id TEXT NOT NULL REFERENCES studies(id), start_ms DOUBLE PRECISION NOT NULL,
-                end_ms DOUBLE PRECISION NOT NULL, contributors BIGINT NOT NULL, \(sums),
+                end_ms DOUBLE PRECISION NOT NULL, contributors BIGINT NOT NULL, \(probabilities),
                 PRIMARY KEY (study_id, start_ms))
             """,
         ]),

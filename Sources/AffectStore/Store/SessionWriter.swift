@@ -27,29 +27,25 @@ public final class SessionWriter: @unchecked Sendable {
     }
 
     public func record(_ result: FrameResult) async throws {
-        let records = minimiser.consume(result)
+        // With an aggregate window still open there is nothing to write, but consent must still hold.
+        try await write(minimiser.consume(result), checkingConsentIfEmpty: true)
+    }
+
+    /// Stores a closed moment when the session's mode and opt-outs allow it.
+    public func record(moment: Moment) async throws {
+        try await write(minimiser.consume(moment: moment), checkingConsentIfEmpty: false)
+    }
+
+    private func write(_ records: [MinimisedRecord], checkingConsentIfEmpty: Bool) async throws {
         do {
             if records.isEmpty {
-                // Aggregate windows still open: nothing to write, but consent must still hold.
-                try await store.checkConsent(session: session.id)
+                if checkingConsentIfEmpty { try await store.checkConsent(session: session.id) }
                 return
             }
             try await store.append(records, toSession: session.id)
             recordsWritten += records.count
         } catch StoreError.unknownSession {
             // A withdrawal deletes the session with the rest of the participant's data: say why it is gone.
-            throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
-        }
-    }
-
-    /// Stores a closed moment when the session's mode and opt-outs allow it.
-    public func record(moment: Moment) async throws {
-        let records = minimiser.consume(moment: moment)
-        guard !records.isEmpty else { return }
-        do {
-            try await store.append(records, toSession: session.id)
-            recordsWritten += records.count
-        } catch StoreError.unknownSession {
             throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
         }
     }

@@ -91,12 +91,8 @@ struct SubjectCommand: AsyncParsableCommand {
             try await CommandFailure.reportingAsync {
                 let store = try await database.open()
                 let export = try await store.exportSubject(participant: participant, actor: DatabaseOptions.actor)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                let text = String(decoding: try encoder.encode(export), as: UTF8.self)
                 let file = try OutputFile(path: output, overwrite: overwrite)
-                try file.writeLine(text)
+                try file.writeLine(try JSONOutput.text(export))
                 try file.close()
             }
         }

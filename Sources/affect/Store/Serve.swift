@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             let app = buildApplication(configuration: .init(host: host, port: port), store: store, logger: logger) { boundPort in
                 let url = "http://\(host):\(boundPort)"
                 Console.info("affect: serving on \(url)")
-                if let line = try? JSONOutput.line(Ready(url: url, adminToken: token)) {
+                if let line = try? JSONOutput.text(Ready(url: url, adminToken: token), pretty: false) {
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
             }

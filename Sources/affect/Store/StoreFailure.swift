@@ -6,9 +6,8 @@ extension CommandFailure {
         switch error {
         case .unknownStudy, .unknownParticipant, .unknownSession, .unknownStimulus: 66
         case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .constraint,
-             .corruptRow, .schemaTooNew: 65
+             .corruptRow, .schemaTooNew, .invitationUnusable: 65
         case .noConsent: 77
-        case .invitationUnusable: 65
         case .invalidLocation: 64
         case .backend: 69
         }
@@ -18,9 +17,6 @@ extension CommandFailure {
     static func reportingAsync<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as StoreError {
-            Console.error(error.description)
-            throw ExitCode(exitCode(for: error))
         } catch {
             return try reporting { throw error }
         }
