@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -59,13 +62,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The study platform's HTTP API (Hummingbird 2).
+        // The study platform (Hummingbird 2): API, participant capture over WebSocket, pages.
+        // It joins vision and storage, but only minimised records cross from one to the other.
         .target(
             name: "AffectServer",
             dependencies: [
-                "AffectCore", "AffectPipeline", "AffectStore",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Public")]
         ),
         .executableTarget(
             name: "affect",
@@ -81,7 +90,13 @@ let package = Package(
         .testTarget(name: "AffectStoreTests", dependencies: ["AffectStore", "AffectTestSupport"]),
         .testTarget(
             name: "AffectServerTests",
-            dependencies: ["AffectServer", "AffectTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "AffectServer", "AffectVision", "AffectPipeline", "AffectTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
         ),
         .target(name: "AffectTestSupport", path: "Tests/AffectTestSupport"),
         .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport"]),

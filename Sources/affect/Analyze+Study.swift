@@ -20,19 +20,8 @@ extension Analyze {
 
     /// The settings that shape scores, recorded with every session so each score can be traced to them.
     func provenance(catalog: ModelCatalog, policy: SamplingPolicy) -> Provenance {
-        var models: [String: String] = [:]
-        for model in catalog.manifest.models { models[model.name] = model.sha256 }
-        let configuration: [String: String] = [
-            "affect_version": Affect.version,
-            "detector": detector.rawValue,
-            "sampling": String(describing: policy),
-            "crop_scale": String(classification.options.cropScale),
-            "flip_tta": String(classification.options.flipAveraging),
-            "align_eyes": String(classification.options.alignEyes),
-            "tracking": String(track),
-            "half_life_ms": String(halfLife),
-        ]
-        return Provenance(models: models, configuration: configuration)
+        Provenance.of(catalog: catalog, detector: detector, policy: policy, classifier: classification.options,
+                      tracking: track, halfLifeMilliseconds: halfLife)
     }
 
     /// Runs the analysis with a session writer as the sink. The writer minimises and stores each
@@ -74,10 +63,10 @@ extension Analyze {
                                       realtime: realtime)
         let outcome = try analyse(
             source: source, parsedInput: parsedInput, options: options, catalog: catalog, analyzer: analyzer,
-            sink: { result in try Blocking.run { try await writer.record(result) } },
-            momentSink: { moment in try Blocking.run { try await writer.record(moment: moment) } })
+            sink: { result in try Blocking.run { _ = try await writer.record(result) } },
+            momentSink: { moment in try Blocking.run { _ = try await writer.record(moment: moment) } })
         Console.clearProgress()
-        try Blocking.run { try await writer.finish(actor: actor) }
+        try Blocking.run { _ = try await writer.finish(actor: actor) }
         try JSONOutput.print(SessionSummary(
             session: writer.session.id, study: writer.session.studyID, participant: participant,
             mode: writer.policy.mode.rawValue, framesRead: outcome.framesRead, framesAnalysed: outcome.framesAnalysed,

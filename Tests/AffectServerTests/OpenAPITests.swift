@@ -14,7 +14,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
         let catalog = RouteCatalog()
-        _ = buildRouter(store: store, metrics: LiveMetrics(), catalog: catalog)
+        let capture = CaptureService(engine: nil, store: store, feed: LiveFeed(), provenance: .init(models: [:], configuration: [:]))
+        _ = buildRouter(store: store, metrics: LiveMetrics(), capture: capture, pages: .bundled(), catalog: catalog)
 
         let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
         #expect(document["openapi"] as? String == "3.1.0")

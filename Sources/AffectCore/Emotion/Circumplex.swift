@@ -47,6 +47,18 @@ public struct Circumplex: Sendable, Hashable {
         }
         self.init(valence: valence, arousal: arousal)
     }
+
+    /// The same mean over the expressions a participant agreed to (their probabilities already renormalised).
+    public init(_ reported: ReportedEmotions) {
+        var valence = 0.0, arousal = 0.0
+        for emotion in Emotion.allCases {
+            guard let probability = reported[emotion] else { continue }
+            let point = Circumplex.position(of: emotion)
+            valence += probability * point.valence
+            arousal += probability * point.arousal
+        }
+        self.init(valence: valence, arousal: arousal)
+    }
 }
 
 #if canImport(Glibc)

@@ -340,6 +340,25 @@ public final class LiveEngine: @unchecked Sendable {
         return report(of: record)
     }
 
+    /// A running stream's report so far (latency since it started, drops): for a live health view.
+    public func currentReport(stream id: Int) -> StreamReport? {
+        condition.lock()
+        guard let record = records[id] else {
+            condition.unlock()
+            return nil
+        }
+        var drops = record.drops
+        let latency = record.latency.summary
+        condition.unlock()
+        if let push = record.stream.source as? PushFrameSource, push.dropped > 0 { drops[.pushOverflow] = push.dropped }
+        // The analysis state has its own lock, never taken while `condition` is held.
+        record.state.lock.lock()
+        defer { record.state.lock.unlock() }
+        return StreamReport(name: record.stream.name, latency: latency,
+                            dropped: Dictionary(uniqueKeysWithValues: drops.map { ($0.key.rawValue, $0.value) }),
+                            tracks: record.state.analysis.tracksStarted, triggers: record.state.analysis.triggerSummary)
+    }
+
     /// Stops every stream, lets the workers finish what they hold, and returns the run's report.
     public func shutdown() -> Report {
         stop()

@@ -1,16 +1,20 @@
 import AffectStore
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 
 /// Per-request state: who is calling (set by ``TokenAuthenticator``) and JSON in snake_case.
-public struct AffectRequestContext: RequestContext {
+public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The API token that authenticated this request, if any.
     public var token: PrivacyStore.APIToken?
+    /// Where a WebSocket route leaves its handler for the upgrade.
+    public let webSocket: WebSocketHandlerReference<Self>
 
     public init(source: Source) {
         coreContext = .init(source: source)
         token = nil
+        webSocket = .init()
     }
 
     public var requestDecoder: JSONDecoder {

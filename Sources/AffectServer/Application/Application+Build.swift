@@ -1,35 +1,49 @@
 import AffectPipeline
 import AffectStore
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 
 /// Builds the server: routes, middleware and the store they share.
 ///
 /// - Parameters:
+///   - capture: runs participants' capture sessions; without one (no models) captures are refused.
 ///   - onServerRunning: called with the bound port once the server listens (port 0 picks a free one).
-public func buildApplication(configuration: ServerConfiguration, store: PrivacyStore, metrics: LiveMetrics = LiveMetrics(),
-                             logger: Logger = Logger(label: "affect.server"),
+public func buildApplication(configuration: ServerConfiguration, store: PrivacyStore, capture: CaptureService? = nil,
+                             metrics: LiveMetrics = LiveMetrics(), logger: Logger = Logger(label: "affect.server"),
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, metrics: metrics, catalog: RouteCatalog())
+    let capture = capture ?? CaptureService(engine: nil, store: store, feed: LiveFeed(),
+                                            provenance: .init(models: [:], configuration: [:]))
+    let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), catalog: RouteCatalog())
+    // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
+    let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * capture.settings.maximumFrameBytes + IngestFrame.headerBytes)
     return Application(
         router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "affect"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }
 
 /// The routes and middleware; `catalog` records every route for the OpenAPI check.
-func buildRouter(store: PrivacyStore, metrics: LiveMetrics, catalog: RouteCatalog) -> Router<AffectRequestContext> {
+func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureService, pages: PageAssets,
+                 catalog: RouteCatalog) -> Router<AffectRequestContext> {
     let router = Router(context: AffectRequestContext.self)
     router.add(middleware: StoreErrorMiddleware())
+    router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static"))
     let root = Routes(group: router.group(), prefix: "", catalog: catalog)
     HealthController(store: store).addRoutes(to: root)
     MetricsController(metrics: metrics).addRoutes(to: root)
     OpenAPIController().addRoutes(to: root)
+    PagesController(pages: pages).addRoutes(to: root)
     let api = Routes(group: router.group("api/v1").add(middleware: TokenAuthenticator(store: store)), prefix: "api/v1",
                      catalog: catalog)
     StudiesController(store: store).addRoutes(to: api.group("studies"))
+    StimuliController(store: store).addRoutes(to: api.group("studies"))
     InvitationsController(store: store).addRoutes(to: api.group("studies"))
-    ParticipantController(store: store).addRoutes(to: root.group("p"))
+    LiveController(feed: capture.feed).addRoutes(to: api.group("live"))
+    let participant = root.group("p")
+    ParticipantController(store: store).addRoutes(to: participant)
+    CaptureController(store: store, capture: capture).addRoutes(to: participant)
     return router
 }

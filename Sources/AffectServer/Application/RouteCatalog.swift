@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 
 /// One route the server answers, in OpenAPI's notation (`/api/v1/studies/{study}`).
 public struct Route: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -44,6 +45,16 @@ struct Routes {
                                          use handler: @escaping @Sendable (Request, AffectRequestContext) async throws -> Output) -> Routes {
         catalog.record(.post, join(path))
         group.post(RouterPath(path), use: handler)
+        return self
+    }
+
+    /// A WebSocket route: a GET that upgrades once `shouldUpgrade` allows it.
+    @discardableResult
+    func ws(_ path: String,
+            shouldUpgrade: @escaping @Sendable (Request, AffectRequestContext) async throws -> RouterShouldUpgrade,
+            onUpgrade: @escaping WebSocketDataHandler<WebSocketRouterContext<AffectRequestContext>>) -> Routes {
+        catalog.record(.get, join(path))
+        group.ws(RouterPath(path), shouldUpgrade: shouldUpgrade, onUpgrade: onUpgrade)
         return self
     }
 

@@ -18,7 +18,7 @@ enum OpenAPIDocument {
       "info": {
         "title": "Affect study platform",
         "version": "1",
-        "description": "Studies, participant links and consent. Expression scores are probabilistic estimates of how a face looks, never statements about what a person feels. JSON uses snake_case."
+        "description": "Studies, stimuli, participant links, consent, capture and live results. Expression scores are probabilistic estimates of how a face looks, never statements about what a person feels. JSON uses snake_case."
       },
       "components": {
         "securitySchemes": {
@@ -54,7 +54,16 @@ enum OpenAPIDocument {
           "ConsentRequest": {"type": "object", "required": ["agreed"], "properties": {"agreed": {"const": true},
                              "excluded_emotions": {"type": "array", "items": {"$ref": "#/components/schemas/Emotion"}},
                              "segment": {"type": "object", "additionalProperties": {"type": "string"}}}},
-          "ConsentGiven": {"type": "object", "properties": {"participant_id": {"type": "string"}, "consent_id": {"type": "string"}}}
+          "ConsentGiven": {"type": "object", "properties": {"participant_id": {"type": "string"}, "consent_id": {"type": "string"}}},
+          "StimulusCreate": {"type": "object", "required": ["name", "source"], "properties": {"name": {"type": "string"},
+                             "variant": {"type": "string", "default": "A"},
+                             "source": {"type": "string", "description": "An http(s) URL, or a video file on the server; the media is never copied."}}},
+          "Stimulus": {"type": "object", "properties": {"id": {"type": "string"}, "study_id": {"type": "string"}, "name": {"type": "string"},
+                       "variant": {"type": "string"}, "source": {"type": "string"}, "created_at": {"type": "integer"}}},
+          "Withdrawal": {"type": "object", "properties": {"participant": {"type": "string"}, "sessions_deleted": {"type": "integer"},
+                         "rows_deleted": {"type": "integer"}, "windows_kept_anonymously": {"type": "integer"}}},
+          "LiveSnapshot": {"type": "object", "description": "Running and recently ended sessions with their health and stored points, and the audience timeline per stimulus.",
+                           "properties": {"sessions": {"type": "array", "items": {"type": "object"}}, "audiences": {"type": "array", "items": {"type": "object"}}}}
         }
       },
       "paths": {
@@ -90,6 +99,48 @@ enum OpenAPIDocument {
                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvitationCreate"}}}},
                    "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvitationCreated"}}}},
                                  "404": {"description": "unknown study or stimulus"}, "422": {"description": "invalid duration"}}}
+        },
+        "/api/v1/studies/{study}/stimuli": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "A study's stimuli (admin, analyst).", "security": [{"token": []}],
+                  "responses": {"200": {"description": "stimuli", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Stimulus"}}}}},
+                                "404": {"description": "unknown study"}}},
+          "post": {"summary": "Register a stimulus variant (admin).", "security": [{"token": []}],
+                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StimulusCreate"}}}},
+                   "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stimulus"}}}},
+                                 "404": {"description": "unknown study"}, "409": {"description": "name and variant taken"}, "422": {"description": "empty field"}}}
+        },
+        "/api/v1/live": {
+          "get": {"summary": "Live sessions, their health and what was stored for them (admin, analyst).", "security": [{"token": []}],
+                  "responses": {"200": {"description": "snapshot", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveSnapshot"}}}}}}
+        },
+        "/api/v1/live/events": {
+          "get": {"summary": "The same as Server-Sent Events: snapshot, then status, points, removed and audience events (admin, analyst).",
+                  "security": [{"token": []}], "responses": {"200": {"description": "text/event-stream"}}}
+        },
+        "/dashboard": {"get": {"summary": "The live dashboard page (it asks for a token).", "responses": {"200": {"description": "text/html"}}}},
+        "/p/{secret}": {
+          "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "The participant page: notice, consent, camera, stimulus.", "responses": {"200": {"description": "text/html"}}}
+        },
+        "/p/{secret}/ws": {
+          "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "WebSocket for one capture session through a consented link.",
+                  "description": "Binary messages: 8-byte little-endian double stimulus media time (ms), 8-byte capture time (ms), then a JPEG. Text: {\"type\": \"end\"}. The server sends {\"type\": \"ready\"|\"rate\", \"fps\": n}. Close codes: 1009 frame over the size limit, 1003 not a JPEG or malformed, 1008 faster than allowed, 1000 ended or withdrawn, 1011 stream given up.",
+                  "responses": {"101": {"description": "switching protocols"}, "403": {"description": "consent withdrawn"},
+                                "410": {"description": "link unknown, without consent, expired or already used for a session"},
+                                "503": {"description": "the server has no models"}}}
+        },
+        "/p/{secret}/stimulus": {
+          "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "The link's stimulus video (or a redirect to its URL).",
+                  "responses": {"200": {"description": "video"}, "302": {"description": "redirect to the stimulus URL"}, "404": {"description": "no stimulus"}}}
+        },
+        "/p/{secret}/withdraw": {
+          "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "post": {"summary": "Withdraw consent: processing stops and the data goes as the study's withdrawal policy says.",
+                   "responses": {"200": {"description": "withdrawn", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Withdrawal"}}}},
+                                 "403": {"description": "already withdrawn"}, "410": {"description": "link unknown or expired"}}}
         },
         "/p/{secret}/briefing": {
           "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],

@@ -10,6 +10,8 @@ extension PrivacyStore {
         public var expiresAt: Int64
         public var usedAt: Int64?
         public var participantID: String?
+        /// The capture session started through the link, once there is one.
+        public var sessionID: String?
 
         init(row: SQLRow) throws {
             id = try row.text("id")
@@ -18,6 +20,7 @@ extension PrivacyStore {
             expiresAt = try row.integer("expires_at")
             usedAt = row["used_at"].int64
             participantID = row["participant_id"].string
+            sessionID = row["session_id"].string
         }
     }
 
@@ -79,13 +82,76 @@ extension PrivacyStore {
         }
     }
 
-    private func usableInvitation(_ transaction: any SQLTransaction, secret: String) async throws -> (Invitation, Study) {
+    /// What a link opens after its consent: the participant's one capture session, until the link
+    /// expires or the participant withdraws.
+    public struct ParticipantLink: Sendable, Hashable {
+        public var invitation: Invitation
+        public var study: Study
+        public var participant: Participant
+        public var stimulus: Stimulus?
+    }
+
+    /// The consented link a secret opens; throws ``StoreError/invitationUnusable(_:)`` or
+    /// ``StoreError/noConsent(participant:reason:)`` when it no longer opens anything.
+    public func participantLink(secret: String) async throws -> ParticipantLink {
+        try await database.transaction { transaction in try await self.consentedLink(transaction, secret: secret) }
+    }
+
+    /// Starts the link's one capture session, for its stimulus; a second start is refused.
+    public func startSession(throughInvitation secret: String, provenance: Provenance) async throws -> (Session, ParticipantLink) {
+        try await database.transaction { transaction in
+            let link = try await self.consentedLink(transaction, secret: secret)
+            guard link.invitation.sessionID == nil else {
+                throw StoreError.invitationUnusable("has already been used for a session")
+            }
+            let session = try await self.insertSession(transaction, study: link.study, participant: link.participant,
+                                                       stimulus: link.invitation.stimulusID, provenance: provenance,
+                                                       actor: "participant:\(link.invitation.id)")
+            try await transaction.execute("UPDATE invitations SET session_id = ? WHERE id = ?",
+                                          [.text(session.id), .text(link.invitation.id)])
+            var started = link
+            started.invitation.sessionID = session.id
+            return (session, started)
+        }
+    }
+
+    /// Withdraws the consent given through a link: the participant's data goes as the study's policy says.
+    public func withdrawConsent(throughInvitation secret: String) async throws -> (Withdrawal, ParticipantLink) {
+        let link = try await participantLink(secret: secret)
+        let withdrawal = try await withdrawConsent(participant: link.participant.id, actor: "participant:\(link.invitation.id)")
+        return (withdrawal, link)
+    }
+
+    private func consentedLink(_ transaction: any SQLTransaction, secret: String) async throws -> ParticipantLink {
+        let invitation = try await invitation(transaction, secret: secret)
+        guard let participantID = invitation.participantID, invitation.usedAt != nil else {
+            throw StoreError.invitationUnusable("has no consent yet")
+        }
+        if invitation.expiresAt <= Clock.nowMilliseconds() { throw StoreError.invitationUnusable("has expired") }
+        let study = try await loadStudy(transaction, reference: invitation.studyID)
+        let participant = try await loadParticipant(transaction, id: participantID)
+        if let problem = try await consentProblem(transaction, participant: participant, study: study) {
+            throw StoreError.noConsent(participant: participant.id, reason: problem)
+        }
+        var stimulus: Stimulus?
+        if let stimulusID = invitation.stimulusID,
+           let row = try await transaction.query("SELECT * FROM stimuli WHERE id = ?", [.text(stimulusID)]).first {
+            stimulus = try Stimulus(row: row)
+        }
+        return ParticipantLink(invitation: invitation, study: study, participant: participant, stimulus: stimulus)
+    }
+
+    private func invitation(_ transaction: any SQLTransaction, secret: String) async throws -> Invitation {
         guard secret.count == 48, secret.allSatisfy(\.isHexDigit),
               let row = try await transaction.query("SELECT * FROM invitations WHERE secret_sha256 = ?",
                                                     [.text(Self.digest(secret))]).first else {
             throw StoreError.invitationUnusable("does not exist")
         }
-        let invitation = try Invitation(row: row)
+        return try Invitation(row: row)
+    }
+
+    private func usableInvitation(_ transaction: any SQLTransaction, secret: String) async throws -> (Invitation, Study) {
+        let invitation = try await invitation(transaction, secret: secret)
         if invitation.usedAt != nil { throw StoreError.invitationUnusable("has already been used") }
         if invitation.expiresAt <= Clock.nowMilliseconds() { throw StoreError.invitationUnusable("has expired") }
         return (invitation, try await loadStudy(transaction, reference: invitation.studyID))

@@ -7,41 +7,48 @@ extension PrivacyStore {
                              provenance: Provenance, actor: String) async throws -> Session {
         try Identifier.validate(id, as: .participant)
         if let stimulus { try Identifier.validate(stimulus, as: .stimulus) }
+        return try await database.transaction { transaction in
+            let study = try await self.loadStudy(transaction, reference: reference)
+            let participant = try await self.loadParticipant(transaction, id: id)
+            guard participant.studyID == study.id else { throw StoreError.unknownParticipant(id) }
+            return try await self.insertSession(transaction, study: study, participant: participant, stimulus: stimulus,
+                                                provenance: provenance, actor: actor)
+        }
+    }
+
+    /// Inserts a running session after checking consent and the stimulus; call inside a transaction.
+    func insertSession(_ transaction: any SQLTransaction, study: Study, participant: Participant, stimulus: String?,
+                       provenance: Provenance, actor: String) async throws -> Session {
+        if let problem = try await consentProblem(transaction, participant: participant, study: study) {
+            throw StoreError.noConsent(participant: participant.id, reason: problem)
+        }
+        if let stimulus {
+            let rows = try await transaction.query("SELECT id FROM stimuli WHERE id = ? AND study_id = ?",
+                                                   [.text(stimulus), .text(study.id)])
+            guard !rows.isEmpty else { throw StoreError.unknownStimulus(stimulus) }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let models = String(decoding: try encoder.encode(provenance.models), as: UTF8.self)
         let configuration = String(decoding: try encoder.encode(provenance.configuration), as: UTF8.self)
         let provenanceID = Identifier.sha256Hex(models + "\n" + configuration)
-        return try await database.transaction { transaction in
-            let study = try await self.loadStudy(transaction, reference: reference)
-            let participant = try await self.loadParticipant(transaction, id: id)
-            guard participant.studyID == study.id else { throw StoreError.unknownParticipant(id) }
-            if let problem = try await self.consentProblem(transaction, participant: participant, study: study) {
-                throw StoreError.noConsent(participant: id, reason: problem)
-            }
-            if let stimulus {
-                let rows = try await transaction.query("SELECT id FROM stimuli WHERE id = ? AND study_id = ?",
-                                                       [.text(stimulus), .text(study.id)])
-                guard !rows.isEmpty else { throw StoreError.unknownStimulus(stimulus) }
-            }
-            let now = Clock.nowMilliseconds()
-            if try await transaction.query("SELECT id FROM provenance WHERE id = ?", [.text(provenanceID)]).isEmpty {
-                try await transaction.execute("INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?)",
-                                              [.text(provenanceID), .text(models), .text(configuration), .integer(now)])
-            }
-            let sessionID = Identifier.make(.session)
-            try await transaction.execute(
-                """
-                INSERT INTO sessions (id, study_id, participant_id, provenance_id, stimulus_id, started_at, ended_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')
-                """,
-                [.text(sessionID), .text(study.id), .text(id), .text(provenanceID), SQLValue(stimulus), .integer(now)])
-            try await self.audit(transaction, actor: actor, action: "session.start", subject: sessionID, details: [
-                "study": study.id, "participant": id, "provenance": provenanceID, "mode": study.definition.mode.rawValue,
-                "stimulus": stimulus ?? "",
-            ])
-            return try await self.loadSession(transaction, id: sessionID)
+        let now = Clock.nowMilliseconds()
+        if try await transaction.query("SELECT id FROM provenance WHERE id = ?", [.text(provenanceID)]).isEmpty {
+            try await transaction.execute("INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?)",
+                                          [.text(provenanceID), .text(models), .text(configuration), .integer(now)])
         }
+        let sessionID = Identifier.make(.session)
+        try await transaction.execute(
+            """
+            INSERT INTO sessions (id, study_id, participant_id, provenance_id, stimulus_id, started_at, ended_at, status)
+            VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')
+            """,
+            [.text(sessionID), .text(study.id), .text(participant.id), .text(provenanceID), SQLValue(stimulus), .integer(now)])
+        try await audit(transaction, actor: actor, action: "session.start", subject: sessionID, details: [
+            "study": study.id, "participant": participant.id, "provenance": provenanceID,
+            "mode": study.definition.mode.rawValue, "stimulus": stimulus ?? "",
+        ])
+        return try await loadSession(transaction, id: sessionID)
     }
 
     /// The rules a session's writes must follow, read once when it starts.

@@ -120,6 +120,10 @@ enum Schema {
                 used_at BIGINT, participant_id TEXT)
             """,
         ]),
+        (7, [
+            // A link opens one capture session: the second connection through it is refused.
+            "ALTER TABLE invitations ADD COLUMN session_id TEXT",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -16,46 +16,59 @@ public final class SessionWriter: @unchecked Sendable {
     public private(set) var recordsWritten = 0
 
     /// Starts a session for a consenting participant (refused, with nothing stored, otherwise).
-    public init(store: PrivacyStore, study: String, participant: String, stimulus: String? = nil, provenance: Provenance,
+    public convenience init(store: PrivacyStore, study: String, participant: String, stimulus: String? = nil, provenance: Provenance,
                 actor: String) async throws {
+        let session = try await store.startSession(study: study, participant: participant, stimulus: stimulus,
+                                                   provenance: provenance, actor: actor)
+        try await self.init(store: store, session: session)
+    }
+
+    /// Writes into a session already started (through a participant link, say).
+    public init(store: PrivacyStore, session: Session) async throws {
         self.store = store
-        session = try await store.startSession(study: study, participant: participant, stimulus: stimulus,
-                                               provenance: provenance, actor: actor)
+        self.session = session
         policy = try await store.policy(forSession: session.id)
         minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions,
                                     windowMilliseconds: policy.windowMilliseconds)
     }
 
-    public func record(_ result: FrameResult) async throws {
+    /// Stores what the session's mode keeps of one frame's result; returns exactly what was stored,
+    /// so a live view can show no more than the store keeps.
+    @discardableResult
+    public func record(_ result: FrameResult) async throws -> [MinimisedRecord] {
         // With an aggregate window still open there is nothing to write, but consent must still hold.
         try await write(minimiser.consume(result), checkingConsentIfEmpty: true)
     }
 
     /// Stores a closed moment when the session's mode and opt-outs allow it.
-    public func record(moment: Moment) async throws {
+    @discardableResult
+    public func record(moment: Moment) async throws -> [MinimisedRecord] {
         try await write(minimiser.consume(moment: moment), checkingConsentIfEmpty: false)
     }
 
-    private func write(_ records: [MinimisedRecord], checkingConsentIfEmpty: Bool) async throws {
+    private func write(_ records: [MinimisedRecord], checkingConsentIfEmpty: Bool) async throws -> [MinimisedRecord] {
         do {
             if records.isEmpty {
                 if checkingConsentIfEmpty { try await store.checkConsent(session: session.id) }
-                return
+                return []
             }
             try await store.append(records, toSession: session.id)
             recordsWritten += records.count
+            return records
         } catch StoreError.unknownSession {
             // A withdrawal deletes the session with the rest of the participant's data: say why it is gone.
             throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
         }
     }
 
-    /// Writes what is still open and ends the session.
-    public func finish(actor: String) async throws {
+    /// Writes what is still open and ends the session; returns the records written last.
+    @discardableResult
+    public func finish(actor: String) async throws -> [MinimisedRecord] {
         let records = minimiser.finish()
         try await store.append(records, toSession: session.id)
         recordsWritten += records.count
         try await store.endSession(session.id, actor: actor)
+        return records
     }
 }
 

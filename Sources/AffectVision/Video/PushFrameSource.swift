@@ -18,8 +18,13 @@ public final class PushFrameSource: FrameSource, @unchecked Sendable {
     private var closed = false
     private var nextIndex = 0
     private let timeoutSeconds: Double
+    private var droppedCount = 0
     /// Frames replaced before the consumer took them.
-    public private(set) var dropped = 0
+    public var dropped: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return droppedCount
+    }
 
     /// JPEGs are decoded at 1/`decodeReduction` of their size (1, 2, 4 or 8); results stay in the
     /// sender's pixel coordinates. BlazeFace looks at 128x128 anyway, so a 512x512 frame decoded at
@@ -56,7 +61,7 @@ public final class PushFrameSource: FrameSource, @unchecked Sendable {
         guard bytes.count <= maximumFrameBytes else { throw .tooLarge(bytes: bytes.count, limit: maximumFrameBytes) }
         guard bytes.count > 3, bytes.starts(with: [0xFF, 0xD8, 0xFF]) else { throw .notJPEG }
         condition.lock()
-        if pending != nil { dropped += 1 }
+        if pending != nil { droppedCount += 1 }
         pending = (bytes, timeMilliseconds)
         condition.signal()
         condition.unlock()

@@ -1,5 +1,7 @@
+import AffectPipeline
 import AffectServer
 import AffectStore
+import AffectVision
 import ArgumentParser
 import Foundation
 import Logging
@@ -7,13 +9,20 @@ import NIOCore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the study server: API, health and metrics.",
+        abstract: "Run the study server: API, participant capture, live dashboard.",
         discussion: """
         The first start on a database creates an admin API token and prints it once (only its
         SHA-256 is stored). When the server listens, one JSON line goes to stdout:
           {"url": "http://127.0.0.1:8080", "admin_token": "afk_..."}
-        (admin_token only on the first start). Routes: /healthz, /readyz, /metrics (Prometheus),
-        /api/v1/studies (Authorization: Bearer TOKEN).
+        (admin_token only on the first start).
+
+        Pages: /dashboard (live sessions; asks for a token), /p/SECRET (a participant's link, made
+        with POST /api/v1/studies/ID/invitations). API: /api/v1 (Authorization: Bearer TOKEN),
+        described at /openapi.json. Operations: /healthz, /readyz, /metrics (Prometheus).
+
+        Participants' webcam frames arrive over a WebSocket, are analysed in memory on a shared
+        engine (--workers threads) and never written anywhere; only what the study's mode keeps is
+        stored. Without models (see `affect models`) the server runs but refuses captures.
 
         Binds 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C (SIGINT) or SIGTERM.
         """
@@ -24,6 +33,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data directory for the embedded SQLite database (default affect-data); ignored with --db.")
     var data: String?
     @OptionGroup var database: DatabaseOptions
+    @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
+    var models: String?
+    @Option(help: "Face detector for participant capture: blazeface (webcam distance, faster) or centerface.")
+    var detector: DetectorKind = .blazeface
+    @Option(help: "Analysis threads shared by all capture sessions (default: one per core).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Largest frame a capture page may send, in bytes; larger ones close its socket (1009).")
+    var maxFrameBytes = 2 * 1024 * 1024
+    @Option(help: "Most frames per second one capture page may send, sustained; more closes its socket (1008).")
+    var maxFps = 20.0
 
     struct Ready: Encodable {
         var url: String
@@ -32,6 +51,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
+        if !(1...256).contains(workers) { throw ValidationError("--workers must be 1 to 256") }
+        if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
+        if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
     }
 
     func run() async throws {
@@ -46,12 +68,16 @@ struct Serve: AsyncParsableCommand {
                 adminToken = try await store.createToken(name: "admin", role: .admin, actor: DatabaseOptions.actor).secret
                 Console.info("affect: created the admin API token; it is shown once, below, and stored only as a hash")
             }
+            let metrics = LiveMetrics()
+            let (capture, engine) = startCapture(store: store, metrics: metrics)
+            defer { _ = engine?.shutdown() }
             let host = self.host
             let token = adminToken
             // Hummingbird's own info lines would repeat ours; warnings and errors still show.
             var logger = Logger(label: "affect.server")
             logger.logLevel = .warning
-            let app = buildApplication(configuration: .init(host: host, port: port), store: store, logger: logger) { boundPort in
+            let app = buildApplication(configuration: .init(host: host, port: port), store: store, capture: capture,
+                                       metrics: metrics, logger: logger) { boundPort in
                 let url = "http://\(host):\(boundPort)"
                 Console.info("affect: serving on \(url)")
                 if let line = try? JSONOutput.text(Ready(url: url, adminToken: token), pretty: false) {
@@ -64,5 +90,24 @@ struct Serve: AsyncParsableCommand {
                 throw UsageError(message: "\(host):\(port) is already in use (choose another --port)")
             }
         }
+    }
+
+    /// The shared engine for participant capture, started; without models the server still runs.
+    func startCapture(store: PrivacyStore, metrics: LiveMetrics) -> (CaptureService, LiveEngine?) {
+        let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramesPerSecond: maxFps)
+        var engine: LiveEngine?
+        var provenance = Provenance(models: [:], configuration: [:])
+        do {
+            let catalog = try ModelCatalog(directory: models)
+            let live = LiveEngine(configuration: .init(workers: workers, detector: detector), catalog: catalog, metrics: metrics,
+                                  log: { Console.info("affect: \($0)") })
+            try live.start()
+            engine = live
+            provenance = .of(catalog: catalog, detector: detector, policy: settings.policy, classifier: .init(),
+                             tracking: true, halfLifeMilliseconds: 500)
+        } catch {
+            Console.info("affect: participant capture is off: \(error)")
+        }
+        return (CaptureService(engine: engine, store: store, feed: LiveFeed(), provenance: provenance, settings: settings), engine)
     }
 }

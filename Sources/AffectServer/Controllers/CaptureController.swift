@@ -1,0 +1,182 @@
+import AffectStore
+import AffectVision
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+
+/// `/p/:secret/ws`, `/p/:secret/stimulus` and `/p/:secret/withdraw`: what a consented link opens.
+///
+/// The socket carries binary frame messages (``IngestFrame``) from the page and a few JSON text
+/// messages each way:
+/// - server to page: `{"type": "ready", "session": ..., "fps": ...}` once, then `{"type": "rate", "fps": ...}`
+///   whenever the rate the server asks for changes (adaptive sampling, the load ladder);
+/// - page to server: `{"type": "end"}` when the stimulus is over.
+///
+/// A client's mistake closes its own socket with a code and a one-line reason, and nothing else:
+/// 1009 a frame over the size limit, 1003 bytes that are not a JPEG or a malformed header,
+/// 1008 frames faster than allowed or a link that cannot start a session. The server closes with
+/// 1000 when the participant withdraws and 1011 when the engine gives the stream up.
+struct CaptureController {
+    let store: PrivacyStore
+    let capture: CaptureService
+
+    func addRoutes(to group: Routes) {
+        group.ws(":secret/ws", shouldUpgrade: { _, context in
+            do {
+                try capture.checkAvailable()
+            } catch {
+                throw HTTPError(.serviceUnavailable, message: "\(error)")
+            }
+            let link = try await store.participantLink(secret: try context.parameters.require("secret"))
+            guard link.invitation.sessionID == nil else {
+                throw HTTPError(.gone, message: "participant link has already been used for a session")
+            }
+            return .upgrade([:])
+        }, onUpgrade: { inbound, outbound, context in
+            let secret = context.requestContext.parameters.get("secret") ?? ""
+            let session: CaptureSession
+            do {
+                session = try await capture.begin(secret: secret)
+            } catch {
+                try? await outbound.close(.policyViolation, reason: Self.reason("\(error)"))
+                return
+            }
+            session.onStop { stop in
+                Task {
+                    switch stop {
+                    case .withdrawn: try? await outbound.close(.normalClosure, reason: "consent withdrawn; data handled as the study says")
+                    case .failed(let reason): try? await outbound.close(.unexpectedServerError, reason: Self.reason(reason))
+                    }
+                }
+            }
+            var closing: Closing?
+            await capture.run(session) {
+                closing = await ingest(inbound: inbound, outbound: outbound, session: session)
+            }
+            // Closed only once the session is closed in the store: a page that sees 1000 knows its
+            // results are all written.
+            if let closing { try? await outbound.close(closing.code, reason: Self.reason(closing.reason)) }
+        })
+        group.get(":secret/stimulus") { request, context -> Response in
+            let link = try await store.participantLink(secret: try context.parameters.require("secret"))
+            guard let stimulus = link.stimulus else { throw HTTPError(.notFound, message: "this link has no stimulus") }
+            let source = stimulus.source
+            if let url = URL(string: source), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
+                return Response(status: .found, headers: [.location: source])
+            }
+            guard FileManager.default.isReadableFile(atPath: source) else {
+                throw HTTPError(.notFound, message: "the stimulus file is missing on the server")
+            }
+            let body = try await FileIO().loadFile(path: source, context: context)
+            let type = MediaType.getMediaType(forExtension: (source as NSString).pathExtension.lowercased())?.description
+                ?? "application/octet-stream"
+            return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: body)
+        }
+        group.post(":secret/withdraw") { _, context -> PrivacyStore.Withdrawal in
+            try await capture.withdraw(secret: try context.parameters.require("secret"))
+        }
+    }
+
+    struct Ready: Encodable {
+        var type = "ready"
+        var session: String
+        var fps: Double?
+        var maxFrameBytes: Int
+        var maxFps: Double
+    }
+
+    struct Rate: Encodable {
+        var type = "rate"
+        var fps: Double
+    }
+
+    struct Command: Decodable {
+        var type: String
+    }
+
+    /// How the server closes a socket.
+    struct Closing {
+        var code: WebSocketErrorCode
+        var reason: String
+    }
+
+    /// Feeds the page's frames to the capture until the page ends, goes away or breaks a rule;
+    /// returns how to close the socket, or nil when it is already closed.
+    private func ingest(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, session: CaptureSession) async -> Closing? {
+        let settings = capture.settings
+        var limit = FrameRateLimit(framesPerSecond: settings.maximumFramesPerSecond)
+        let start = ContinuousClock.now
+        var sentRate = capture.requestedRate(session)
+        func close(_ code: WebSocketErrorCode, _ reason: String) -> Closing { Closing(code: code, reason: reason) }
+        do {
+            try await outbound.writeTextMessage(Self.json(Ready(session: session.sessionID, fps: sentRate,
+                                                                maxFrameBytes: settings.maximumFrameBytes,
+                                                                maxFps: settings.maximumFramesPerSecond)))
+            // Messages up to twice the limit reach the size check and get its reason; larger ones are
+            // refused by the WebSocket layer itself, also with 1009.
+            for try await message in inbound.messages(maxSize: 2 * settings.maximumFrameBytes + IngestFrame.headerBytes) {
+                if session.stopReason != nil { return nil }
+                switch message {
+                case .binary(let buffer):
+                    let frame: IngestFrame
+                    do {
+                        frame = try IngestFrame(parsing: buffer)
+                    } catch {
+                        return close(.unacceptableData, error.description)
+                    }
+                    guard limit.admit(atMilliseconds: start.duration(to: .now).milliseconds) else {
+                        return close(.policyViolation, "more than \(Int(settings.maximumFramesPerSecond)) frames per second")
+                    }
+                    do {
+                        _ = try session.push(frame)
+                    } catch {
+                        switch error {
+                        case .tooLarge: return close(.messageTooLarge, error.description)
+                        case .notJPEG: return close(.unacceptableData, error.description)
+                        }
+                    }
+                    if let error = capture.streamError(session) {
+                        session.stop(.failed("\(error)"))
+                        return nil
+                    }
+                    let rate = capture.requestedRate(session)
+                    if let rate, rate != sentRate {
+                        sentRate = rate
+                        try await outbound.writeTextMessage(Self.json(Rate(fps: rate)))
+                    }
+                    session.publishHealth()
+                case .text(let text):
+                    guard let command = try? JSONDecoder().decode(Command.self, from: Data(text.utf8)) else {
+                        return close(.unacceptableData, "text messages are JSON objects with a \"type\"")
+                    }
+                    switch command.type {
+                    case "end": return close(.normalClosure, "session ended")
+                    case "pause", "resume": continue
+                    default: return close(.unacceptableData, "unknown message type \"\(command.type)\"")
+                    }
+                }
+            }
+        } catch {
+            // The socket failed or the client went away: the session closes with what it has.
+        }
+        return nil
+    }
+
+    /// A close reason fits in 123 bytes.
+    static func reason(_ text: String) -> String {
+        var reason = text
+        while reason.utf8.count > 123 { reason.removeLast() }
+        return reason
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension PrivacyStore.Withdrawal: ResponseEncodable {}

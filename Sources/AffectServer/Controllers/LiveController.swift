@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import ServiceLifecycle
+
+/// `/api/v1/live` (admin, analyst): what the dashboard draws. A JSON snapshot, and the same as
+/// Server-Sent Events: `snapshot` first, then `status`, `points`, `removed` and `audience` events as
+/// sessions run. The dashboard reads the stream with `fetch` so its token travels in a header, never
+/// in a URL.
+struct LiveController {
+    let feed: LiveFeed
+
+    func addRoutes(to group: Routes) {
+        group.get("") { _, context -> LiveFeed.Snapshot in
+            _ = try context.require(.admin, .analyst)
+            return feed.snapshot()
+        }
+        group.get("events") { _, context -> Response in
+            _ = try context.require(.admin, .analyst)
+            let (snapshot, events, cancel) = feed.subscribe()
+            let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                defer { cancel() }
+                try await writer.write(Self.event("snapshot", snapshot))
+                // An open stream must not hold the server up when it shuts down.
+                for await event in events.cancelOnGracefulShutdown() {
+                    let message: ByteBuffer = switch event {
+                    case .status(let status): try Self.event("status", status)
+                    case .points(let session, let points): try Self.event("points", Points(session: session, points: points))
+                    case .removed(let session): try Self.event("removed", Removed(session: session))
+                    case .audience(let stimulus, let points):
+                        try Self.event("audience", LiveFeed.Snapshot.Audience(stimulus: stimulus, points: points))
+                    case .heartbeat: ByteBuffer(string: ": keep-alive\n\n")
+                    }
+                    try await writer.write(message)
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    struct Points: Encodable {
+        var session: String
+        var points: [LiveFeed.SessionPoint]
+    }
+
+    struct Removed: Encodable {
+        var session: String
+    }
+
+    static func event(_ name: String, _ value: some Encodable) throws -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = String(decoding: try encoder.encode(value), as: UTF8.self)
+        return ByteBuffer(string: "event: \(name)\ndata: \(data)\n\n")
+    }
+}
+
+extension LiveFeed.Snapshot: ResponseEncodable {}

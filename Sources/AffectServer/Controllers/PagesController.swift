@@ -1,0 +1,41 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The two pages the server serves, written here as plain HTML, CSS and JavaScript (no build step):
+/// the participant page at `/p/:secret` and the dashboard at `/dashboard`. Their scripts and styles
+/// are under `/static/`. The pages hold no data: everything comes from the API once loaded.
+struct PagesController {
+    let pages: PageAssets
+
+    func addRoutes(to root: Routes) {
+        root.get("p/:secret") { _, _ -> Response in try pages.page("participant.html") }
+        root.get("dashboard") { _, _ -> Response in try pages.page("dashboard.html") }
+    }
+}
+
+/// Where the pages' files are: the `Public` folder copied into the server module's resource bundle.
+struct PageAssets: Sendable {
+    let folder: String
+
+    static func bundled() -> PageAssets {
+        PageAssets(folder: Bundle.module.url(forResource: "Public", withExtension: nil)?.path ?? "Public")
+    }
+
+    var staticFolder: String { (folder as NSString).appendingPathComponent("static") }
+
+    func page(_ name: String) throws -> Response {
+        let path = (folder as NSString).appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HTTPError(.internalServerError, message: "the server's page files are missing (\(name))")
+        }
+        // The pages load only their own scripts and talk only to this server.
+        let policy = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: https: http:; "
+            + "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store"]
+        // A participant's link carries its secret: never pass it on to the stimulus host.
+        if let referrer = HTTPField.Name("Referrer-Policy") { headers[referrer] = "no-referrer" }
+        return Response(status: .ok, headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

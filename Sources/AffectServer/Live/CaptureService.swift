@@ -1,0 +1,134 @@
+import AffectCore
+import AffectPipeline
+import AffectStore
+import AffectVision
+import Foundation
+import Logging
+
+/// Runs participants' capture sessions on one shared ``LiveEngine``: each WebSocket gets its own
+/// pushed stream, and the engine's load ladder spreads the workers over all of them.
+public final class CaptureService: @unchecked Sendable {
+    /// Limits and settings for pushed frames.
+    public struct Settings: Sendable {
+        /// Frames over this size close the socket with 1009 (a 1280x720 webcam JPEG is 100 to 300 KB).
+        public var maximumFrameBytes: Int
+        /// A client sending more frames than this per second, sustained, is closed with 1008.
+        public var maximumFramesPerSecond: Double
+        /// A capture that sends nothing for this long (a page left paused) ends.
+        public var idleSeconds: Double
+        /// How frames are sampled; the page is told the rate this asks for.
+        public var policy: SamplingPolicy
+
+        public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300,
+                    policy: SamplingPolicy = .liveDefault) {
+            self.maximumFrameBytes = maximumFrameBytes
+            self.maximumFramesPerSecond = maximumFramesPerSecond
+            self.idleSeconds = idleSeconds
+            self.policy = policy
+        }
+    }
+
+    /// Why a capture cannot start at all.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let settings: Settings
+    let store: PrivacyStore
+    let feed: LiveFeed
+    private let engine: LiveEngine?
+    private let provenance: Provenance
+    private let logger: Logger
+    private let lock = NSLock()
+    private var running: [String: CaptureSession] = [:]
+
+    /// - Parameters:
+    ///   - engine: a started engine; nil when the server has no models, and captures are then refused.
+    ///   - provenance: the models and settings the engine scores with, recorded with every session.
+    public init(engine: LiveEngine?, store: PrivacyStore, feed: LiveFeed, provenance: Provenance,
+                settings: Settings = Settings(), logger: Logger = Logger(label: "affect.capture")) {
+        self.engine = engine
+        self.store = store
+        self.feed = feed
+        self.provenance = provenance
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Refuses early, before a socket is opened, when the server cannot analyse.
+    func checkAvailable() throws {
+        if engine == nil {
+            throw Unavailable(description: "this server has no emotion models installed (run `affect models` on it)")
+        }
+    }
+
+    /// Starts the link's one session and its stream on the engine.
+    func begin(secret: String) async throws -> CaptureSession {
+        guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
+        let (session, link) = try await store.startSession(throughInvitation: secret, provenance: provenance)
+        let writer: SessionWriter
+        do {
+            writer = try await SessionWriter(store: store, session: session)
+        } catch {
+            try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)")
+            throw error
+        }
+        let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
+                                     maximumFrameBytes: settings.maximumFrameBytes)
+        let (outputs, continuation) = AsyncStream<CaptureSession.Output>.makeStream()
+        let stream = LiveEngine.Stream(name: session.id, source: source, policy: settings.policy, tracking: true,
+                                       sink: { continuation.yield(.result($0)) },
+                                       momentSink: { continuation.yield(.moment($0)) })
+        let id = engine.add(stream)
+        let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
+                                     outputContinuation: continuation, engine: engine, feed: feed)
+        lock.withLock { running[session.id] = capture }
+        logger.info("capture started", metadata: ["session": "\(session.id)", "study": "\(session.studyID)"])
+        return capture
+    }
+
+    /// Runs the capture's result loop until its stream ends, then closes the session. Call once the
+    /// socket is closed or the capture stopped.
+    func run(_ capture: CaptureSession, until socketClosed: () async -> Void) async {
+        guard let engine else { return }
+        async let consumed: Void = capture.consume()
+        await socketClosed()
+        engine.end(stream: capture.streamID)
+        // The engine's wait blocks a thread; keep it off the cooperative pool.
+        let report = await withCheckedContinuation { (done: CheckedContinuation<LiveEngine.StreamReport?, Never>) in
+            Thread.detachNewThread { done.resume(returning: engine.waitUntilFinished(stream: capture.streamID)) }
+        }
+        if capture.stopReason == nil, let error = engine.captureError(ofStream: capture.streamID) {
+            capture.stop(.failed("\(error)"))
+        }
+        capture.outputContinuation.finish()
+        await consumed
+        capture.publishHealth(force: true)
+        await capture.finish(actor: "participant:\(capture.link.invitation.id)")
+        lock.withLock { running[capture.sessionID] = nil }
+        logger.info("capture ended", metadata: [
+            "session": "\(capture.sessionID)", "records": "\(capture.writer.recordsWritten)",
+            "dropped": "\(report?.dropped.values.reduce(0, +) ?? 0)",
+        ])
+    }
+
+    /// Withdraws the consent given through a link; a capture running through it stops at once.
+    func withdraw(secret: String) async throws -> PrivacyStore.Withdrawal {
+        let (withdrawal, link) = try await store.withdrawConsent(throughInvitation: secret)
+        let capture = lock.withLock { running.values.first { $0.link.participant.id == link.participant.id } }
+        // Off the dashboard at once; the capture stops at its next frame.
+        if let session = link.invitation.sessionID { feed.remove(session: session) }
+        capture?.stop(.withdrawn)
+        return withdrawal
+    }
+
+    /// The rate the page should send at now.
+    func requestedRate(_ capture: CaptureSession) -> Double? {
+        engine?.requestedRate(stream: capture.streamID)
+    }
+
+    /// Whether the engine gave up on the capture's stream (shed under load, stalled).
+    func streamError(_ capture: CaptureSession) -> (any Error)? {
+        engine?.captureError(ofStream: capture.streamID)
+    }
+}

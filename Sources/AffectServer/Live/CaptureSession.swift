@@ -1,0 +1,178 @@
+import AffectCore
+import AffectPipeline
+import AffectStore
+import AffectVision
+import Foundation
+
+/// One participant's capture, from the WebSocket's opening to its close: frames go into a
+/// ``PushFrameSource`` on the shared engine; the engine's results come back through ``consume(_:)``
+/// into the ``SessionWriter``, which keeps what the study's mode allows, and on to the ``LiveFeed``.
+final class CaptureSession: @unchecked Sendable {
+    /// What the engine sends back for this stream.
+    enum Output: Sendable {
+        case result(FrameResult)
+        case moment(Moment)
+    }
+
+    /// Why the server ends a capture before the page does.
+    enum Stop: Sendable, Equatable {
+        case withdrawn
+        case failed(String)
+    }
+
+    let link: PrivacyStore.ParticipantLink
+    let writer: SessionWriter
+    let source: PushFrameSource
+    let streamID: Int
+    let outputs: AsyncStream<Output>
+    let outputContinuation: AsyncStream<Output>.Continuation
+    private let engine: LiveEngine
+    private let feed: LiveFeed
+    private let lock = NSLock()
+    private var status: LiveFeed.SessionStatus
+    private var stop: Stop?
+    private var onStop: (@Sendable (Stop) -> Void)?
+    private var lastMediaMilliseconds = -Double.infinity
+    private var analysedTimes: [ContinuousClock.Instant] = []
+    private var lastHealth = ContinuousClock.now
+
+    var sessionID: String { writer.session.id }
+
+    init(link: PrivacyStore.ParticipantLink, writer: SessionWriter, source: PushFrameSource, streamID: Int,
+         outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, engine: LiveEngine, feed: LiveFeed) {
+        self.link = link
+        self.writer = writer
+        self.source = source
+        self.streamID = streamID
+        self.outputs = outputs
+        self.outputContinuation = outputContinuation
+        self.engine = engine
+        self.feed = feed
+        status = LiveFeed.SessionStatus(session: writer.session.id, study: writer.session.studyID,
+                                        stimulus: writer.session.stimulusID, mode: writer.policy.mode, state: .running,
+                                        startedAt: writer.session.startedAt)
+        feed.update(status)
+    }
+
+    /// Why the capture was stopped by the server, if it was.
+    var stopReason: Stop? { lock.withLock { stop } }
+
+    /// Called once when the server stops the capture (withdrawal, a failed stream), to close the socket.
+    func onStop(_ body: @escaping @Sendable (Stop) -> Void) {
+        let already = lock.withLock {
+            onStop = body
+            return stop
+        }
+        if let already { body(already) }
+    }
+
+    /// Stops the capture for `reason` (the first reason wins) and ends the engine's stream.
+    func stop(_ reason: Stop) {
+        let callback: (@Sendable (Stop) -> Void)? = lock.withLock {
+            guard stop == nil else { return nil }
+            stop = reason
+            return onStop
+        }
+        engine.end(stream: streamID)
+        callback?(reason)
+    }
+
+    /// Offers a frame to the engine. Frames whose media time does not move forward (a paused or
+    /// re-sent frame) are skipped: results are keyed by stimulus time.
+    func push(_ frame: IngestFrame) throws(PushFrameSource.Rejection) -> Bool {
+        let fresh = lock.withLock {
+            status.framesReceived += 1
+            guard frame.mediaMilliseconds > lastMediaMilliseconds else { return false }
+            lastMediaMilliseconds = frame.mediaMilliseconds
+            status.mediaMs = frame.mediaMilliseconds
+            return true
+        }
+        guard fresh else { return false }
+        try source.push(frame.jpeg, capturedAt: frame.mediaMilliseconds)
+        return true
+    }
+
+    /// Writes the engine's results as they come, until the stream ends; stops the capture when a
+    /// write is refused (consent withdrawn) or fails.
+    func consume() async {
+        for await output in outputs {
+            guard stopReason == nil else { continue }
+            do {
+                let records: [MinimisedRecord]
+                switch output {
+                case .result(let result):
+                    records = try await writer.record(result)
+                    noteAnalysed()
+                case .moment(let moment): records = try await writer.record(moment: moment)
+                }
+                feed.add(records, session: sessionID)
+            } catch StoreError.noConsent {
+                stop(.withdrawn)
+            } catch {
+                stop(.failed("results could not be stored: \(error)"))
+            }
+        }
+    }
+
+    /// Ends the session in the store (unless its data went with a withdrawal) and in the feed.
+    func finish(actor: String) async {
+        var failure: String?
+        if stopReason != .withdrawn {
+            do {
+                feed.add(try await writer.finish(actor: actor), session: sessionID)
+            } catch StoreError.noConsent {
+                stop(.withdrawn)
+            } catch {
+                failure = "the session could not be closed: \(error)"
+            }
+        }
+        if stopReason == .withdrawn {
+            feed.remove(session: sessionID)
+            return
+        }
+        let final = lock.withLock {
+            switch stop {
+            case .failed(let reason): status.state = .failed; status.reason = reason
+            default:
+                status.state = failure == nil ? .ended : .failed
+                status.reason = failure
+            }
+            status.recordsWritten = writer.recordsWritten
+            return status
+        }
+        feed.update(final)
+    }
+
+    /// Publishes health at most once a second.
+    func publishHealth(force: Bool = false) {
+        let now = ContinuousClock.now
+        let due = lock.withLock {
+            guard force || lastHealth.duration(to: now) >= .seconds(1) else { return false }
+            lastHealth = now
+            return true
+        }
+        guard due else { return }
+        let report = engine.currentReport(stream: streamID)
+        let rate = engine.requestedRate(stream: streamID)
+        let snapshot: LiveFeed.SessionStatus? = lock.withLock {
+            guard status.state == .running, stop == nil else { return nil }
+            analysedTimes.removeAll { $0.duration(to: now) > .seconds(5) }
+            status.analysedFps = Double(analysedTimes.count) / 5
+            status.requestedFps = rate
+            status.latencyP50Ms = report?.latency?.p50
+            status.latencyP95Ms = report?.latency?.p95
+            status.dropped = report?.dropped.values.reduce(0, +) ?? 0
+            status.recordsWritten = writer.recordsWritten
+            return status
+        }
+        if let snapshot { feed.update(snapshot) }
+    }
+
+    private func noteAnalysed() {
+        lock.withLock {
+            status.framesAnalysed += 1
+            analysedTimes.append(.now)
+        }
+        publishHealth()
+    }
+}

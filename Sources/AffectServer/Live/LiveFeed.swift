@@ -1,0 +1,224 @@
+import AffectCore
+import Foundation
+
+/// What the live dashboard sees: each capture session's health and the records the store kept for
+/// it, and per stimulus the audience timeline over those sessions. Subscribers get a snapshot, then
+/// every change.
+///
+/// The feed holds only records the store holds (``MinimisedRecord``), so the dashboard shows no more
+/// than the study's mode keeps. A withdrawn session leaves the feed at once, with its share of the
+/// audience timeline; an ended one after ``retentionSeconds``, since a deletion made by another process
+/// (`affect subject delete`, a purge) cannot reach this memory.
+public final class LiveFeed: @unchecked Sendable {
+    /// A session as the dashboard lists it.
+    public struct SessionStatus: Sendable, Codable, Hashable {
+        public enum State: String, Sendable, Codable { case running, ended, withdrawn, failed }
+
+        public var session: String
+        public var study: String
+        public var stimulus: String?
+        public var mode: ProcessingMode
+        public var state: State
+        /// Why a session failed or was closed by the server.
+        public var reason: String?
+        public var startedAt: Int64
+        public var framesReceived = 0
+        public var framesAnalysed = 0
+        /// Analysed frames per second over the last few seconds.
+        public var analysedFps = 0.0
+        /// The rate the server asks the page to send at.
+        public var requestedFps: Double?
+        public var latencyP50Ms: Double?
+        public var latencyP95Ms: Double?
+        /// Frames not analysed: replaced before a worker was free, or dropped by the load ladder.
+        public var dropped = 0
+        public var recordsWritten = 0
+        /// The latest stimulus time seen.
+        public var mediaMs: Double?
+    }
+
+    /// One stored record as a point of a session's timeline.
+    public struct SessionPoint: Sendable, Codable, Hashable {
+        public var timeMilliseconds: Double
+        public var means: [Double?]
+        public var valence: Double
+
+        enum CodingKeys: String, CodingKey { case timeMilliseconds = "t_ms", means, valence }
+    }
+
+    public enum Event: Sendable {
+        case status(SessionStatus)
+        case points(session: String, [SessionPoint])
+        /// A session left the feed (withdrawn, or ended long enough ago).
+        case removed(session: String)
+        case audience(stimulus: String?, [AudienceTimeline.Point])
+        /// Nothing happened for a while: lets a stream notice a client that went away.
+        case heartbeat
+    }
+
+    public struct Snapshot: Sendable, Codable {
+        public struct Session: Sendable, Codable {
+            public var status: SessionStatus
+            public var points: [SessionPoint]
+        }
+
+        public struct Audience: Sendable, Codable {
+            public var stimulus: String?
+            public var points: [AudienceTimeline.Point]
+        }
+
+        public var sessions: [Session]
+        public var audiences: [Audience]
+    }
+
+    private struct Entry {
+        var status: SessionStatus
+        var records: [MinimisedRecord] = []
+        var endedAt: Date?
+    }
+
+    public let retentionSeconds: Double
+    public let binMilliseconds: Double
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    /// Kept up to date as records arrive; rebuilt when a session leaves.
+    private var audiences: [String?: AudienceTimeline] = [:]
+    private var audiencePublished: [String?: ContinuousClock.Instant] = [:]
+    private var subscribers: [UUID: AsyncStream<Event>.Continuation] = [:]
+
+    public init(retentionSeconds: Double = 600, binMilliseconds: Double = 500) {
+        self.retentionSeconds = retentionSeconds
+        self.binMilliseconds = binMilliseconds
+        Task { [weak self] in
+            while true {
+                do {
+                    // Held only for the tick: the feed goes when its server does.
+                    guard let feed = self else { return }
+                    feed.tick()
+                }
+                try? await Task.sleep(for: .seconds(15))
+            }
+        }
+    }
+
+    /// The current state, and a stream of every change after it (ends when `cancel` is called).
+    public func subscribe() -> (Snapshot, AsyncStream<Event>, cancel: @Sendable () -> Void) {
+        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let id = UUID()
+        let snapshot = lock.withLock {
+            expireEnded()
+            subscribers[id] = continuation
+            return makeSnapshot()
+        }
+        let cancel: @Sendable () -> Void = { [weak self] in
+            self?.lock.withLock { self?.subscribers[id] = nil }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in cancel() }
+        return (snapshot, stream, cancel)
+    }
+
+    public func snapshot() -> Snapshot {
+        lock.withLock {
+            expireEnded()
+            return makeSnapshot()
+        }
+    }
+
+    func update(_ status: SessionStatus) {
+        lock.withLock {
+            var entry = entries[status.session] ?? Entry(status: status)
+            entry.status = status
+            if status.state != .running, entry.endedAt == nil { entry.endedAt = Date() }
+            entries[status.session] = entry
+            publish(.status(status))
+            if status.state != .running { publishAudience(stimulus: status.stimulus, force: true) }
+        }
+    }
+
+    /// Adds records the store just kept for a session.
+    func add(_ records: [MinimisedRecord], session: String) {
+        let points = records.compactMap(Self.point(of:))
+        guard !points.isEmpty else { return }
+        lock.withLock {
+            guard var entry = entries[session] else { return }
+            entry.records += records
+            entries[session] = entry
+            let stimulus = entry.status.stimulus
+            var timeline = audiences[stimulus] ?? AudienceTimeline(binMilliseconds: binMilliseconds)
+            for record in records { timeline.add(record, session: session) }
+            audiences[stimulus] = timeline
+            publish(.points(session: session, points))
+            publishAudience(stimulus: stimulus, force: false)
+        }
+    }
+
+    /// Forgets a session at once (its data was deleted).
+    func remove(session: String) {
+        lock.withLock {
+            guard let entry = entries.removeValue(forKey: session) else { return }
+            publish(.removed(session: session))
+            rebuildAudience(stimulus: entry.status.stimulus)
+        }
+    }
+
+    private func tick() {
+        lock.withLock {
+            expireEnded()
+            publish(.heartbeat)
+        }
+    }
+
+    // MARK: With `lock` held
+
+    private func publish(_ event: Event) {
+        for continuation in subscribers.values { continuation.yield(event) }
+    }
+
+    private func expireEnded() {
+        let cutoff = Date(timeIntervalSinceNow: -retentionSeconds)
+        for (id, entry) in entries {
+            guard let ended = entry.endedAt, ended < cutoff else { continue }
+            entries[id] = nil
+            publish(.removed(session: id))
+            rebuildAudience(stimulus: entry.status.stimulus)
+        }
+    }
+
+    /// At most two audience updates a second per stimulus: each carries the whole timeline.
+    private func publishAudience(stimulus: String?, force: Bool) {
+        let now = ContinuousClock.now
+        if !force, let last = audiencePublished[stimulus], last.duration(to: now) < .milliseconds(500) { return }
+        audiencePublished[stimulus] = now
+        publish(.audience(stimulus: stimulus, audiences[stimulus]?.points ?? []))
+    }
+
+    private func rebuildAudience(stimulus: String?) {
+        var timeline = AudienceTimeline(binMilliseconds: binMilliseconds)
+        for (id, entry) in entries where entry.status.stimulus == stimulus {
+            for record in entry.records { timeline.add(record, session: id) }
+        }
+        audiences[stimulus] = timeline.isEmpty ? nil : timeline
+        publishAudience(stimulus: stimulus, force: true)
+    }
+
+    private func makeSnapshot() -> Snapshot {
+        let ordered = entries.values.sorted { ($0.status.startedAt, $0.status.session) < ($1.status.startedAt, $1.status.session) }
+        let stimuli = Array(Set(ordered.map(\.status.stimulus))).sorted { ($0 ?? "") < ($1 ?? "") }
+        return Snapshot(
+            sessions: ordered.map { .init(status: $0.status, points: $0.records.compactMap(Self.point(of:))) },
+            audiences: stimuli.map { .init(stimulus: $0, points: audiences[$0]?.points ?? []) })
+    }
+
+    static func point(of record: MinimisedRecord) -> SessionPoint? {
+        let time: Double, emotions: ReportedEmotions?
+        switch record {
+        case .face(let row): (time, emotions) = (row.timeMilliseconds, row.emotions)
+        case .group(let row): (time, emotions) = (row.timeMilliseconds, row.emotions)
+        case .window(let row): (time, emotions) = ((row.startMilliseconds + row.endMilliseconds) / 2, row.emotions)
+        case .moment: return nil
+        }
+        guard let emotions else { return nil }
+        return SessionPoint(timeMilliseconds: time, means: emotions.probabilities, valence: Circumplex(emotions).valence)
+    }
+}

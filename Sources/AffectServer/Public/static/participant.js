@@ -1,0 +1,204 @@
+// The participant page: notice, consent, camera, stimulus, and frames to the server over a
+// WebSocket at the rate the server asks for. Frames are JPEGs made in memory and sent; nothing is
+// kept in the page either.
+"use strict";
+
+const secret = location.pathname.split("/")[2] || "";
+const base = `/p/${secret}`;
+const $ = (id) => document.getElementById(id);
+const state = { briefing: null, stream: null, socket: null, fps: 2, sent: 0, paused: false, started: 0, timer: null, ended: false };
+
+function setState(name, message, isError) {
+  document.body.dataset.state = name;
+  $("message").textContent = message || "";
+  $("message").className = isError ? "error" : "status";
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return (body.error && body.error.message) || response.statusText;
+  } catch (_) {
+    return response.statusText;
+  }
+}
+
+async function loadBriefing() {
+  const response = await fetch(`${base}/briefing`);
+  if (!response.ok) return setState("unavailable", `This link cannot be used: ${await errorText(response)}.`, true);
+  const briefing = await response.json();
+  state.briefing = briefing;
+  $("study-name").textContent = briefing.study;
+  $("notice").textContent = briefing.notice;
+  for (const expression of briefing.expressions) {
+    const label = document.createElement("label");
+    label.className = "optout";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = expression;
+    box.name = "exclude";
+    label.append(box, " " + expression);
+    $("optouts").appendChild(label);
+  }
+  $("briefing").classList.remove("hidden");
+  setState("briefing", "Please read the notice below.");
+}
+
+async function giveConsent() {
+  const excluded = [...document.querySelectorAll("input[name=exclude]:checked")].map((b) => b.value);
+  $("consent").disabled = true;
+  const response = await fetch(`${base}/consent`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ agreed: true, excluded_emotions: excluded }),
+  });
+  if (!response.ok) return setState("error", `Consent could not be recorded: ${await errorText(response)}.`, true);
+  $("briefing").classList.add("hidden");
+  $("capture").classList.remove("hidden");
+  setState("consented", "Consent recorded. Allow the camera, then press Start.");
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+    $("preview").srcObject = state.stream;
+    $("start").disabled = false;
+    setState("camera", "Camera ready. Press Start when you are ready to watch.");
+  } catch (error) {
+    setState("error", `The camera could not be opened (${error.name}). You can withdraw below.`, true);
+  }
+}
+
+function mediaTime() {
+  if (state.briefing && state.briefing.stimulus_id) return $("stimulus").currentTime * 1000;
+  return performance.now() - state.started;
+}
+
+function start() {
+  $("start").disabled = true;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}${base}/ws`);
+  socket.binaryType = "arraybuffer";
+  state.socket = socket;
+  socket.onmessage = (event) => {
+    if (typeof event.data !== "string") return;
+    const message = JSON.parse(event.data);
+    if (message.fps) {
+      state.fps = message.fps;
+      $("rate").textContent = message.fps.toFixed(1);
+    }
+    if (message.type === "ready") begin(message);
+  };
+  socket.onclose = (event) => {
+    if (state.ended) return;
+    stopCapture();
+    if (event.code === 1000 && /withdrawn/.test(event.reason)) return;
+    const reason = event.reason || "the connection was lost";
+    setState("closed", `The session stopped: ${reason} (code ${event.code}).`, event.code !== 1000);
+  };
+}
+
+async function begin(ready) {
+  document.body.dataset.session = ready.session;
+  state.started = performance.now();
+  $("pause").disabled = false;
+  if (state.briefing.stimulus_id) {
+    const video = $("stimulus");
+    video.src = `${base}/stimulus`;
+    video.classList.remove("hidden");
+    video.onended = finish;
+    try {
+      await video.play();
+    } catch (error) {
+      return setState("error", `The video could not play (${error.name}).`, true);
+    }
+  }
+  setState("capturing", "Watching. Your expressions are being estimated.");
+  schedule();
+}
+
+function schedule() {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(sendFrame, 1000 / Math.max(0.5, state.fps));
+}
+
+let lastMedia = -1;
+const canvas = document.createElement("canvas");
+
+async function sendFrame() {
+  const socket = state.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN || state.ended) return;
+  const preview = $("preview");
+  const media = mediaTime();
+  // Nothing is sent while paused, and never twice for one moment of the stimulus; a slow
+  // connection skips frames rather than queueing them.
+  if (!state.paused && media > lastMedia && preview.videoWidth > 0 && socket.bufferedAmount < 1_000_000) {
+    const scale = Math.min(1, 640 / preview.videoWidth);
+    canvas.width = Math.round(preview.videoWidth * scale);
+    canvas.height = Math.round(preview.videoHeight * scale);
+    canvas.getContext("2d").drawImage(preview, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+    if (blob && socket.readyState === WebSocket.OPEN) {
+      const jpeg = await blob.arrayBuffer();
+      const message = new Uint8Array(16 + jpeg.byteLength);
+      const header = new DataView(message.buffer);
+      header.setFloat64(0, media, true);
+      header.setFloat64(8, performance.now(), true);
+      message.set(new Uint8Array(jpeg), 16);
+      socket.send(message.buffer);
+      lastMedia = media;
+      state.sent += 1;
+      $("frames-sent").textContent = String(state.sent);
+    }
+  }
+  schedule();
+}
+
+function togglePause() {
+  state.paused = !state.paused;
+  const video = $("stimulus");
+  if (state.briefing.stimulus_id) state.paused ? video.pause() : video.play();
+  $("pause").textContent = state.paused ? "Resume" : "Pause";
+  setState(state.paused ? "paused" : "capturing", state.paused ? "Paused: nothing is sent." : "Watching.");
+}
+
+function stopCapture() {
+  clearTimeout(state.timer);
+  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+  $("stimulus").pause();
+  $("pause").disabled = true;
+  $("start").disabled = true;
+}
+
+function finish() {
+  state.ended = true;
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify({ type: "end" }));
+  stopCapture();
+  $("capture").classList.add("hidden");
+  $("done").classList.remove("hidden");
+  $("done-text").textContent = "The video is over and your camera is off. You may close this page.";
+  setState("finished", "Finished.");
+}
+
+async function withdraw() {
+  if (!confirm("Withdraw from the study? Your results will be handled as the notice says and processing stops.")) return;
+  state.ended = true;
+  stopCapture();
+  const response = await fetch(`${base}/withdraw`, { method: "POST" });
+  if (state.socket) state.socket.close(1000, "withdrawn");
+  $("capture").classList.add("hidden");
+  $("done").classList.remove("hidden");
+  $("done-title").textContent = "You have withdrawn";
+  if (response.ok) {
+    const result = await response.json();
+    $("done-text").textContent = `Processing has stopped. ${result.rows_deleted} stored results were deleted.`;
+    setState("withdrawn", "Withdrawn.");
+  } else {
+    setState("error", `Withdrawal failed: ${await errorText(response)}. Please contact the researcher.`, true);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("agree").addEventListener("change", (e) => { $("consent").disabled = !e.target.checked; });
+  $("consent").addEventListener("click", giveConsent);
+  $("start").addEventListener("click", start);
+  $("pause").addEventListener("click", togglePause);
+  $("withdraw").addEventListener("click", withdraw);
+  loadBriefing();
+});

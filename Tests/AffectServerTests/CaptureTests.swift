@@ -1,0 +1,211 @@
+import AffectCore
+import AffectPipeline
+@testable import AffectServer
+import AffectStore
+import AffectTestSupport
+import AffectVision
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSTesting
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Testing
+
+/// Participant capture over a real WebSocket on 127.0.0.1, with the real models, real frames of a
+/// talking-head clip, and a real SQLite store.
+@Suite(.serialized) struct CaptureTests {
+    static let clip = "talking-heads/WDA_KatieHill_000.mp4"
+
+    /// The clip's first frames as JPEGs, made once in memory.
+    static let frames: [Data] = {
+        guard TestEnvironment.hasSharedData,
+              let source = try? VideoInput(parsing: TestEnvironment.data(clip)).open() else { return [] }
+        var frames: [Data] = []
+        while frames.count < 60, (try? source.advance()) != nil {
+            if let image = try? source.currentImage(), let jpeg = try? image.jpegData(quality: 85) { frames.append(jpeg) }
+        }
+        return frames
+    }()
+
+    static var ready: Bool { TestEnvironment.hasModels && TestEnvironment.hasSharedData && !frames.isEmpty }
+
+    struct Fixture: Sendable {
+        let store: PrivacyStore
+        let capture: CaptureService
+        let study: Study
+        let stimulus: Stimulus
+
+        /// A consented link's secret, as the participant page has it after consent.
+        func consentedLink(hours: Double = 1) async throws -> String {
+            let (_, secret) = try await store.createInvitation(study: study.id, stimulus: stimulus.id, hours: hours, actor: "test")
+            _ = try await store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [],
+                                        segment: nil)
+            return secret
+        }
+    }
+
+    func withServer(maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual,
+                    _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
+        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface),
+                                catalog: try ModelCatalog(directory: TestEnvironment.modelsDirectory))
+        try engine.start()
+        defer { _ = engine.shutdown() }
+        let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(),
+                                     provenance: Provenance(models: ["test": "0"], configuration: ["detector": "blazeface"]),
+                                     settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20))
+        let study = try await store.createStudy(
+            StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode),
+            actor: "test")
+        let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "https://example.invalid/cut.mp4",
+                                                   actor: "test")
+        let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture)
+        try await app.test(.live) { client in
+            try await body(client, Fixture(store: store, capture: capture, study: study, stimulus: stimulus))
+        }
+    }
+
+    /// A frame message as the page sends it: media ms, capture ms, then the JPEG.
+    static func message(media: Double, capture: Double, jpeg: Data) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(media.bitPattern, endianness: .little)
+        buffer.writeInteger(capture.bitPattern, endianness: .little)
+        buffer.writeBytes(jpeg)
+        return buffer
+    }
+
+    /// Sends `count` frames 100 ms apart on the stimulus clock (at 10 per second), then `{"type": "end"}`.
+    static func watch(_ outbound: WebSocketOutboundWriter, count: Int, startingAt first: Int = 0) async throws {
+        for index in first..<(first + count) {
+            let media = Double(index) * 100
+            try await outbound.writeBinaryMessage(message(media: media, capture: media + 5, jpeg: frames[index % frames.count]))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @Test(.enabled(if: ready)) func framesBecomeStoredResultsOnTheStimulusClock() async throws {
+        try await withServer { client, fixture in
+            let secret = try await fixture.consentedLink()
+            let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                guard case .text(let ready) = try await messages.next() else { Issue.record("no ready message"); return }
+                #expect(ready.contains("\"type\":\"ready\""))
+                #expect(ready.contains("\"fps\":2"), "adaptive sampling starts at its base rate")
+                try await Self.watch(outbound, count: 40)
+                try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                while try await messages.next() != nil {}
+            }
+            #expect(close?.closeCode == .normalClosure)
+            let session = try #require(try await Self.sessionOfLink(fixture))
+            #expect(session.status == "completed")
+            #expect(session.stimulusID == fixture.stimulus.id)
+            let records = try await fixture.store.results(session: session.id)
+            let times = records.compactMap { record -> Double? in
+                if case .face(let row) = record { return row.timeMilliseconds }
+                return nil
+            }
+            #expect(times.count >= 5, "a face in most sampled frames of 4 s at 2 fps or more")
+            #expect(times.allSatisfy { $0.truncatingRemainder(dividingBy: 100) == 0 && $0 <= 3900 },
+                    "results carry the stimulus media time of the frame they came from")
+            // The dashboard's feed holds exactly what was stored, and the session as ended.
+            let live = try #require(fixture.capture.feed.snapshot().sessions.first { $0.status.session == session.id })
+            #expect(live.status.state == .ended)
+            #expect(live.points.map(\.timeMilliseconds) == times)
+            #expect(live.status.framesReceived == 40)
+            let audience = try #require(fixture.capture.feed.snapshot().audiences.first { $0.stimulus == fixture.stimulus.id })
+            #expect(!audience.points.isEmpty && audience.points.allSatisfy { $0.sessions == 1 })
+        }
+    }
+
+    @Test(.enabled(if: ready)) func badClientsAreClosedWithACodeAndOthersGoOn() async throws {
+        try await withServer(maximumFrameBytes: 100_000) { client, fixture in
+            let steady = try await fixture.consentedLink()
+            // A well-behaved participant watches throughout while the others misbehave.
+            async let steadyClose = client.ws("/p/\(steady)/ws") { inbound, outbound, _ in
+                try await Self.watch(outbound, count: 50)
+                try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                for try await _ in inbound {}
+            }
+            func closeCode(sending messages: [ByteBuffer], pauseMilliseconds: Int = 0) async throws -> WebSocketCloseFrame? {
+                let secret = try await fixture.consentedLink()
+                return try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                    for message in messages {
+                        try await outbound.writeBinaryMessage(message)
+                        if pauseMilliseconds > 0 { try await Task.sleep(for: .milliseconds(pauseMilliseconds)) }
+                    }
+                    for try await _ in inbound {}
+                }
+            }
+            let big = Data([0xFF, 0xD8, 0xFF]) + Data(repeating: 7, count: 150_000)
+            let oversized = try await closeCode(sending: [Self.message(media: 0, capture: 0, jpeg: big)])
+            #expect(oversized?.closeCode == .messageTooLarge)
+            #expect(oversized?.reason?.contains("exceeds the 100000-byte limit") == true)
+            let png = try await closeCode(sending: [Self.message(media: 0, capture: 0, jpeg: Data([0x89, 0x50, 0x4E, 0x47] + [UInt8](repeating: 0, count: 64)))])
+            #expect(png?.closeCode == .unacceptableData)
+            #expect(png?.reason == "frame is not a JPEG image")
+            let headless = try await closeCode(sending: [ByteBuffer(bytes: [1, 2, 3])])
+            #expect(headless?.closeCode == .unacceptableData)
+            #expect(headless?.reason?.contains("16-byte header") == true)
+            let flood = (0..<60).map { Self.message(media: Double($0) * 10, capture: 0, jpeg: Self.frames[0]) }
+            let fast = try await closeCode(sending: flood)
+            #expect(fast?.closeCode == .policyViolation)
+            #expect(fast?.reason == "more than 20 frames per second")
+
+            // A link opens one session: a second connection through it is refused before any upgrade.
+            await #expect(throws: (any Error).self) {
+                try await client.ws("/p/\(steady)/ws") { _, _, _ in }
+            }
+            let (_, unconsented) = try await fixture.store.createInvitation(study: fixture.study.id, hours: 1, actor: "test")
+            try await client.execute(uri: "/p/\(unconsented)/ws", method: .get) { response in
+                #expect(response.status == .gone, "a link without consent opens no capture")
+            }
+            try await client.execute(uri: "/p/\(String(repeating: "ab", count: 24))/ws", method: .get) { #expect($0.status == .gone) }
+
+            #expect(try await steadyClose?.closeCode == .normalClosure, "the well-behaved session was not disturbed")
+            let sessions = try await fixture.store.sessions(study: fixture.study.id)
+            let completed = sessions.filter { $0.status == "completed" }
+            #expect(completed.count == 5, "every socket's session is closed in the store")
+            let steadyResults = try await fixture.store.results(session: try #require(try await Self.sessionOfLink(fixture, secret: steady)).id)
+            #expect(steadyResults.count >= 5)
+        }
+    }
+
+    @Test(.enabled(if: ready)) func withdrawingThroughTheLinkStopsTheCaptureAndDeletesItsData() async throws {
+        try await withServer { client, fixture in
+            let secret = try await fixture.consentedLink()
+            let store = fixture.store
+            let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                try await Self.watch(outbound, count: 20)
+                // Results are stored while the session runs...
+                let session = try #require(try await Self.sessionOfLink(fixture, secret: secret))
+                #expect(try await !store.results(session: session.id).isEmpty)
+                // ...until the participant withdraws from the page (a plain POST, as the page does it).
+                try await client.execute(uri: "/p/\(secret)/withdraw", method: .post) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains("\"rows_deleted\""))
+                }
+                // The page stops sending, but a late frame must not be stored either.
+                try? await outbound.writeBinaryMessage(Self.message(media: 99_000, capture: 0, jpeg: Self.frames[0]))
+                for try await _ in inbound {}
+            }
+            #expect(close?.closeCode == .normalClosure)
+            #expect(close?.reason?.contains("withdrawn") == true)
+            #expect(try await store.sessions(study: fixture.study.id).isEmpty, "the session and its results are deleted")
+            #expect(fixture.capture.feed.snapshot().sessions.isEmpty, "and gone from the dashboard")
+            try await client.execute(uri: "/p/\(secret)/ws", method: .get) { #expect($0.status == .forbidden) }
+        }
+    }
+
+    /// The session a link started, found through the store's own link record.
+    static func sessionOfLink(_ fixture: Fixture, secret: String? = nil) async throws -> Session? {
+        let sessions = try await fixture.store.sessions(study: fixture.study.id)
+        guard let secret else { return sessions.first }
+        let link = try? await fixture.store.participantLink(secret: secret)
+        return sessions.first { $0.id == link?.invitation.sessionID }
+    }
+}
