@@ -1,3 +1,4 @@
+import AffectCore
 import AffectServer
 import AffectStore
 import AffectTestSupport
@@ -148,6 +149,46 @@ import Testing
                 #expect($0.status == .gone)
             }
             #expect(try await fixture.store.studies().count == 1)
+        }
+    }
+
+    @Test func malformedJSONIsABadRequestAndChangesNothing() async throws {
+        try await withServer { client, fixture in
+            let auth: HTTPFields = [.authorization: "Bearer \(fixture.admin)"]
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: #"{"name": "Trailer", "#)) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/studies", method: .post, headers: auth, body: ByteBuffer(string: #"{"name": 7}"#)) {
+                #expect($0.status == .badRequest, "wrong types too")
+            }
+            #expect(try await fixture.store.studies().isEmpty)
+            let study = try await fixture.store.createStudy(
+                StudyDefinition(name: "T", purpose: "p", context: .mediaResearch), actor: "test")
+            try await client.execute(uri: "/api/v1/studies/\(study.id)/stimuli", method: .post, headers: auth,
+                                     body: ByteBuffer(string: "not json")) { #expect($0.status == .badRequest) }
+            let (_, secret) = try await fixture.store.createInvitation(study: study.id, hours: 1, actor: "test")
+            try await client.execute(uri: "/p/\(secret)/consent", method: .post, body: ByteBuffer(string: "{agreed: true}")) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/p/\(secret)/briefing", method: .get) { #expect($0.status == .ok, "the link is still unused") }
+            #expect(try await fixture.store.stimuli(study: study.id).isEmpty)
+        }
+    }
+
+    @Test func pagesAndTheirScriptsAreServed() async throws {
+        try await withServer { client, _ in
+            try await client.execute(uri: "/dashboard", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+                #expect(String(buffer: response.body).contains("/static/timeline-chart.js"))
+            }
+            try await client.execute(uri: "/p/" + String(repeating: "ab", count: 24), method: .get) { response in
+                #expect(response.status == .ok, "the page itself holds nothing; its API calls check the link")
+                #expect(String(buffer: response.body).contains("/static/participant.js"))
+            }
+            for script in ["timeline-chart.js", "participant.js", "dashboard.js", "affect.css"] {
+                try await client.execute(uri: "/static/\(script)", method: .get) { #expect($0.status == .ok, "\(script)") }
+            }
         }
     }
 }

@@ -52,6 +52,7 @@ async function giveConsent() {
     body: JSON.stringify({ agreed: true, excluded_emotions: excluded }),
   });
   if (!response.ok) return setState("error", `Consent could not be recorded: ${await errorText(response)}.`, true);
+  document.body.dataset.participant = (await response.json()).participant_id;
   $("briefing").classList.add("hidden");
   $("capture").classList.remove("hidden");
   setState("consented", "Consent recorded. Allow the camera, then press Start.");
