@@ -118,7 +118,7 @@ import Testing
             #expect(live.points.map(\.timeMilliseconds) == times)
             #expect(live.status.framesReceived == 40)
             let audience = try #require(fixture.capture.feed.snapshot().audiences.first { $0.stimulus == fixture.stimulus.id })
-            #expect(!audience.points.isEmpty && audience.points.allSatisfy { $0.sessions == 1 })
+            #expect(!audience.points.isEmpty && audience.points.allSatisfy { $0.contributors == 1 })
         }
     }
 

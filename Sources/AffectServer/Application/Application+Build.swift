@@ -14,7 +14,8 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let capture = capture ?? CaptureService(engine: nil, store: store, feed: LiveFeed(),
                                             provenance: .init(models: [:], configuration: [:]))
-    let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), catalog: RouteCatalog())
+    let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), configuration: configuration,
+                             catalog: RouteCatalog())
     // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
     let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * capture.settings.maximumFrameBytes + IngestFrame.headerBytes)
     return Application(
@@ -27,7 +28,7 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
 
 /// The routes and middleware; `catalog` records every route for the OpenAPI check.
 func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureService, pages: PageAssets,
-                 catalog: RouteCatalog) -> Router<AffectRequestContext> {
+                 configuration: ServerConfiguration = .init(), catalog: RouteCatalog) -> Router<AffectRequestContext> {
     let router = Router(context: AffectRequestContext.self)
     router.add(middleware: StoreErrorMiddleware())
     router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static"))
@@ -40,6 +41,9 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
                      catalog: catalog)
     StudiesController(store: store).addRoutes(to: api.group("studies"))
     StimuliController(store: store).addRoutes(to: api.group("studies"))
+    StimulusUpload(store: store, directory: configuration.stimulusDirectory, maximumBytes: configuration.maximumUploadBytes)
+        .addRoutes(to: api.group("studies"))
+    ResultsController(store: store).addRoutes(to: api.group("studies"))
     InvitationsController(store: store).addRoutes(to: api.group("studies"))
     LiveController(feed: capture.feed).addRoutes(to: api.group("live"))
     let participant = root.group("p")

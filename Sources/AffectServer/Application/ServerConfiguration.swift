@@ -3,9 +3,16 @@ public struct ServerConfiguration: Sendable {
     /// The address to bind; 127.0.0.1 unless the server should be reachable from other machines.
     public var host: String
     public var port: Int
+    /// Where uploaded stimulus videos are kept; uploads are refused without one.
+    public var stimulusDirectory: String?
+    /// The largest stimulus upload, in bytes.
+    public var maximumUploadBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, stimulusDirectory: String? = nil,
+                maximumUploadBytes: Int = 2 * 1024 * 1024 * 1024) {
         self.host = host
         self.port = port
+        self.stimulusDirectory = stimulusDirectory
+        self.maximumUploadBytes = maximumUploadBytes
     }
 }

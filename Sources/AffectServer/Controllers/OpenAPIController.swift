@@ -110,6 +110,39 @@ enum OpenAPIDocument {
                    "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stimulus"}}}},
                                  "404": {"description": "unknown study"}, "409": {"description": "name and variant taken"}, "422": {"description": "empty field"}}}
         },
+        "/api/v1/studies/{study}/stimuli/upload": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "name", "in": "query", "required": true, "schema": {"type": "string"}},
+                         {"name": "variant", "in": "query", "schema": {"type": "string", "default": "A"}}],
+          "post": {"summary": "Upload a stimulus video (MP4 or WebM) as the request body (admin); it is kept in the server's data directory.",
+                   "security": [{"token": []}], "requestBody": {"required": true, "content": {"video/mp4": {}, "video/webm": {}}},
+                   "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stimulus"}}}},
+                                 "400": {"description": "no name"}, "413": {"description": "over the upload limit"},
+                                 "415": {"description": "not MP4 or WebM"}, "503": {"description": "no data directory"}}}
+        },
+        "/api/v1/studies/{study}/sessions": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "A study's sessions (admin, analyst).", "security": [{"token": []}],
+                  "responses": {"200": {"description": "sessions"}, "404": {"description": "unknown study"}}}
+        },
+        "/api/v1/studies/{study}/results": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "stimulus", "in": "query", "schema": {"type": "string"}, "description": "A stimulus id."},
+                         {"name": "variant", "in": "query", "schema": {"type": "string"}}, {"name": "name", "in": "query", "schema": {"type": "string"}},
+                         {"name": "segment", "in": "query", "schema": {"type": "string"}, "description": "key:value; repeat for several."},
+                         {"name": "from_ms", "in": "query", "schema": {"type": "number"}}, {"name": "to_ms", "in": "query", "schema": {"type": "number"}},
+                         {"name": "expression", "in": "query", "schema": {"$ref": "#/components/schemas/Emotion"}},
+                         {"name": "bin_ms", "in": "query", "schema": {"type": "number", "default": 500}},
+                         {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"], "default": "json"}}],
+          "get": {"summary": "Audience means per bin of stimulus time over participants (admin, analyst); bins with fewer than the study's k participants are withheld.",
+                  "security": [{"token": []}],
+                  "responses": {"200": {"description": "bins, as JSON or CSV"}, "400": {"description": "bad parameter"}, "404": {"description": "unknown study"}}}
+        },
+        "/api/v1/studies/{study}/moments": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "Expression moments stored for the study's sessions (individual mode only) (admin, analyst).",
+                  "security": [{"token": []}], "responses": {"200": {"description": "moments"}, "404": {"description": "unknown study"}}}
+        },
         "/api/v1/live": {
           "get": {"summary": "Live sessions, their health and what was stored for them (admin, analyst).", "security": [{"token": []}],
                   "responses": {"200": {"description": "snapshot", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LiveSnapshot"}}}}}}

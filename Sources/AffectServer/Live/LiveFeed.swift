@@ -146,7 +146,7 @@ public final class LiveFeed: @unchecked Sendable {
             entries[session] = entry
             let stimulus = entry.status.stimulus
             var timeline = audiences[stimulus] ?? AudienceTimeline(binMilliseconds: binMilliseconds)
-            for record in records { timeline.add(record, session: session) }
+            for record in records { timeline.add(record, contributor: session) }
             audiences[stimulus] = timeline
             publish(.points(session: session, points))
             publishAudience(stimulus: stimulus, force: false)
@@ -196,7 +196,7 @@ public final class LiveFeed: @unchecked Sendable {
     private func rebuildAudience(stimulus: String?) {
         var timeline = AudienceTimeline(binMilliseconds: binMilliseconds)
         for (id, entry) in entries where entry.status.stimulus == stimulus {
-            for record in entry.records { timeline.add(record, session: id) }
+            for record in entry.records { timeline.add(record, contributor: id) }
         }
         audiences[stimulus] = timeline.isEmpty ? nil : timeline
         publishAudience(stimulus: stimulus, force: true)

@@ -63,6 +63,8 @@ struct Serve: AsyncParsableCommand {
                 options.location = "sqlite:" + (data as NSString).appendingPathComponent("affect.sqlite")
             }
             let store = try await options.open()
+            // Uploaded stimuli live beside the embedded database (or in --data with another database).
+            let stimulusDirectory = ((data ?? "affect-data") as NSString).appendingPathComponent("stimuli")
             var adminToken: String?
             if try await !store.hasAdminToken() {
                 adminToken = try await store.createToken(name: "admin", role: .admin, actor: DatabaseOptions.actor).secret
@@ -76,7 +78,8 @@ struct Serve: AsyncParsableCommand {
             // Hummingbird's own info lines would repeat ours; warnings and errors still show.
             var logger = Logger(label: "affect.server")
             logger.logLevel = .warning
-            let app = buildApplication(configuration: .init(host: host, port: port), store: store, capture: capture,
+            let app = buildApplication(configuration: .init(host: host, port: port, stimulusDirectory: stimulusDirectory),
+                                       store: store, capture: capture,
                                        metrics: metrics, logger: logger) { boundPort in
                 let url = "http://\(host):\(boundPort)"
                 Console.info("affect: serving on \(url)")

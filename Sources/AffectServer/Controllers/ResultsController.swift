@@ -1,0 +1,146 @@
+import AffectCore
+import AffectStore
+import Foundation
+import Hummingbird
+
+/// `/api/v1/studies/:study/{sessions,results,moments}` (admin, analyst): what a study collected.
+///
+/// Results leave the server only as audience bins on the stimulus clock, each a mean over
+/// participants, and a bin with fewer than the study's k participants is withheld, values and count
+/// alike. Filtering by stimulus, variant, segment, time or expression narrows the audience, so the
+/// rule is applied after the filters: a small segment yields suppressed bins, not small ones.
+struct ResultsController {
+    let store: PrivacyStore
+
+    /// The audience timeline of a query.
+    struct Results: ResponseEncodable {
+        struct Filters: Encodable {
+            var stimuli: [String]?
+            var segment: [String: String]?
+            var fromMs: Double?
+            var toMs: Double?
+            var expression: Emotion?
+        }
+
+        var study: String
+        var k: Int
+        var binMs: Double
+        var filters: Filters
+        /// Participants with at least one stored record in the query; nil when fewer than k.
+        var participants: Int?
+        var expressions: [Emotion]
+        var bins: [AudienceTimeline.Point]
+        var suppressedBins: Int
+        var note: String
+    }
+
+    struct SessionMoment: ResponseEncodable {
+        var session: String
+        var stimulusId: String?
+        var moment: Moment
+    }
+
+    func addRoutes(to group: Routes) {
+        group.get(":study/sessions") { _, context -> [Session] in
+            _ = try context.require(.admin, .analyst)
+            return try await store.sessions(study: try context.parameters.require("study"))
+        }
+        group.get(":study/results") { request, context -> Response in
+            _ = try context.require(.admin, .analyst)
+            let results = try await query(study: try context.parameters.require("study"), request.uri.queryParameters)
+            if request.uri.queryParameters["format"].map(String.init) == "csv" {
+                return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: Self.csv(results))))
+            }
+            return try results.response(from: request, context: context)
+        }
+        group.get(":study/moments") { _, context -> [SessionMoment] in
+            _ = try context.require(.admin, .analyst)
+            return try await store.sessionResults(study: try context.parameters.require("study")).flatMap { set in
+                set.records.compactMap { record in
+                    guard case .moment(let moment) = record else { return nil }
+                    return SessionMoment(session: set.session.id, stimulusId: set.session.stimulusID, moment: moment)
+                }
+            }
+        }
+    }
+
+    func query(study reference: String, _ parameters: Parameters) async throws -> Results {
+        let study = try await store.study(reference)
+        func number(_ name: String) throws -> Double? {
+            guard let text = parameters[Substring(name)] else { return nil }
+            guard let value = Double(text), value.isFinite, value >= 0 else {
+                throw HTTPError(.badRequest, message: "\(name) must be a non-negative number of milliseconds")
+            }
+            return value
+        }
+        let bin = try number("bin_ms") ?? 500
+        guard bin >= 100, bin <= 600_000 else { throw HTTPError(.badRequest, message: "bin_ms must be 100 to 600000") }
+        let from = try number("from_ms"), to = try number("to_ms")
+        var expression: Emotion?
+        if let name = parameters["expression"] {
+            guard let parsed = Emotion(rawValue: String(name)) else {
+                throw HTTPError(.badRequest, message: "expression must be one of " + Emotion.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            expression = parsed
+        }
+        var segment: [String: String] = [:]
+        for value in parameters.getAll("segment") {
+            let pair = value.split(separator: ":", maxSplits: 1).map(String.init)
+            guard pair.count == 2, !pair[0].isEmpty else { throw HTTPError(.badRequest, message: "segment is key:value, e.g. segment=age:25-34") }
+            segment[pair[0]] = pair[1]
+        }
+        // A stimulus by id, or by variant (and name): the variants of an A/B test are compared side by side.
+        var stimuli: Set<String>?
+        let variant = parameters["variant"].map(String.init), name = parameters["name"].map(String.init)
+        if let id = parameters["stimulus"].map(String.init) {
+            stimuli = [id]
+        } else if variant != nil || name != nil {
+            stimuli = Set(try await store.stimuli(study: study.id)
+                .filter { (variant == nil || $0.variant == variant) && (name == nil || $0.name == name) }.map(\.id))
+        }
+        let sets = try await store.sessionResults(study: study.id, stimuli: stimuli, segment: segment)
+        var timeline = AudienceTimeline(binMilliseconds: bin)
+        var participants = Set<String>()
+        for set in sets {
+            for record in set.records {
+                timeline.add(record, contributor: set.participantID)
+                if case .moment = record { continue }
+                participants.insert(set.participantID)
+            }
+        }
+        let k = study.definition.kAnonymity
+        var (points, suppressed) = timeline.points(minimumContributors: k)
+        points = points.filter { point in
+            (from.map { point.timeMilliseconds + bin > $0 } ?? true) && (to.map { point.timeMilliseconds < $0 } ?? true)
+        }
+        let expressions = expression.map { [$0] } ?? Emotion.allCases
+        if let expression {
+            points = points.map { point in
+                var kept = point
+                kept.means = Emotion.allCases.map { $0 == expression ? point.means[$0.index] : nil }
+                return kept
+            }
+        }
+        return Results(
+            study: study.id, k: k, binMs: bin,
+            filters: .init(stimuli: stimuli.map { $0.sorted() }, segment: segment.isEmpty ? nil : segment, fromMs: from, toMs: to,
+                           expression: expression),
+            participants: participants.count >= k ? participants.count : nil, expressions: expressions, bins: points,
+            suppressedBins: suppressed,
+            note: "Means of estimated expression probabilities over participants, per bin of stimulus time; bins with "
+                + "fewer than \(k) participants are withheld. Estimates of how faces looked, not of what anyone felt.")
+    }
+
+    static func csv(_ results: Results) -> String {
+        var lines = ["t_ms,participants," + Emotion.allCases.map(\.rawValue).joined(separator: ",") + ",valence"]
+        for point in results.bins {
+            let means = point.means.map { $0.map { String(format: "%.6f", $0) } ?? "" }
+            lines.append(([String(format: "%.0f", point.timeMilliseconds), String(point.contributors)] + means
+                + [point.valence.map { String(format: "%.6f", $0) } ?? ""]).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Session: ResponseEncodable {}
