@@ -47,7 +47,7 @@ import Testing
         }
     }
 
-    func withServer(maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual,
+    func withServer(maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual, readout: Bool = false,
                     _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -60,7 +60,8 @@ import Testing
                                      provenance: Provenance(models: ["test": "0"], configuration: ["detector": "blazeface"]),
                                      settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20))
         let study = try await store.createStudy(
-            StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode),
+            StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode,
+                            windowMilliseconds: 1000, participantReadout: readout),
             actor: "test")
         let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "https://example.invalid/cut.mp4",
                                                    actor: "test")
@@ -98,7 +99,9 @@ import Testing
                 #expect(ready.contains("\"fps\":2"), "adaptive sampling starts at its base rate")
                 try await Self.watch(outbound, count: 40)
                 try await outbound.writeTextMessage(#"{"type": "end"}"#)
-                while try await messages.next() != nil {}
+                while let message = try await messages.next() {
+                    if case .text(let text) = message { #expect(!text.contains("readout"), "this study shows no readout") }
+                }
             }
             #expect(close?.closeCode == .normalClosure)
             let session = try #require(try await Self.sessionOfLink(fixture))
@@ -199,6 +202,39 @@ import Testing
             #expect(fixture.capture.feed.snapshot().sessions.isEmpty, "and gone from the dashboard")
             try await client.execute(uri: "/p/\(secret)/ws", method: .get) { #expect($0.status == .forbidden) }
         }
+    }
+
+    @Test(.enabled(if: ready)) func aStudyMayShowParticipantsWhatIsStoredAboutThem() async throws {
+        try await withServer(mode: .aggregate, readout: true) { client, fixture in
+            let secret = try await fixture.consentedLink()
+            let shown = Collected()
+            let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                try await Self.watch(outbound, count: 30)
+                try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message, text.contains("\"readout\"") else { continue }
+                    let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                    shown.append((object["points"] as? [[String: Any]] ?? []).compactMap { $0["t_ms"] as? Double })
+                }
+            }
+            #expect(close?.closeCode == .normalClosure)
+            // An aggregate study stores 1 s window means only: that is all the participant is shown.
+            let session = try #require(try await Self.sessionOfLink(fixture))
+            let windows = try await fixture.store.results(session: session.id).compactMap { record -> Double? in
+                guard case .window(let row) = record, row.emotions != nil else { return nil }
+                return (row.startMilliseconds + row.endMilliseconds) / 2
+            }
+            #expect(windows == [500, 1500, 2500])
+            #expect(shown.values.sorted() == windows)
+        }
+    }
+
+    /// Values gathered inside a WebSocket handler.
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var gathered: [Double] = []
+        var values: [Double] { lock.withLock { gathered } }
+        func append(_ more: [Double]) { lock.withLock { gathered += more } }
     }
 
     /// The session a link started, found through the store's own link record.

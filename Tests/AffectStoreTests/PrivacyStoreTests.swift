@@ -359,6 +359,37 @@ import Testing
         let actions = try await store.auditEvents().map(\.action)
         #expect(actions.suffix(2) == ["subject.export", "subject.delete"])
     }
+
+    @Test(arguments: StoreBackend.available)
+    func aLinkOpensOneCaptureSessionUntilWithdrawal(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        var definition = Self.mediaStudy()
+        definition.participantReadout = true
+        let study = try await store.createStudy(definition, actor: Self.actor)
+        #expect(try await store.study(study.id).definition.participantReadout, "the readout setting round-trips")
+        let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "cut.mp4", actor: Self.actor)
+        let (_, secret) = try await store.createInvitation(study: study.id, stimulus: stimulus.id, hours: 1, actor: Self.actor)
+        let provenance = Provenance(models: ["emotion": "abc"], configuration: [:])
+        await #expect(throws: StoreError.invitationUnusable("has no consent yet")) {
+            _ = try await store.startSession(throughInvitation: secret, provenance: provenance)
+        }
+        let (participant, _, _) = try await store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose],
+                                                          excludedEmotions: [], segment: nil)
+        let (session, link) = try await store.startSession(throughInvitation: secret, provenance: provenance)
+        #expect(session.stimulusID == stimulus.id && session.participantID == participant.id)
+        #expect(link.invitation.sessionID == session.id && link.stimulus?.id == stimulus.id)
+        #expect(try await store.participantLink(secret: secret).invitation.sessionID == session.id)
+        await #expect(throws: StoreError.invitationUnusable("has already been used for a session")) {
+            _ = try await store.startSession(throughInvitation: secret, provenance: provenance)
+        }
+        try await Self.write(Self.frames(4), to: session, store: store)
+        let (withdrawal, _) = try await store.withdrawConsent(throughInvitation: secret)
+        #expect(withdrawal.sessionsDeleted == 1 && withdrawal.rowsDeleted == 4)
+        await #expect(throws: StoreError.noConsent(participant: participant.id, reason: "withdrawn")) {
+            _ = try await store.participantLink(secret: secret)
+        }
+    }
 }
 
 /// Loud when PostgreSQL is not configured, so the missing half of the suite shows as skipped.

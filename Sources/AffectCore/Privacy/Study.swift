@@ -26,12 +26,14 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     public var noticeVersion: String
     /// What a withdrawal does with the participant's results.
     public var onWithdrawal: WithdrawalPolicy
+    /// Whether participants see their own results live while they take part (only what the mode keeps).
+    public var participantReadout: Bool
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
                 kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
                 windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
-                onWithdrawal: WithdrawalPolicy = .delete) {
+                onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false) {
         self.name = name
         self.purpose = purpose
         self.context = context
@@ -44,6 +46,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         self.windowMilliseconds = windowMilliseconds
         self.noticeVersion = noticeVersion
         self.onWithdrawal = onWithdrawal
+        self.participantReadout = participantReadout
     }
 
     /// Why a definition is not acceptable.

@@ -28,6 +28,9 @@ public enum TransparencyNotice {
             let names = Emotion.allCases.filter(study.excludedEmotions.contains).map(\.rawValue).joined(separator: ", ")
             lines.append("Never measured in this study: \(names).")
         }
+        if study.participantReadout {
+            lines.append("While you take part, you can see the estimates made from your own face.")
+        }
         if let exemption = study.exemption {
             lines.append("Legal basis for use in this setting: \(exemption.rawValue) reasons (EU AI Act Art. 5(1)(f)).")
         }

@@ -51,10 +51,22 @@ struct CaptureController {
                     }
                 }
             }
+            // With the study's leave, the participant sees exactly what is stored about them, as it is stored.
+            let readouts = AsyncStream<[LiveFeed.SessionPoint]>.makeStream()
+            if session.link.study.definition.participantReadout {
+                session.onStored { readouts.continuation.yield($0) }
+            }
+            let readout = Task {
+                for await points in readouts.stream {
+                    try? await outbound.writeTextMessage(Self.json(Readout(points: points)))
+                }
+            }
             var closing: Closing?
             await capture.run(session) {
                 closing = await ingest(inbound: inbound, outbound: outbound, session: session)
             }
+            readouts.continuation.finish()
+            await readout.value
             // Closed only once the session is closed in the store: a page that sees 1000 knows its
             // results are all written.
             if let closing { try? await outbound.close(closing.code, reason: Self.reason(closing.reason)) }
@@ -90,6 +102,11 @@ struct CaptureController {
     struct Rate: Encodable {
         var type = "rate"
         var fps: Double
+    }
+
+    struct Readout: Encodable {
+        var type = "readout"
+        var points: [LiveFeed.SessionPoint]
     }
 
     struct Command: Decodable {

@@ -19,6 +19,7 @@ struct StudiesController {
         var windowSeconds: Double?
         var noticeVersion: String?
         var onWithdrawal: WithdrawalPolicy?
+        var participantReadout: Bool?
     }
 
     func addRoutes(to group: Routes) {
@@ -29,7 +30,8 @@ struct StudiesController {
                 name: body.name, purpose: body.purpose, context: body.context, exemption: body.exemption,
                 mode: body.mode ?? .individual, retentionDays: body.retentionDays ?? 30, kAnonymity: body.k ?? 5,
                 excludedEmotions: Set(body.excludedEmotions ?? []), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
-                noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete)
+                noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
+                participantReadout: body.participantReadout ?? false)
             let study = try await store.createStudy(definition, actor: "api:\(token.name)")
             return EditedResponse(status: .created, response: study)
         }

@@ -32,6 +32,7 @@ final class CaptureSession: @unchecked Sendable {
     private var status: LiveFeed.SessionStatus
     private var stop: Stop?
     private var onStop: (@Sendable (Stop) -> Void)?
+    private var onStored: (@Sendable ([LiveFeed.SessionPoint]) -> Void)?
     private var lastMediaMilliseconds = -Double.infinity
     private var analysedTimes: [ContinuousClock.Instant] = []
     private var lastHealth = ContinuousClock.now
@@ -64,6 +65,11 @@ final class CaptureSession: @unchecked Sendable {
             return stop
         }
         if let already { body(already) }
+    }
+
+    /// Called with the points of every record stored, for a study that shows participants their own results.
+    func onStored(_ body: @escaping @Sendable ([LiveFeed.SessionPoint]) -> Void) {
+        lock.withLock { onStored = body }
     }
 
     /// Stops the capture for `reason` (the first reason wins) and ends the engine's stream.
@@ -106,6 +112,8 @@ final class CaptureSession: @unchecked Sendable {
                 case .moment(let moment): records = try await writer.record(moment: moment)
                 }
                 feed.add(records, session: sessionID)
+                let points = records.compactMap(LiveFeed.point(of:))
+                if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
             } catch StoreError.noConsent {
                 stop(.withdrawn)
             } catch {
@@ -119,7 +127,10 @@ final class CaptureSession: @unchecked Sendable {
         var failure: String?
         if stopReason != .withdrawn {
             do {
-                feed.add(try await writer.finish(actor: actor), session: sessionID)
+                let records = try await writer.finish(actor: actor)
+                feed.add(records, session: sessionID)
+                let points = records.compactMap(LiveFeed.point(of:))
+                if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
             } catch StoreError.noConsent {
                 stop(.withdrawn)
             } catch {

@@ -18,7 +18,8 @@ public struct Study: Sendable, Hashable, Codable {
             kAnonymity: Int(try row.integer("k_anonymity")),
             excludedEmotions: try EmotionList.decode(row.text("excluded_emotions")),
             windowMilliseconds: try row.real("window_ms"), noticeVersion: try row.text("notice_version"),
-            onWithdrawal: try WithdrawalPolicy(rawValue: row.text("on_withdrawal")).orThrow(column: "on_withdrawal"))
+            onWithdrawal: try WithdrawalPolicy(rawValue: row.text("on_withdrawal")).orThrow(column: "on_withdrawal"),
+            participantReadout: (row["participant_readout"].int64 ?? 0) != 0)
         createdAt = try row.integer("created_at")
     }
 }

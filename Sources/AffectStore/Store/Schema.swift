@@ -124,6 +124,10 @@ enum Schema {
             // A link opens one capture session: the second connection through it is refused.
             "ALTER TABLE invitations ADD COLUMN session_id TEXT",
         ]),
+        (8, [
+            // Whether participants see their own stored results live (off unless the study says so).
+            "ALTER TABLE studies ADD COLUMN participant_readout BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

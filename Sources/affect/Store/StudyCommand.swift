@@ -66,6 +66,8 @@ struct StudyCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("On withdrawal: delete results, or keep-aggregates (add them anonymously to the study's window means first).",
                                    valueName: "delete|keep-aggregates"))
         var onWithdrawal: WithdrawalPolicy = .delete
+        @Flag(help: "Let participants see their own results live on the capture page (only what the mode stores).")
+        var participantReadout = false
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -73,7 +75,8 @@ struct StudyCommand: AsyncParsableCommand {
                 let definition = StudyDefinition(
                     name: name, purpose: purpose, context: context, exemption: exemption, mode: mode,
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
-                    windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal)
+                    windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal,
+                    participantReadout: participantReadout)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()

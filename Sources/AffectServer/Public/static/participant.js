@@ -6,7 +6,8 @@
 const secret = location.pathname.split("/")[2] || "";
 const base = `/p/${secret}`;
 const $ = (id) => document.getElementById(id);
-const state = { briefing: null, stream: null, socket: null, fps: 2, sent: 0, paused: false, started: 0, timer: null, ended: false };
+const state = { briefing: null, stream: null, socket: null, fps: 2, sent: 0, paused: false, started: 0, timer: null, ended: false,
+  readout: [] };
 
 function setState(name, message, isError) {
   document.body.dataset.state = name;
@@ -85,6 +86,7 @@ function start() {
       $("rate").textContent = message.fps.toFixed(1);
     }
     if (message.type === "ready") begin(message);
+    if (message.type === "readout") showReadout(message.points);
   };
   socket.onclose = (event) => {
     if (state.ended) return;
@@ -112,6 +114,14 @@ async function begin(ready) {
   }
   setState("capturing", "Watching. Your expressions are being estimated.");
   schedule();
+}
+
+function showReadout(points) {
+  state.readout.push(...points);
+  state.readout.sort((a, b) => a.t_ms - b.t_ms);
+  $("readout").classList.remove("hidden");
+  AffectChart.drawTimeline($("readout-chart"), AffectChart.expressionSeries(state.readout),
+    { title: "Your estimated expressions", height: 220 });
 }
 
 function schedule() {
