@@ -41,7 +41,8 @@ enum OpenAPIDocument {
               "excluded_emotions": {"type": "array", "items": {"$ref": "#/components/schemas/Emotion"}},
               "window_seconds": {"type": "number", "default": 10},
               "notice_version": {"type": "string", "default": "1"},
-              "on_withdrawal": {"enum": ["delete", "keep-aggregates"], "default": "delete"}
+              "on_withdrawal": {"enum": ["delete", "keep-aggregates"], "default": "delete"},
+              "participant_readout": {"type": "boolean", "default": false, "description": "Participants see what is stored about them, live."}
             }
           },
           "Emotion": {"enum": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]},
