@@ -65,7 +65,8 @@ import Testing
             actor: "test")
         let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "https://example.invalid/cut.mp4",
                                                    actor: "test")
-        let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture)
+        let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
+                                   metrics: engine.metrics)
         try await app.test(.live) { client in
             try await body(client, Fixture(store: store, capture: capture, study: study, stimulus: stimulus))
         }
@@ -120,6 +121,11 @@ import Testing
             #expect(live.status.state == .ended)
             #expect(live.points.map(\.timeMilliseconds) == times)
             #expect(live.status.framesReceived == 40)
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"affect_frames_analysed_total{stream="participants"}"#), "one series for all participants")
+                #expect(!text.contains(session.id), "no session ids in the unauthenticated metrics")
+            }
             let audience = try #require(fixture.capture.feed.snapshot().audiences.first { $0.stimulus == fixture.stimulus.id })
             #expect(!audience.points.isEmpty && audience.points.allSatisfy { $0.contributors == 1 })
         }
@@ -168,6 +174,11 @@ import Testing
                 #expect(response.status == .gone, "a link without consent opens no capture")
             }
             try await client.execute(uri: "/p/\(String(repeating: "ab", count: 24))/ws", method: .get) { #expect($0.status == .gone) }
+            let expired = try await fixture.consentedLink()
+            try await fixture.store.database.transaction { try await $0.execute("UPDATE invitations SET expires_at = 0 WHERE session_id IS NULL") }
+            try await client.execute(uri: "/p/\(expired)/ws", method: .get) { response in
+                #expect(response.status == .gone && String(buffer: response.body).contains("expired"))
+            }
 
             #expect(try await steadyClose?.closeCode == .normalClosure, "the well-behaved session was not disturbed")
             let sessions = try await fixture.store.sessions(study: fixture.study.id)

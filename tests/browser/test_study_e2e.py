@@ -189,6 +189,17 @@ class StudyEndToEnd(unittest.TestCase):
             "return [...document.querySelectorAll('#session-chart path.line')].some(p => p.getAttribute('d').length > 20)"),
             message="the session timeline to be drawn")
         self.participant.save_screenshot(os.path.join(SCREENSHOTS, "participant.png"))
+
+        # Pausing stops the stimulus and the frames; resuming goes on where it stopped.
+        sent_text = lambda: self.participant.find_element(By.ID, "frames-sent").get_attribute("textContent")
+        self.participant.find_element(By.ID, "pause").click()
+        self.wait(lambda: self.state() == "paused", message="the pause")
+        paused_at, held = sent_text(), self.participant.execute_script("return document.getElementById('stimulus').currentTime")
+        time.sleep(1.5)
+        self.assertEqual(sent_text(), paused_at, "nothing is sent while paused")
+        self.assertEqual(self.participant.execute_script("return document.getElementById('stimulus').currentTime"), held)
+        self.participant.find_element(By.ID, "pause").click()
+        self.wait(lambda: self.state() == "capturing", message="the resume")
         dashboard.save_screenshot(os.path.join(SCREENSHOTS, "dashboard-live.png"))
         self.assertTrue(dashboard.find_elements(By.CSS_SELECTOR, "#session-chart .legend text"), "the chart has a legend")
 

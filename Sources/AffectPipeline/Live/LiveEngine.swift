@@ -71,6 +71,10 @@ public final class LiveEngine: @unchecked Sendable {
         public var momentSink: @Sendable (Moment) -> Void
         /// Half-life of the per-track smoothing, with tracking on.
         public var smoothingHalfLifeMilliseconds: Double = 500
+        /// The `stream` label of its Prometheus series; streams sharing a label share the series.
+        /// Defaults to `name`. A server with a stream per participant session uses one label for all of
+        /// them: series per session would grow without bound and put session ids in `/metrics`.
+        public var metricsLabel: String?
 
         public init(name: String, source: any FrameSource, policy: SamplingPolicy, tracking: Bool = false,
                     realtime: Bool = false, sink: @escaping @Sendable (FrameResult) -> Void = { _ in },
@@ -310,7 +314,7 @@ public final class LiveEngine: @unchecked Sendable {
         condition.lock()
         let id = nextID
         nextID += 1
-        let record = StreamRecord(id: id, stream: stream, metrics: metrics.stream(named: stream.name))
+        let record = StreamRecord(id: id, stream: stream, metrics: metrics.stream(named: stream.metricsLabel ?? stream.name))
         records[id] = record
         capturing += 1
         condition.unlock()

@@ -76,9 +76,10 @@ public final class CaptureService: @unchecked Sendable {
         let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
                                      maximumFrameBytes: settings.maximumFrameBytes)
         let (outputs, continuation) = AsyncStream<CaptureSession.Output>.makeStream()
-        let stream = LiveEngine.Stream(name: session.id, source: source, policy: settings.policy, tracking: true,
+        var stream = LiveEngine.Stream(name: session.id, source: source, policy: settings.policy, tracking: true,
                                        sink: { continuation.yield(.result($0)) },
                                        momentSink: { continuation.yield(.moment($0)) })
+        stream.metricsLabel = "participants"
         let id = engine.add(stream)
         let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
                                      outputContinuation: continuation, engine: engine, feed: feed)
