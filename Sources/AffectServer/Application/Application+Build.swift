@@ -15,7 +15,7 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
     let capture = capture ?? CaptureService(engine: nil, store: store, feed: LiveFeed(),
                                             provenance: .init(models: [:], configuration: [:]))
     let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), configuration: configuration,
-                             catalog: RouteCatalog())
+                             catalog: RouteCatalog(), logger: logger)
     // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
     let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * capture.settings.maximumFrameBytes + IngestFrame.headerBytes)
     return Application(
@@ -28,10 +28,11 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
 
 /// The routes and middleware; `catalog` records every route for the OpenAPI check.
 func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureService, pages: PageAssets,
-                 configuration: ServerConfiguration = .init(), catalog: RouteCatalog) -> Router<AffectRequestContext> {
+                 configuration: ServerConfiguration = .init(), catalog: RouteCatalog,
+                 logger: Logger = Logger(label: "affect.server")) -> Router<AffectRequestContext> {
     let router = Router(context: AffectRequestContext.self)
     router.add(middleware: StoreErrorMiddleware())
-    router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static"))
+    router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static", logger: logger))
     let root = Routes(group: router.group(), prefix: "", catalog: catalog)
     HealthController(store: store).addRoutes(to: root)
     MetricsController(metrics: metrics).addRoutes(to: root)
