@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "AffectServer",
             dependencies: [
-                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,16 +76,23 @@ let package = Package(
             ],
             resources: [.copy("Public")]
         ),
+        // Study reports: audience statistics, A/B comparison, moments; JSON, CSV and self-contained HTML.
+        .target(
+            name: "AffectReport",
+            dependencies: ["AffectCore", "AffectStore"],
+            resources: [.copy("Resources")]
+        ),
         .executableTarget(
             name: "affect",
             dependencies: [
-                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectServer",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectServer", "AffectReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AffectCoreTests", dependencies: ["AffectCore"]),
+        .testTarget(name: "AffectReportTests", dependencies: ["AffectReport", "AffectTestSupport"]),
         .testTarget(name: "AffectPipelineTests", dependencies: ["AffectPipeline"]),
         .testTarget(name: "AffectStoreTests", dependencies: ["AffectStore", "AffectTestSupport"]),
         .testTarget(

@@ -55,7 +55,7 @@ public struct AudienceTimeline: Sendable {
                 add(emotions, from: row.startMilliseconds, to: max(row.startMilliseconds, row.endMilliseconds - 1e-6),
                     contributor: contributor)
             }
-        case .moment: break
+        case .moment, .noFace: break
         }
     }
 

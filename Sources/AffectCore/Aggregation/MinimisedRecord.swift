@@ -1,6 +1,8 @@
 /// A result in the only shapes a ``ProcessingMode`` allows to be stored.
 public enum MinimisedRecord: Sendable, Hashable {
     case face(FaceRow)
+    /// An analysed frame without a face (individual mode): what engagement is measured against.
+    case noFace(FacelessFrameRow)
     case group(GroupFrameRow)
     case window(WindowAggregateRow)
     /// A tracked face's expression moment (individual mode only: a moment follows one face).
@@ -9,7 +11,7 @@ public enum MinimisedRecord: Sendable, Hashable {
     /// The mode that allows this record; the store refuses it for studies in any other mode.
     public var mode: ProcessingMode {
         switch self {
-        case .face, .moment: .individual
+        case .face, .noFace, .moment: .individual
         case .group: .group
         case .window: .aggregate
         }
@@ -30,6 +32,19 @@ public struct FaceRow: Sendable, Hashable, Codable {
         self.timeMilliseconds = timeMilliseconds
         self.track = track
         self.emotions = emotions
+    }
+}
+
+/// An analysed frame in which no face was found (``ProcessingMode/individual``). Face rows say
+/// which frames had a face; these say which did not, so the share of frames with a face (engagement)
+/// can be computed without storing anything about a face that is not there.
+public struct FacelessFrameRow: Sendable, Hashable, Codable {
+    public var frame: Int
+    public var timeMilliseconds: Double
+
+    public init(frame: Int, timeMilliseconds: Double) {
+        self.frame = frame
+        self.timeMilliseconds = timeMilliseconds
     }
 }
 

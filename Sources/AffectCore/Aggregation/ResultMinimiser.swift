@@ -28,6 +28,9 @@ public struct ResultMinimiser: Sendable {
     public mutating func consume(_ result: FrameResult) -> [MinimisedRecord] {
         switch mode {
         case .individual:
+            if result.faces.isEmpty {
+                return [.noFace(FacelessFrameRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds))]
+            }
             return result.faces.compactMap { face in
                 ReportedEmotions(face.emotions, excluding: excluded).map {
                     .face(FaceRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds, track: face.track, emotions: $0))

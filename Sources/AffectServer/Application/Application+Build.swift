@@ -1,4 +1,5 @@
 import AffectPipeline
+import AffectReport
 import AffectStore
 import Hummingbird
 import HummingbirdWebSocket
@@ -33,6 +34,11 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     let router = Router(context: AffectRequestContext.self)
     router.add(middleware: StoreErrorMiddleware())
     router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static", logger: logger))
+    // The chart script is the report module's: the dashboard and reports draw with the same code.
+    router.get("static/timeline-chart.js") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: ReportAssets.timelineChartScript)))
+    }
     let root = Routes(group: router.group(), prefix: "", catalog: catalog)
     HealthController(store: store).addRoutes(to: root)
     MetricsController(metrics: metrics).addRoutes(to: root)

@@ -216,7 +216,7 @@ public final class LiveFeed: @unchecked Sendable {
         case .face(let row): (time, emotions) = (row.timeMilliseconds, row.emotions)
         case .group(let row): (time, emotions) = (row.timeMilliseconds, row.emotions)
         case .window(let row): (time, emotions) = ((row.startMilliseconds + row.endMilliseconds) / 2, row.emotions)
-        case .moment: return nil
+        case .moment, .noFace: return nil
         }
         guard let emotions else { return nil }
         return SessionPoint(timeMilliseconds: time, means: emotions.probabilities, valence: Circumplex(emotions).valence)

@@ -173,6 +173,9 @@ extension PrivacyStore {
             try await transaction.execute(
                 "INSERT INTO face_results (session_id, frame, time_ms, track, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, \(marks))",
                 [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.track)] + values(row.emotions))
+        case .noFace(let row):
+            try await transaction.execute("INSERT INTO faceless_frames (session_id, frame, time_ms) VALUES (?, ?, ?)",
+                                          [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds)])
         case .group(let row):
             try await transaction.execute(
                 "INSERT INTO group_frames (session_id, frame, time_ms, faces, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, \(marks))",
@@ -202,6 +205,9 @@ extension PrivacyStore {
             records.append(.face(FaceRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
                                          track: row["track"].int, emotions: try emotions(row).orThrow(column: "angry"))))
         }
+        for row in try await transaction.query("SELECT * FROM faceless_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
+            records.append(.noFace(FacelessFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"))))
+        }
         for row in try await transaction.query("SELECT * FROM group_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
             records.append(.group(GroupFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
                                                 faces: Int(try row.integer("faces")), emotions: emotions(row))))
@@ -227,6 +233,7 @@ extension MinimisedRecord {
     var noun: String {
         switch self {
         case .face: "per-face rows"
+        case .noFace: "frames without a face"
         case .group: "per-frame group rows"
         case .window: "window aggregates"
         case .moment: "per-face moments"
@@ -238,7 +245,7 @@ extension MinimisedRecord {
         case .face(let row): row.emotions
         case .group(let row): row.emotions
         case .window(let row): row.emotions
-        case .moment: nil
+        case .moment, .noFace: nil
         }
     }
 }

@@ -19,7 +19,7 @@ extension PrivacyStore {
                 case .face(let row): ((row.timeMilliseconds / window).rounded(.down) * window, row.emotions)
                 case .group(let row): ((row.timeMilliseconds / window).rounded(.down) * window, row.emotions)
                 case .window(let row): ((row.startMilliseconds / window).rounded(.down) * window, row.emotions)
-                case .moment: (0, nil)
+                case .moment, .noFace: (0, nil)
                 }
                 guard let emotions else { continue }
                 var entry = sums[start] ?? (0, Array(repeating: 0, count: Emotion.allCases.count))

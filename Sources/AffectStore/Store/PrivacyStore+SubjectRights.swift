@@ -13,6 +13,7 @@ extension PrivacyStore {
         public var session: Session
         public var provenance: Provenance?
         public var faceResults: [FaceRow]
+        public var facelessFrames: [FacelessFrameRow]
         public var groupFrames: [GroupFrameRow]
         public var windowAggregates: [WindowAggregateRow]
         public var moments: [Moment]
@@ -33,6 +34,7 @@ extension PrivacyStore {
                 sessions.append(SessionExport(
                     session: session, provenance: nil,
                     faceResults: records.compactMap { if case .face(let row) = $0 { row } else { nil } },
+                    facelessFrames: records.compactMap { if case .noFace(let row) = $0 { row } else { nil } },
                     groupFrames: records.compactMap { if case .group(let row) = $0 { row } else { nil } },
                     windowAggregates: records.compactMap { if case .window(let row) = $0 { row } else { nil } },
                     moments: records.compactMap { if case .moment(let moment) = $0 { moment } else { nil } }))

@@ -128,10 +128,19 @@ enum Schema {
             // Whether participants see their own stored results live (off unless the study says so).
             "ALTER TABLE studies ADD COLUMN participant_readout BIGINT NOT NULL DEFAULT 0",
         ]),
+        (9, [
+            // Analysed frames without a face (individual mode): the denominator of engagement.
+            """
+            CREATE TABLE faceless_frames (
+                session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                frame BIGINT NOT NULL, time_ms DOUBLE PRECISION NOT NULL)
+            """,
+            "CREATE INDEX faceless_frames_by_session ON faceless_frames(session_id, frame)",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.
-    static let resultTables = ["face_results", "group_frames", "window_aggregates", "moments"]
+    static let resultTables = ["face_results", "faceless_frames", "group_frames", "window_aggregates", "moments"]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
 

@@ -40,8 +40,29 @@
     return m + ":" + String(r).padStart(2, "0");
   }
 
+  // The closed outline of an interval band, split where the data has gaps.
+  function bandPaths(band, x, y) {
+    const runs = [];
+    let run = [];
+    for (const [t, low, high] of band) {
+      if (low === null || low === undefined || high === null || high === undefined || !isFinite(low) || !isFinite(high)) {
+        if (run.length) runs.push(run);
+        run = [];
+        continue;
+      }
+      run.push([t, low, high]);
+    }
+    if (run.length) runs.push(run);
+    return runs.map((r) => {
+      const upper = r.map(([t, , high]) => `${x(t).toFixed(1)} ${y(high).toFixed(1)}`);
+      const lower = r.slice().reverse().map(([t, low]) => `${x(t).toFixed(1)} ${y(low).toFixed(1)}`);
+      return "M" + upper.join("L") + "L" + lower.join("L") + "Z";
+    });
+  }
+
   // Draws `series` into `svg` (replacing what was there).
-  //   series: [{name, points: [[t_ms, value or null], ...], colour?}]
+  //   series: [{name, points: [[t_ms, value or null], ...], colour?, band?: [[t_ms, low, high], ...], dash?}]
+  //   A band is the 95% interval around the line, drawn underneath it.
   //   options: {yMin, yMax, yLabel, title, width, height, xMax?}
   function drawTimeline(svg, series, options) {
     const o = Object.assign({ width: 720, height: 260, yMin: 0, yMax: 1, yLabel: "probability", title: "" }, options);
@@ -74,7 +95,19 @@
     element("text", { x: 12, y: margin.top + plotH / 2, "text-anchor": "middle", class: "axis-label",
       transform: `rotate(-90 12 ${margin.top + plotH / 2})` }, axes).textContent = o.yLabel;
 
-    const lines = element("g", { class: "series" }, svg);
+    // Nothing is drawn outside the plot area.
+    const clipID = "plot-" + Math.random().toString(36).slice(2);
+    const clip = element("clipPath", { id: clipID }, element("defs", {}, svg));
+    element("rect", { x: margin.left, y: margin.top, width: plotW, height: plotH }, clip);
+    const bands = element("g", { class: "bands", "clip-path": `url(#${clipID})` }, svg);
+    series.forEach((s) => {
+      if (!s.band) return;
+      const colour = s.colour || COLOURS[s.name] || "#333";
+      for (const d of bandPaths(s.band, x, y)) {
+        element("path", { d, fill: colour, "fill-opacity": 0.15, stroke: "none", class: "band", "data-series": s.name }, bands);
+      }
+    });
+    const lines = element("g", { class: "series", "clip-path": `url(#${clipID})` }, svg);
     const legend = element("g", { class: "legend" }, svg);
     series.forEach((s, index) => {
       const colour = s.colour || COLOURS[s.name] || "#333";
@@ -87,7 +120,7 @@
         pen = true;
       }
       element("path", { d: path || "M0 0", fill: "none", stroke: colour, "stroke-width": s.name === "valence" ? 2.5 : 1.6,
-        "data-series": s.name, class: "line" }, lines);
+        "data-series": s.name, class: "line", "stroke-dasharray": s.dash ? "6 4" : "none" }, lines);
       const ly = margin.top + 6 + index * 17;
       element("rect", { x: o.width - margin.right + 12, y: ly - 8, width: 12, height: 12, fill: colour }, legend);
       element("text", { x: o.width - margin.right + 30, y: ly + 2, class: "legend-label" }, legend).textContent = s.name;

@@ -1,0 +1,100 @@
+import AffectCore
+
+/// One participant's stored records for one stimulus, gathered per bin of stimulus time: the
+/// participant-level values every audience estimate is a mean of.
+struct ParticipantSeries {
+    struct Cell {
+        var sums = [Double](repeating: 0, count: Emotion.allCases.count)
+        var counts = [Int](repeating: 0, count: Emotion.allCases.count)
+        var valence = 0.0
+        var arousal = 0.0
+        var emotionRecords = 0
+        /// Analysed frames, and those with a face (fractions where a window spans several bins).
+        var frames = 0.0
+        var framesWithFace = 0.0
+    }
+
+    let binMilliseconds: Double
+    private(set) var cells: [Int: Cell] = [:]
+    /// Frames with a face row, per bin (individual mode stores faces, and faceless frames apart).
+    private var faceFrames: [Int: Set<Int>] = [:]
+
+    init(binMilliseconds: Double) {
+        self.binMilliseconds = binMilliseconds
+    }
+
+    private func bin(_ time: Double) -> Int { Int((max(0, time) / binMilliseconds).rounded(.down)) }
+
+    mutating func add(_ record: MinimisedRecord, session: Int) {
+        switch record {
+        case .face(let row):
+            add(row.emotions, bin: bin(row.timeMilliseconds))
+            // Frames of different sessions must not collide: a participant may watch twice.
+            faceFrames[bin(row.timeMilliseconds), default: []].insert(session << 32 | row.frame)
+        case .noFace(let row):
+            cells[bin(row.timeMilliseconds), default: Cell()].frames += 1
+        case .group(let row):
+            let index = bin(row.timeMilliseconds)
+            cells[index, default: Cell()].frames += 1
+            if row.faces > 0 { cells[index, default: Cell()].framesWithFace += 1 }
+            if let emotions = row.emotions { add(emotions, bin: index) }
+        case .window(let row):
+            // A window covers [start, end): its counts are spread evenly over its bins.
+            let first = bin(row.startMilliseconds), last = max(first, bin(row.endMilliseconds - 1e-6))
+            let share = 1 / Double(last - first + 1)
+            for index in first...last {
+                cells[index, default: Cell()].frames += Double(row.frames) * share
+                cells[index, default: Cell()].framesWithFace += Double(row.framesWithFace) * share
+                if let emotions = row.emotions { add(emotions, bin: index) }
+            }
+        case .moment:
+            break
+        }
+    }
+
+    private mutating func add(_ emotions: ReportedEmotions, bin index: Int) {
+        var cell = cells[index] ?? Cell()
+        for (slot, probability) in emotions.probabilities.enumerated() {
+            guard let probability else { continue }
+            cell.sums[slot] += probability
+            cell.counts[slot] += 1
+        }
+        let point = Circumplex(emotions)
+        cell.valence += point.valence
+        cell.arousal += point.arousal
+        cell.emotionRecords += 1
+        cells[index] = cell
+    }
+
+    /// The cells with the frames that had face rows counted in.
+    var finished: [Int: Cell] {
+        var result = cells
+        for (index, frames) in faceFrames {
+            result[index, default: Cell()].frames += Double(frames.count)
+            result[index, default: Cell()].framesWithFace += Double(frames.count)
+        }
+        return result
+    }
+}
+
+extension ParticipantSeries.Cell {
+    func expression(_ slot: Int) -> Double? { counts[slot] > 0 ? sums[slot] / Double(counts[slot]) : nil }
+    var meanValence: Double? { emotionRecords > 0 ? valence / Double(emotionRecords) : nil }
+    var meanArousal: Double? { emotionRecords > 0 ? arousal / Double(emotionRecords) : nil }
+    var engagement: Double? { frames > 0 ? min(1, framesWithFace / frames) : nil }
+
+    /// Two cells pooled, as if one.
+    static func + (lhs: Self, rhs: Self) -> Self {
+        var sum = lhs
+        for slot in sum.sums.indices {
+            sum.sums[slot] += rhs.sums[slot]
+            sum.counts[slot] += rhs.counts[slot]
+        }
+        sum.valence += rhs.valence
+        sum.arousal += rhs.arousal
+        sum.emotionRecords += rhs.emotionRecords
+        sum.frames += rhs.frames
+        sum.framesWithFace += rhs.framesWithFace
+        return sum
+    }
+}

@@ -1,0 +1,243 @@
+import AffectCore
+import AffectStore
+import Foundation
+
+extension StudyReport {
+    /// What a report is computed from: a study's stored records, read in one transaction.
+    public struct Input: Sendable {
+        public var study: Study
+        public var stimuli: [Stimulus]
+        public var sessions: [PrivacyStore.SessionResults]
+        public var provenance: [String: Provenance]
+        public var binMilliseconds: Double
+        public var generatedAt: Date
+
+        public init(study: Study, stimuli: [Stimulus], sessions: [PrivacyStore.SessionResults], provenance: [String: Provenance],
+                    binMilliseconds: Double = 500, generatedAt: Date = Date()) {
+            self.study = study
+            self.stimuli = stimuli
+            self.sessions = sessions
+            self.provenance = provenance
+            self.binMilliseconds = binMilliseconds
+            self.generatedAt = generatedAt
+        }
+    }
+
+    /// Reads a study from the store and computes its report.
+    public static func build(store: PrivacyStore, study reference: String, binMilliseconds: Double = 500) async throws -> StudyReport {
+        let study = try await store.study(reference)
+        let sessions = try await store.sessionResults(study: study.id)
+        var provenance: [String: Provenance] = [:]
+        for id in Set(sessions.map(\.session.provenanceID)) { provenance[id] = try await store.provenance(id: id) }
+        return StudyReport(Input(study: study, stimuli: try await store.stimuli(study: study.id), sessions: sessions,
+                                 provenance: provenance, binMilliseconds: binMilliseconds))
+    }
+
+    /// Thresholds of the audience-moment search.
+    static let momentRise = 0.1
+
+    public init(_ input: Input) {
+        let definition = input.study.definition
+        let k = definition.kAnonymity
+        study = StudyInfo(id: input.study.id, name: definition.name, purpose: definition.purpose, mode: definition.mode, k: k,
+                          noticeVersion: definition.noticeVersion)
+        let formatter = ISO8601DateFormatter()
+        generatedAt = formatter.string(from: input.generatedAt)
+        binMs = input.binMilliseconds
+        expressions = Emotion.allCases.filter { !definition.excludedEmotions.contains($0) }
+
+        // Per stimulus, per participant: their records in bins.
+        let byStimulus = Dictionary(grouping: input.sessions, by: { $0.session.stimulusID })
+        let stimuliByID = Dictionary(uniqueKeysWithValues: input.stimuli.map { ($0.id, $0) })
+        var sections: [StimulusSection] = []
+        var seriesByStimulus: [String?: [String: ParticipantSeries]] = [:]
+        for (stimulusID, sessions) in byStimulus {
+            var participants: [String: ParticipantSeries] = [:]
+            for (index, set) in sessions.enumerated() {
+                var series = participants[set.participantID] ?? ParticipantSeries(binMilliseconds: input.binMilliseconds)
+                for record in set.records { series.add(record, session: index) }
+                participants[set.participantID] = series
+            }
+            // A participant with no analysed frame contributes nothing.
+            participants = participants.filter { !$0.value.finished.isEmpty }
+            seriesByStimulus[stimulusID] = participants
+            let stimulus = stimulusID.flatMap { stimuliByID[$0] }
+            sections.append(Self.section(stimulusID: stimulusID, stimulus: stimulus, participants: participants, k: k,
+                                         binMilliseconds: input.binMilliseconds))
+        }
+        stimuli = sections.sorted { ($0.name, $0.variant ?? "") < ($1.name, $1.variant ?? "") }
+
+        comparisons = Self.comparisons(stimuli: input.stimuli, series: seriesByStimulus, k: k, binMilliseconds: input.binMilliseconds)
+        moments = stimuli.flatMap { section in
+            Self.moments(in: section, participants: seriesByStimulus[section.stimulusId] ?? [:], binMilliseconds: input.binMilliseconds)
+        }
+        let counts = Dictionary(grouping: input.sessions, by: { $0.session.provenanceID }).mapValues(\.count)
+        provenance = counts.keys.sorted().map { id in
+            ProvenanceEntry(id: id, sessions: counts[id] ?? 0, models: input.provenance[id]?.models ?? [:],
+                            configuration: input.provenance[id]?.configuration ?? [:])
+        }
+        method = Self.method(k: k, binMilliseconds: input.binMilliseconds, mode: definition.mode)
+        limitations = Self.limitations
+    }
+
+    // MARK: Sections
+
+    static func section(stimulusID: String?, stimulus: Stimulus?, participants: [String: ParticipantSeries], k: Int,
+                        binMilliseconds: Double) -> StimulusSection {
+        let finished = participants.values.map(\.finished)
+        let indices = Set(finished.flatMap(\.keys)).sorted()
+        var bins: [Bin] = []
+        var suppressed = 0
+        for index in indices {
+            let cells = finished.compactMap { $0[index] }
+            guard cells.count >= k else {
+                suppressed += 1
+                continue
+            }
+            bins.append(bin(at: Double(index) * binMilliseconds, cells))
+        }
+        var overall: Overall?
+        if participants.count >= k {
+            let pooled = finished.map { $0.values.reduce(ParticipantSeries.Cell(), +) }
+            let summary = bin(at: 0, pooled)
+            overall = Overall(expressions: summary.expressions, valence: summary.valence, arousal: summary.arousal,
+                              engagement: summary.engagement)
+        }
+        return StimulusSection(stimulusId: stimulusID, name: stimulus?.name ?? "(no stimulus)", variant: stimulus?.variant,
+                               participants: participants.count >= k ? participants.count : nil, overall: overall,
+                               bins: bins, suppressedBins: suppressed)
+    }
+
+    /// The audience estimates of one bin from its participants' cells.
+    static func bin(at time: Double, _ cells: [ParticipantSeries.Cell]) -> Bin {
+        Bin(timeMilliseconds: time, n: cells.count,
+            expressions: Emotion.allCases.indices.map { slot in Estimate(cells.compactMap { $0.expression(slot) }, range: 0...1) },
+            valence: Estimate(cells.compactMap(\.meanValence), range: -1...1),
+            arousal: Estimate(cells.compactMap(\.meanArousal), range: -1...1),
+            engagement: Estimate(cells.compactMap(\.engagement), range: 0...1))
+    }
+
+    // MARK: A/B
+
+    static func comparisons(stimuli: [Stimulus], series: [String?: [String: ParticipantSeries]], k: Int,
+                            binMilliseconds: Double) -> [Comparison] {
+        var result: [Comparison] = []
+        for (name, variants) in Dictionary(grouping: stimuli, by: \.name).sorted(by: { $0.key < $1.key }) where variants.count >= 2 {
+            let ordered = variants.sorted { $0.variant < $1.variant }
+            let (a, b) = (ordered[0], ordered[1])
+            let groupA = (series[a.id] ?? [:]).values.map(\.finished), groupB = (series[b.id] ?? [:]).values.map(\.finished)
+            guard groupA.count >= k, groupB.count >= k else {
+                result.append(Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: nil,
+                                         bins: [], significantBins: 0,
+                                         statement: "Not compared: each variant needs at least \(k) participants "
+                                             + "(the study's k); the counts are withheld."))
+                continue
+            }
+            let overallA = groupA.compactMap { $0.values.reduce(ParticipantSeries.Cell(), +).meanValence }
+            let overallB = groupB.compactMap { $0.values.reduce(ParticipantSeries.Cell(), +).meanValence }
+            let overall = WelchTest(overallA, overallB)
+            var differences: [Comparison.BinDifference] = []
+            for index in Set(groupA.flatMap(\.keys)).intersection(groupB.flatMap(\.keys)).sorted() {
+                let valuesA = groupA.compactMap { $0[index]?.meanValence }, valuesB = groupB.compactMap { $0[index]?.meanValence }
+                guard valuesA.count >= k, valuesB.count >= k, let test = WelchTest(valuesA, valuesB) else { continue }
+                differences.append(.init(timeMilliseconds: Double(index) * binMilliseconds, difference: test.difference,
+                                         low: test.differenceLow, high: test.differenceHigh, p: test.p, q: test.p))
+            }
+            let q = MultipleComparisons.benjaminiHochberg(differences.map(\.p))
+            for index in differences.indices { differences[index].q = q[index] }
+            let significant = differences.filter { $0.q <= 0.05 }.count
+            result.append(Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: overall,
+                                     bins: differences, significantBins: significant,
+                                     statement: statement(name: name, a: a.variant, b: b.variant, overall: overall,
+                                                          bins: differences.count, significant: significant)))
+        }
+        return result
+    }
+
+    static func statement(name: String, a: String, b: String, overall: WelchTest?, bins: Int, significant: Int) -> String {
+        guard let test = overall else {
+            return "\(name): variants \(a) and \(b) could not be compared (no spread in the participants' values)."
+        }
+        let direction = test.difference >= 0 ? "higher" : "lower"
+        let verdict = test.p < 0.05
+            ? "a statistically significant difference (p < 0.05)"
+            : "no statistically significant difference (p ≥ 0.05): the data are compatible with no difference"
+        return String(format: "%@: the mean valence of faces watching variant %@ was %.3f %@ than for variant %@ "
+            + "(95%% CI %.3f to %.3f; Welch's t = %.2f, df = %.1f, p = %.3f; Hedges' g = %@; %d and %d participants): %@. "
+            + "%d of %d bins differ at a false discovery rate of 5%%. Valence here summarises estimated facial "
+            + "expressions, not what anyone felt.",
+            name, a, abs(test.difference), direction, b, test.differenceLow, test.differenceHigh, test.t, test.degreesOfFreedom,
+            test.p, test.hedgesG.map { String(format: "%.2f", $0) } ?? "n/a", test.a.count, test.b.count, verdict, significant, bins)
+    }
+
+    // MARK: Moments
+
+    static func moments(in section: StimulusSection, participants: [String: ParticipantSeries],
+                        binMilliseconds: Double) -> [AudienceMoment] {
+        var found: [AudienceMoment] = []
+        let finished = participants.values.map(\.finished)
+        for emotion in Emotion.allCases where emotion != .neutral {
+            let series = section.bins.compactMap { bin in bin.expressions[emotion.index].map { (bin, $0.mean) } }
+            guard series.count >= 3, let baseline = Quantiles.median(series.map(\.1)) else { continue }
+            var run: [(Bin, Double)] = []
+            func close() {
+                defer { run = [] }
+                guard let peak = run.max(by: { $0.1 < $1.1 }), let first = run.first, let last = run.last else { return }
+                let index = Int((peak.0.timeMilliseconds / binMilliseconds).rounded())
+                let present = finished.compactMap { cells -> Bool? in
+                    guard let value = cells[index]?.expression(emotion.index) else { return nil }
+                    let own = Quantiles.median(cells.values.compactMap { $0.expression(emotion.index) }) ?? value
+                    return value >= own + momentRise
+                }
+                found.append(AudienceMoment(
+                    stimulusId: section.stimulusId, stimulus: [section.name, section.variant].compactMap { $0 }.joined(separator: " "),
+                    expression: emotion, onsetMs: first.0.timeMilliseconds, peakMs: peak.0.timeMilliseconds,
+                    durationMs: last.0.timeMilliseconds + binMilliseconds - first.0.timeMilliseconds, peak: peak.1,
+                    baseline: baseline,
+                    shareOfAudience: present.isEmpty ? 0 : Double(present.filter { $0 }.count) / Double(present.count),
+                    review: "pending"))
+            }
+            for (bin, mean) in series {
+                // Consecutive bins only: a withheld bin ends a run.
+                if let previous = run.last, bin.timeMilliseconds - previous.0.timeMilliseconds > binMilliseconds * 1.5 { close() }
+                if mean >= baseline + momentRise { run.append((bin, mean)) } else if !run.isEmpty { close() }
+            }
+            if !run.isEmpty { close() }
+        }
+        return found.sorted { ($0.peak - $0.baseline) > ($1.peak - $1.baseline) }.prefix(20).map { $0 }
+    }
+
+    // MARK: Words
+
+    static func method(k: Int, binMilliseconds: Double, mode: ProcessingMode) -> [String] {
+        [
+            "Each sampled video frame was scored by a face detector and a facial-expression classifier (models below); "
+                + "frames were analysed in memory and never stored.",
+            "Times are on the stimulus clock: the media time of the stimulus when the frame was captured, in bins of "
+                + "\(Int(binMilliseconds)) ms.",
+            "Per bin, each participant's records are averaged first; the audience value is the mean over participants "
+                + "with a 95% Student t interval, so the unit of every interval and test is the participant, not the frame.",
+            "Valence and arousal place each expression on Russell's circumplex and take the probability-weighted mean "
+                + "(see the model card).",
+            "Engagement is the share of a participant's analysed frames in which a face was detected, averaged over "
+                + "participants.",
+            "Bins with fewer than \(k) participants (the study's k) are withheld entirely, as are participant counts "
+                + "below k.",
+            "Variants are compared on each participant's mean valence over the whole stimulus with Welch's t-test "
+                + "(two-sided, α = 0.05) and Hedges' g; per-bin differences are tested the same way and adjusted for "
+                + "multiple comparisons with the Benjamini-Hochberg procedure (false discovery rate 5%).",
+            "Audience moments are runs of bins where an expression's audience mean rose at least "
+                + "\(momentRise) above its median over the stimulus; they await human review and nothing acts on them.",
+            "Stored data follows the study's mode (\(mode.rawValue)).",
+        ]
+    }
+
+    static let limitations = [
+        "Scores are probabilistic estimates of how faces looked, from a classifier trained on posed and web images "
+            + "(FER2013); they are not measurements of emotion, and say nothing about any individual's inner state.",
+        "The classifier's accuracy is about 65% on FER2013 test images and lower on faces unlike its training data "
+            + "(lighting, pose, age, skin tone, occlusion); see the model card.",
+        "Engagement counts detected faces only; it does not check that a face looks at the screen.",
+        "Small audiences give wide intervals; a non-significant difference is not evidence of no difference.",
+    ]
+}

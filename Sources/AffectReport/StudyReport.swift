@@ -1,0 +1,134 @@
+import AffectCore
+import Foundation
+
+/// Everything a study report shows, and nothing it does not: the JSON export is this value, the
+/// CSV export flattens it, and the HTML report draws it.
+///
+/// Every interval and test counts participants, not frames. A bin with fewer than the study's k
+/// participants is withheld, values and count alike.
+public struct StudyReport: Sendable, Codable {
+    public struct StudyInfo: Sendable, Codable {
+        public var id: String
+        public var name: String
+        public var purpose: String
+        public var mode: ProcessingMode
+        public var k: Int
+        public var noticeVersion: String
+    }
+
+    /// A mean over participants with its 95% t interval (nil bounds below two participants). The
+    /// interval is cut to the measure's possible range (0 to 1 for probabilities and engagement, −1 to 1
+    /// for valence and arousal): with few participants the t interval can reach past it.
+    public struct Estimate: Sendable, Codable, Hashable {
+        public var mean: Double
+        public var low: Double?
+        public var high: Double?
+        public var n: Int
+
+        init?(_ values: [Double], range: ClosedRange<Double>) {
+            guard let summary = SampleSummary(values) else { return nil }
+            mean = summary.mean
+            n = summary.count
+            let interval = summary.meanInterval()
+            low = interval.map { max(range.lowerBound, $0.lowerBound) }
+            high = interval.map { min(range.upperBound, $0.upperBound) }
+        }
+    }
+
+    /// One bin of stimulus time.
+    public struct Bin: Sendable, Codable {
+        public var timeMilliseconds: Double
+        /// Participants with data in the bin.
+        public var n: Int
+        /// Per expression in `Emotion.allCases` order; nil where no participant reports it.
+        public var expressions: [Estimate?]
+        public var valence: Estimate?
+        public var arousal: Estimate?
+        /// Share of each participant's analysed frames in the bin with a detected face, averaged.
+        public var engagement: Estimate?
+
+        enum CodingKeys: String, CodingKey {
+            case timeMilliseconds = "t_ms", n, expressions, valence, arousal, engagement
+        }
+    }
+
+    /// One stimulus variant's audience.
+    public struct StimulusSection: Sendable, Codable {
+        public var stimulusId: String?
+        public var name: String
+        public var variant: String?
+        /// Participants who watched it; nil when fewer than k.
+        public var participants: Int?
+        /// Over the whole stimulus, per participant first: expressions, valence, arousal, engagement.
+        public var overall: Overall?
+        public var bins: [Bin]
+        public var suppressedBins: Int
+    }
+
+    public struct Overall: Sendable, Codable {
+        public var expressions: [Estimate?]
+        public var valence: Estimate?
+        public var arousal: Estimate?
+        public var engagement: Estimate?
+    }
+
+    /// Variant A against variant B of one stimulus, on valence.
+    public struct Comparison: Sendable, Codable {
+        public struct BinDifference: Sendable, Codable {
+            public var timeMilliseconds: Double
+            public var difference: Double
+            public var low: Double
+            public var high: Double
+            public var p: Double
+            /// Benjamini-Hochberg adjusted across the bins compared.
+            public var q: Double
+
+            enum CodingKeys: String, CodingKey { case timeMilliseconds = "t_ms", difference, low, high, p, q }
+        }
+
+        public var name: String
+        public var variantA: String
+        public var variantB: String
+        public var measure: String
+        /// Welch's test on each participant's mean over the whole stimulus; nil when a variant has fewer than k.
+        public var overall: WelchTest?
+        public var bins: [BinDifference]
+        public var significantBins: Int
+        /// The result in plain words.
+        public var statement: String
+    }
+
+    /// An audience-level peak of one expression, for a person to review; nothing acts on it.
+    public struct AudienceMoment: Sendable, Codable {
+        public var stimulusId: String?
+        public var stimulus: String
+        public var expression: Emotion
+        public var onsetMs: Double
+        public var peakMs: Double
+        public var durationMs: Double
+        /// The audience mean at the peak, and the usual level it rose from (the median over bins).
+        public var peak: Double
+        public var baseline: Double
+        /// Share of the participants at the peak whose own estimate rose as much above their own usual level.
+        public var shareOfAudience: Double
+        public var review: String
+    }
+
+    public struct ProvenanceEntry: Sendable, Codable {
+        public var id: String
+        public var sessions: Int
+        public var models: [String: String]
+        public var configuration: [String: String]
+    }
+
+    public var study: StudyInfo
+    public var generatedAt: String
+    public var binMs: Double
+    public var expressions: [Emotion]
+    public var stimuli: [StimulusSection]
+    public var comparisons: [Comparison]
+    public var moments: [AudienceMoment]
+    public var provenance: [ProvenanceEntry]
+    public var method: [String]
+    public var limitations: [String]
+}
