@@ -178,6 +178,11 @@ extension StudyReport {
       function band(bins, pick) { return bins.map((b) => { const e = pick(b); return [b.t_ms, e ? e.low : null, e ? e.high : null]; }); }
       report.stimuli.forEach((stimulus, index) => {
         const bins = stimulus.bins;
+        if (!bins.length) {
+          // A withheld section has nothing to draw: its text says why.
+          document.querySelectorAll(`#expressions-${index}, #valence-${index}, #engagement-${index}`).forEach((svg) => svg.remove());
+          return;
+        }
         const series = expressions.map((name, slot) => ({ name, points: line(bins, (b) => b.expressions[slot]),
           band: band(bins, (b) => b.expressions[slot]) })).filter((s) => s.points.some((p) => p[1] !== null));
         // All seven at a glance, then one small chart each with its interval band.

@@ -124,6 +124,16 @@ import Testing
                 #expect(sessions.count == 4)
                 #expect(sessions.allSatisfy { $0["status"] as? String == "completed" })
             }
+            for format in ["json", "csv", "html"] {
+                try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/report?format=\(format)", method: .get,
+                                         headers: fixture.analyst) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body).contains(format == "csv" ? "section,stimulus_id" : "Which cut works"))
+                }
+            }
+            try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/report?format=pdf", method: .get, headers: fixture.auth) {
+                #expect($0.status == .badRequest)
+            }
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/moments", method: .get, headers: fixture.analyst) {
                 #expect(String(buffer: $0.body) == "[]")
             }

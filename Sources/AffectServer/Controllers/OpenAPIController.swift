@@ -139,6 +139,15 @@ enum OpenAPIDocument {
                   "security": [{"token": []}],
                   "responses": {"200": {"description": "bins, as JSON or CSV"}, "400": {"description": "bad parameter"}, "404": {"description": "unknown study"}}}
         },
+        "/api/v1/studies/{study}/report": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "html"], "default": "json"}},
+                         {"name": "bin_ms", "in": "query", "schema": {"type": "number", "default": 500}}],
+          "get": {"summary": "The study's audience report (admin, analyst): as affect report writes it.",
+                  "security": [{"token": []}],
+                  "responses": {"200": {"description": "JSON, CSV or a self-contained HTML file"}, "400": {"description": "bad parameter"},
+                                "404": {"description": "unknown study"}}}
+        },
         "/api/v1/studies/{study}/moments": {
           "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
           "get": {"summary": "Expression moments stored for the study's sessions (individual mode only) (admin, analyst).",

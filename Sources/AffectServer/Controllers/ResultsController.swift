@@ -1,4 +1,5 @@
 import AffectCore
+import AffectReport
 import AffectStore
 import Foundation
 import Hummingbird
@@ -53,6 +54,20 @@ struct ResultsController {
                                 body: .init(byteBuffer: ByteBuffer(string: Self.csv(results))))
             }
             return try results.response(from: request, context: context)
+        }
+        group.get(":study/report") { request, context -> Response in
+            _ = try context.require(.admin, .analyst)
+            let bin = request.uri.queryParameters["bin_ms"].map { Double(String($0)) } ?? 500
+            guard let bin, bin >= 100, bin <= 600_000 else { throw HTTPError(.badRequest, message: "bin_ms must be 100 to 600000") }
+            let report = try await StudyReport.build(store: store, study: try context.parameters.require("study"), binMilliseconds: bin)
+            let (type, text): (String, String) = switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
+            case "html": ("text/html; charset=utf-8", try report.html())
+            case "csv": ("text/csv; charset=utf-8", report.csv())
+            case "json": ("application/json", try report.json())
+            default: throw HTTPError(.badRequest, message: "format is html, csv or json")
+            }
+            return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         group.get(":study/moments") { _, context -> [SessionMoment] in
             _ = try context.require(.admin, .analyst)

@@ -95,6 +95,43 @@ function draw() {
       yLabel: "mean probability" });
 }
 
+// Reports are fetched with the token (never put in a URL) and opened or saved from memory.
+async function listStudies(token) {
+  const response = await fetch("/api/v1/studies", { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) return;
+  const body = $("studies").querySelector("tbody");
+  body.textContent = "";
+  for (const study of await response.json()) {
+    const row = document.createElement("tr");
+    cell(row, study.definition.name);
+    cell(row, study.definition.mode);
+    cell(row, String(study.definition.k_anonymity));
+    const links = document.createElement("td");
+    for (const format of ["html", "csv", "json"]) {
+      const button = document.createElement("button");
+      button.className = "secondary";
+      button.textContent = format.toUpperCase();
+      button.dataset.format = format;
+      button.addEventListener("click", async () => {
+        const report = await fetch(`/api/v1/studies/${study.id}/report?format=${format}`,
+          { headers: { Authorization: `Bearer ${token}` } });
+        if (!report.ok) return alert(`The report could not be made (${report.status}).`);
+        const url = URL.createObjectURL(await report.blob());
+        const link = document.createElement("a");
+        link.href = url;
+        link.download = `${study.definition.name}.${format}`;
+        if (format === "html") link.target = "_blank";
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+      });
+      links.appendChild(button);
+    }
+    row.appendChild(links);
+    body.appendChild(row);
+  }
+  $("reports").classList.remove("hidden");
+}
+
 async function connect(token) {
   const response = await fetch("/api/v1/live/events", { headers: { Authorization: `Bearer ${token}` } });
   if (!response.ok) {
@@ -107,6 +144,7 @@ async function connect(token) {
   $("live").classList.remove("hidden");
   $("connection").textContent = "live";
   document.body.dataset.state = "live";
+  listStudies(token);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
