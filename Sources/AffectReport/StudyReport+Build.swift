@@ -3,20 +3,37 @@ import AffectStore
 import Foundation
 
 extension StudyReport {
-    /// What a report is computed from: a study's stored records, read in one transaction.
+    /// One participant's records of one viewing: a stored session, or one analysed video.
+    public struct Recording: Sendable {
+        public var participant: String
+        public var stimulus: String?
+        public var provenance: String
+        public var records: [MinimisedRecord]
+
+        public init(participant: String, stimulus: String?, provenance: String, records: [MinimisedRecord]) {
+            self.participant = participant
+            self.stimulus = stimulus
+            self.provenance = provenance
+            self.records = records
+        }
+    }
+
+    /// What a report is computed from.
     public struct Input: Sendable {
-        public var study: Study
+        public var study: StudyInfo
+        public var excludedEmotions: Set<Emotion>
         public var stimuli: [Stimulus]
-        public var sessions: [PrivacyStore.SessionResults]
+        public var recordings: [Recording]
         public var provenance: [String: Provenance]
         public var binMilliseconds: Double
         public var generatedAt: Date
 
-        public init(study: Study, stimuli: [Stimulus], sessions: [PrivacyStore.SessionResults], provenance: [String: Provenance],
-                    binMilliseconds: Double = 500, generatedAt: Date = Date()) {
+        public init(study: StudyInfo, excludedEmotions: Set<Emotion> = [], stimuli: [Stimulus], recordings: [Recording],
+                    provenance: [String: Provenance], binMilliseconds: Double = 500, generatedAt: Date = Date()) {
             self.study = study
+            self.excludedEmotions = excludedEmotions
             self.stimuli = stimuli
-            self.sessions = sessions
+            self.recordings = recordings
             self.provenance = provenance
             self.binMilliseconds = binMilliseconds
             self.generatedAt = generatedAt
@@ -29,7 +46,15 @@ extension StudyReport {
         let sessions = try await store.sessionResults(study: study.id)
         var provenance: [String: Provenance] = [:]
         for id in Set(sessions.map(\.session.provenanceID)) { provenance[id] = try await store.provenance(id: id) }
-        return StudyReport(Input(study: study, stimuli: try await store.stimuli(study: study.id), sessions: sessions,
+        let definition = study.definition
+        let info = StudyInfo(id: study.id, name: definition.name, purpose: definition.purpose, mode: definition.mode,
+                             k: definition.kAnonymity, noticeVersion: definition.noticeVersion)
+        let recordings = sessions.map {
+            Recording(participant: $0.participantID, stimulus: $0.session.stimulusID, provenance: $0.session.provenanceID,
+                      records: $0.records)
+        }
+        return StudyReport(Input(study: info, excludedEmotions: definition.excludedEmotions,
+                                 stimuli: try await store.stimuli(study: study.id), recordings: recordings,
                                  provenance: provenance, binMilliseconds: binMilliseconds))
     }
 
@@ -37,26 +62,24 @@ extension StudyReport {
     static let momentRise = 0.1
 
     public init(_ input: Input) {
-        let definition = input.study.definition
-        let k = definition.kAnonymity
-        study = StudyInfo(id: input.study.id, name: definition.name, purpose: definition.purpose, mode: definition.mode, k: k,
-                          noticeVersion: definition.noticeVersion)
+        study = input.study
+        let k = input.study.k
         let formatter = ISO8601DateFormatter()
         generatedAt = formatter.string(from: input.generatedAt)
         binMs = input.binMilliseconds
-        expressions = Emotion.allCases.filter { !definition.excludedEmotions.contains($0) }
+        expressions = Emotion.allCases.filter { !input.excludedEmotions.contains($0) }
 
         // Per stimulus, per participant: their records in bins.
-        let byStimulus = Dictionary(grouping: input.sessions, by: { $0.session.stimulusID })
+        let byStimulus = Dictionary(grouping: input.recordings, by: \.stimulus)
         let stimuliByID = Dictionary(uniqueKeysWithValues: input.stimuli.map { ($0.id, $0) })
         var sections: [StimulusSection] = []
         var seriesByStimulus: [String?: [String: ParticipantSeries]] = [:]
         for (stimulusID, sessions) in byStimulus {
             var participants: [String: ParticipantSeries] = [:]
             for (index, set) in sessions.enumerated() {
-                var series = participants[set.participantID] ?? ParticipantSeries(binMilliseconds: input.binMilliseconds)
+                var series = participants[set.participant] ?? ParticipantSeries(binMilliseconds: input.binMilliseconds)
                 for record in set.records { series.add(record, session: index) }
-                participants[set.participantID] = series
+                participants[set.participant] = series
             }
             // A participant with no analysed frame contributes nothing.
             participants = participants.filter { !$0.value.finished.isEmpty }
@@ -71,12 +94,12 @@ extension StudyReport {
         moments = stimuli.flatMap { section in
             Self.moments(in: section, participants: seriesByStimulus[section.stimulusId] ?? [:], binMilliseconds: input.binMilliseconds)
         }
-        let counts = Dictionary(grouping: input.sessions, by: { $0.session.provenanceID }).mapValues(\.count)
+        let counts = Dictionary(grouping: input.recordings, by: \.provenance).mapValues(\.count)
         provenance = counts.keys.sorted().map { id in
             ProvenanceEntry(id: id, sessions: counts[id] ?? 0, models: input.provenance[id]?.models ?? [:],
                             configuration: input.provenance[id]?.configuration ?? [:])
         }
-        method = Self.method(k: k, binMilliseconds: input.binMilliseconds, mode: definition.mode)
+        method = Self.method(k: k, binMilliseconds: input.binMilliseconds, mode: input.study.mode)
         limitations = Self.limitations
     }
 
@@ -103,7 +126,7 @@ extension StudyReport {
             overall = Overall(expressions: summary.expressions, valence: summary.valence, arousal: summary.arousal,
                               engagement: summary.engagement)
         }
-        return StimulusSection(stimulusId: stimulusID, name: stimulus?.name ?? "(no stimulus)", variant: stimulus?.variant,
+        return StimulusSection(stimulusId: stimulusID, name: stimulus?.name ?? stimulusID ?? "(no stimulus)", variant: stimulus?.variant,
                                participants: participants.count >= k ? participants.count : nil, overall: overall,
                                bins: bins, suppressedBins: suppressed)
     }

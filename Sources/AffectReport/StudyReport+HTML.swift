@@ -19,11 +19,13 @@ extension StudyReport {
         """)
         body.append(summaryTable())
         for (index, stimulus) in stimuli.enumerated() {
+            let audience = stimulus.participants.map { $0 == 1 ? "1 participant" : "\($0) participants" }
+                ?? "fewer than \(study.k) participants: withheld"
             let title = escape([stimulus.name, stimulus.variant.map { "variant \($0)" }].compactMap { $0 }.joined(separator: ", "))
             body.append("""
             <section class="stimulus" data-stimulus="\(escape(stimulus.stimulusId ?? ""))">
             <h2>\(title)</h2>
-            <p class="muted">\(stimulus.participants.map { "\($0) participants" } ?? "fewer than \(study.k) participants: withheld") · \
+            <p class="muted">\(audience) · \
             \(stimulus.bins.count) bins shown · <span class="suppressed" data-value="\(stimulus.suppressedBins)">\
             \(stimulus.suppressedBins)</span> bins withheld (fewer than \(study.k) participants)</p>
             <svg class="chart" id="expressions-\(index)"></svg>

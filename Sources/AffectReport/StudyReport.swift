@@ -12,8 +12,18 @@ public struct StudyReport: Sendable, Codable {
         public var name: String
         public var purpose: String
         public var mode: ProcessingMode
+        /// The smallest audience any released number may describe.
         public var k: Int
         public var noticeVersion: String
+
+        public init(id: String, name: String, purpose: String, mode: ProcessingMode, k: Int, noticeVersion: String) {
+            self.id = id
+            self.name = name
+            self.purpose = purpose
+            self.mode = mode
+            self.k = k
+            self.noticeVersion = noticeVersion
+        }
     }
 
     /// A mean over participants with its 95% t interval (nil bounds below two participants). The

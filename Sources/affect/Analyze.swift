@@ -83,6 +83,10 @@ struct Analyze: ParsableCommand {
     @Option(help: "Write the run summary as JSON to this file.")
     var summary: String?
 
+    @Option(help: ArgumentHelp("Also write a one-video HTML report (timelines, moments, provenance) to this file.",
+                               valueName: "FILE.html"))
+    var report: String?
+
     @OptionGroup(title: "Classification")
     var classification: ClassifierOptions
 
@@ -116,8 +120,9 @@ struct Analyze: ParsableCommand {
         if !(halfLife >= 0) { throw ValidationError("--half-life must not be negative") }
         if let reconnectLimit, reconnectLimit < 0 { throw ValidationError("--reconnect-limit must not be negative") }
         if (study == nil) != (participant == nil) { throw ValidationError("--study and --participant go together") }
-        if study != nil && (output != nil || moments != nil || format != .jsonl) {
-            throw ValidationError("with --study, results go to the study's database: --output, --moments and --format do not apply")
+        if study != nil && (output != nil || moments != nil || format != .jsonl || report != nil) {
+            throw ValidationError("with --study, results go to the study's database: --output, --moments, --format and --report "
+                + "do not apply (use `affect report`)")
         }
         if study == nil && (database.location != nil || stimulus != nil) {
             throw ValidationError("--db and --stimulus need --study")
@@ -152,6 +157,8 @@ struct Analyze: ParsableCommand {
             // Outputs are created only once the input has opened, so a bad input leaves no empty files.
             let summaryFile = try summary.map { try OutputFile(path: $0, overwrite: overwrite) }
             let momentFile = try moments.map { try OutputFile(path: $0, overwrite: overwrite) }
+            let reportFile = try report.map { try OutputFile(path: $0, overwrite: overwrite) }
+            let collected = ReportCollector(), collecting = reportFile != nil
             let out = try OutputFile(path: output, overwrite: overwrite)
             let options = AnalysisOptions(policy: samplingPolicy(live: source.isLive), tracking: track || moments != nil,
                                           smoothingHalfLifeMilliseconds: halfLife, realtime: realtime)
@@ -159,7 +166,10 @@ struct Analyze: ParsableCommand {
             let result: AnalysisSummary
             do {
                 switch try analyse(source: source, parsedInput: parsedInput, options: options, catalog: catalog,
-                                   analyzer: analyzer, sink: { writer.write($0) }, momentSink: { writer.write($0) }) {
+                                   analyzer: analyzer, sink: { result in
+                                       writer.write(result)
+                                       if collecting { collected.add(result) }
+                                   }, momentSink: { writer.write($0) }) {
                 case .file(let summary): result = summary
                 case .live(let report): result = writer.summary(input: input, report: report, detector: detector.rawValue)
                 }
@@ -169,6 +179,11 @@ struct Analyze: ParsableCommand {
                 throw error
             }
             try writer.finish()
+            if let reportFile {
+                let provenance = provenance(catalog: catalog, policy: options.policy)
+                try reportFile.writeLine(try collected.report(input: input, provenance: provenance).html())
+                try reportFile.close()
+            }
             if source.isLive { Console.info("affect: \(input): stream ended") }
             Console.clearProgress()
             if let summaryFile {

@@ -38,6 +38,31 @@ struct AnalyzeCommandTests {
         #expect(result.stderr.contains("1 of 1 frames analysed"), "summary on stderr")
     }
 
+    @Test func oneVideoReportHoldsTheRunsNumbers() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let report = directory.appendingPathComponent("report.html").path
+        let output = directory.appendingPathComponent("out.jsonl").path
+        let result = try CommandRunner.affect(["analyze", TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4"),
+                                               "--detector", "blazeface", "-o", output, "--report", report])
+        #expect(result.status == 0, "\(result.stderr)")
+        let html = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(html.hasPrefix("<!doctype html>") && html.contains("WDA_KatieHill_000.mp4"))
+        for section in ["summary", "moments", "method", "provenance", "limitations"] { #expect(html.contains("id=\"\(section)\""), "\(section)") }
+        // The report's mean happy probability over the video is the mean of the results written.
+        let frames = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map { try jsonObject(String($0)) }
+        let happy = frames.compactMap { (($0["faces"] as? [[String: Any]])?.first?["emotions"] as? [String: Double])?["happy"] }
+        #expect(happy.count == 40)
+        let start = try #require(html.range(of: "<script type=\"application/json\" id=\"report-data\">"))
+        let end = try #require(html.range(of: "</script>", range: start.upperBound..<html.endIndex))
+        let data = try jsonObject(String(html[start.upperBound..<end.lowerBound]))
+        let overall = (data["stimuli"] as? [[String: Any]])?.first?["overall"] as? [String: Any]
+        let reported = (overall?["expressions"] as? [[String: Any]])?[3]["mean"] as? Double
+        #expect(abs((reported ?? -1) - happy.reduce(0, +) / Double(happy.count)) < 1e-6)
+        let refused = try CommandRunner.affect(["analyze", "x.mp4", "--study", "S", "--participant", "p_0", "--report", report])
+        #expect(refused.status == 64 && refused.stderr.contains("affect report"))
+    }
+
     @Test func videoSummaryAsJSON() throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
