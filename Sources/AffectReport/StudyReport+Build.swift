@@ -8,12 +8,16 @@ extension StudyReport {
         public var participant: String
         public var stimulus: String?
         public var provenance: String
+        /// Self-reported attributes, when the participant gave them.
+        public var segment: [String: String]?
         public var records: [MinimisedRecord]
 
-        public init(participant: String, stimulus: String?, provenance: String, records: [MinimisedRecord]) {
+        public init(participant: String, stimulus: String?, provenance: String, segment: [String: String]? = nil,
+                    records: [MinimisedRecord]) {
             self.participant = participant
             self.stimulus = stimulus
             self.provenance = provenance
+            self.segment = segment
             self.records = records
         }
     }
@@ -27,9 +31,13 @@ extension StudyReport {
         public var provenance: [String: Provenance]
         public var binMilliseconds: Double
         public var generatedAt: Date
+        /// Compare participants by this self-reported attribute (e.g. `age`), if given.
+        public var segmentBy: String?
 
         public init(study: StudyInfo, excludedEmotions: Set<Emotion> = [], stimuli: [Stimulus], recordings: [Recording],
-                    provenance: [String: Provenance], binMilliseconds: Double = 500, generatedAt: Date = Date()) {
+                    provenance: [String: Provenance], binMilliseconds: Double = 500, generatedAt: Date = Date(),
+                    segmentBy: String? = nil) {
+            self.segmentBy = segmentBy
             self.study = study
             self.excludedEmotions = excludedEmotions
             self.stimuli = stimuli
@@ -40,8 +48,12 @@ extension StudyReport {
         }
     }
 
-    /// Reads a study from the store and computes its report.
-    public static func build(store: PrivacyStore, study reference: String, binMilliseconds: Double = 500) async throws -> StudyReport {
+    /// Reads a study from the store and computes its report. With `segmentBy`, the report compares
+    /// participants by that attribute; in a study with a privacy budget that table is released only
+    /// with Laplace noise of total `epsilon`, which is spent from the budget before the report is
+    /// returned (a refused spend releases nothing).
+    public static func build(store: PrivacyStore, study reference: String, binMilliseconds: Double = 500,
+                             segmentBy: String? = nil, epsilon: Double? = nil, actor: String = "report") async throws -> StudyReport {
         let study = try await store.study(reference)
         let sessions = try await store.sessionResults(study: study.id)
         var provenance: [String: Provenance] = [:]
@@ -51,11 +63,27 @@ extension StudyReport {
                              k: definition.kAnonymity, noticeVersion: definition.noticeVersion)
         let recordings = sessions.map {
             Recording(participant: $0.participantID, stimulus: $0.session.stimulusID, provenance: $0.session.provenanceID,
-                      records: $0.records)
+                      segment: $0.segment, records: $0.records)
         }
-        return StudyReport(Input(study: info, excludedEmotions: definition.excludedEmotions,
-                                 stimuli: try await store.stimuli(study: study.id), recordings: recordings,
-                                 provenance: provenance, binMilliseconds: binMilliseconds))
+        var report = StudyReport(Input(study: info, excludedEmotions: definition.excludedEmotions,
+                                       stimuli: try await store.stimuli(study: study.id), recordings: recordings,
+                                       provenance: provenance, binMilliseconds: binMilliseconds, segmentBy: segmentBy))
+        guard let segmentBy, var table = report.segments else {
+            if epsilon != nil { throw StoreError.constraint("ε applies to segment comparisons: give the attribute to compare by") }
+            return report
+        }
+        if definition.privacyBudget != nil && epsilon == nil {
+            throw StoreError.constraint("this study releases segment comparisons only with differential privacy: give ε")
+        }
+        if let epsilon {
+            var generator = SystemRandomNumberGenerator()
+            table.addNoise(epsilon: epsilon, using: &generator)
+            let budget = try await store.spendPrivacyBudget(study: study.id, epsilon: epsilon,
+                                                            description: "report: segments by \(segmentBy)", actor: actor)
+            table.budgetRemaining = budget.remaining
+            report.segments = table
+        }
+        return report
     }
 
     /// Thresholds of the audience-moment search.
@@ -99,6 +127,7 @@ extension StudyReport {
             ProvenanceEntry(id: id, sessions: counts[id] ?? 0, models: input.provenance[id]?.models ?? [:],
                             configuration: input.provenance[id]?.configuration ?? [:])
         }
+        segments = input.segmentBy.map { Self.segments(by: $0, recordings: input.recordings, stimuli: stimuliByID, k: k) }
         method = Self.method(k: k, binMilliseconds: input.binMilliseconds, mode: input.study.mode)
         limitations = Self.limitations
     }

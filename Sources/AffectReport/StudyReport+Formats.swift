@@ -48,6 +48,17 @@ extension StudyReport {
                              number(bin.low), number(bin.high), number(bin.p), number(bin.q)].joined(separator: ","))
             }
         }
+        if let segments {
+            for row in segments.rows {
+                let values = Self.measures(row.expressions, row.valence, nil, row.engagement)
+                for (measure, estimate) in values {
+                    guard let estimate else { continue }
+                    rows.append(["segment", field(row.stimulusId), field(row.stimulus), field("\(segments.attribute)=\(row.value)"), "",
+                                 measure, String(estimate.n), number(estimate.mean), number(estimate.low), number(estimate.high),
+                                 "", ""].joined(separator: ","))
+                }
+            }
+        }
         for moment in moments {
             rows.append(["moment", field(moment.stimulusId), field(moment.stimulus), "", String(format: "%.0f", moment.peakMs),
                          moment.expression.rawValue, "", number(moment.peak), number(moment.baseline), "",

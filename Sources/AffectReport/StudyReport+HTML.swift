@@ -37,6 +37,7 @@ extension StudyReport {
         }
         body.append(comparisonSection())
         body.append(momentsSection())
+        if let segments { body.append(segmentSection(segments)) }
         body.append("<section id=\"method\"><h2>Method</h2><ul>" + method.map { "<li>\(escape($0))</li>" }.joined() + "</ul></section>")
         body.append(provenanceSection())
         body.append("<section id=\"limitations\"><h2>Limitations</h2><ul>"
@@ -131,6 +132,27 @@ extension StudyReport {
         <section id="moments"><h2>Audience moments (for human review)</h2>
         <table><thead><tr><th>stimulus</th><th>expression</th><th>onset</th><th>peak</th><th>duration</th><th>peak mean</th>
         <th>usual level</th><th>share of audience</th><th>review</th></tr></thead><tbody>\(rows)</tbody></table></section>
+        """
+    }
+
+    private func segmentSection(_ table: SegmentTable) -> String {
+        let privacy = table.epsilon.map { epsilon in
+            String(format: "Released with differential privacy: Laplace noise of total ε = %g (split evenly over the numbers "
+                + "shown; the noise scale of each is given), so no intervals are shown. %@", epsilon,
+                table.budgetRemaining.map { String(format: "%g of the study's privacy budget is left.", $0) } ?? "")
+        } ?? "Means over participants with 95% intervals."
+        let rows = table.rows.map { row in
+            let scale = row.noiseScale.flatMap { $0["valence"] }.map { String(format: "±%.3f", $0) } ?? "–"
+            return "<tr><td>\(escape(row.stimulus))</td><td>\(escape(row.value))</td><td>\(row.n)</td>"
+                + cell(row.valence) + cell(row.engagement) + cell(row.expressions[Emotion.happy.index])
+                + "<td>\(scale)</td></tr>"
+        }.joined()
+        return """
+        <section id="segments"><h2>Segments by \(escape(table.attribute))</h2>
+        <p class="muted">Self-reported attributes, given with consent. \(escape(privacy)) \
+        <span data-value="\(table.suppressedCells)">\(table.suppressedCells)</span> cells with fewer than \(study.k) participants withheld.</p>
+        <table><thead><tr><th>stimulus</th><th>\(escape(table.attribute))</th><th>participants</th><th>valence</th><th>engagement</th>
+        <th>happy</th><th>noise scale (valence)</th></tr></thead><tbody>\(rows)</tbody></table></section>
         """
     }
 

@@ -138,6 +138,8 @@ public struct StudyReport: Sendable, Codable {
     public var stimuli: [StimulusSection]
     public var comparisons: [Comparison]
     public var moments: [AudienceMoment]
+    /// Participants compared by a self-reported attribute, when asked for.
+    public var segments: SegmentTable?
     public var provenance: [ProvenanceEntry]
     public var method: [String]
     public var limitations: [String]

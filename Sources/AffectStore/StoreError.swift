@@ -17,6 +17,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case corruptRow(column: String)
     case backend(String)
     case schemaTooNew(found: Int, supported: Int)
+    case privacyBudgetSpent(remaining: Double, asked: Double)
 
     public var description: String {
         switch self {
@@ -36,6 +37,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .constraint(let message): "refused by the database: \(message)"
         case .corruptRow(let column): "stored data is corrupt (column \(column))"
         case .backend(let message): message
+        case .privacyBudgetSpent(let remaining, let asked):
+            String(format: "refused: this release needs ε = %g but only %g of the study's privacy budget is left", asked, remaining)
         case .schemaTooNew(let found, let supported):
             "database schema version \(found) is newer than this affect supports (\(supported)): upgrade affect"
         }

@@ -28,12 +28,15 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     public var onWithdrawal: WithdrawalPolicy
     /// Whether participants see their own results live while they take part (only what the mode keeps).
     public var participantReadout: Bool
+    /// The study's total differential-privacy budget (ε) for segment releases; nil for none. Every
+    /// noised release spends part of it, and releases stop when it is spent.
+    public var privacyBudget: Double?
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
                 kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
                 windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
-                onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false) {
+                onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false, privacyBudget: Double? = nil) {
         self.name = name
         self.purpose = purpose
         self.context = context
@@ -47,11 +50,12 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         self.noticeVersion = noticeVersion
         self.onWithdrawal = onWithdrawal
         self.participantReadout = participantReadout
+        self.privacyBudget = privacyBudget
     }
 
     /// Why a definition is not acceptable.
     public enum Invalid: Error, Sendable, Hashable, CustomStringConvertible {
-        case emptyName, emptyPurpose, retention(Int), kAnonymity(Int), window(Double), allEmotionsExcluded
+        case emptyName, emptyPurpose, retention(Int), kAnonymity(Int), window(Double), allEmotionsExcluded, privacyBudget(Double)
         case prohibited(PurposeGuard.Refusal)
 
         public var description: String {
@@ -62,6 +66,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
             case .kAnonymity(let k): "k must be at least 2, not \(k)"
             case .window(let milliseconds): "the aggregate window must be 1 s to 1 h, not \(milliseconds / 1000) s"
             case .allEmotionsExcluded: "excluding every expression leaves nothing to measure"
+            case .privacyBudget(let epsilon): "the privacy budget ε must be above 0 and at most 10, not \(epsilon)"
             case .prohibited(let refusal): refusal.description
             }
         }
@@ -80,6 +85,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         if kAnonymity < 2 { throw .kAnonymity(kAnonymity) }
         if !(1000...3_600_000).contains(windowMilliseconds) { throw .window(windowMilliseconds) }
         if excludedEmotions.count == Emotion.allCases.count { throw .allEmotionsExcluded }
+        if let privacyBudget, !(privacyBudget > 0 && privacyBudget <= 10) { throw .privacyBudget(privacyBudget) }
     }
 }
 

@@ -17,7 +17,7 @@ struct StoreErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .malformedIdentifier, .invalidLocation: .badRequest
         case .invalidStudy, .modeForbids, .constraint: .unprocessableContent
         case .duplicateStudyName, .duplicateStimulus, .sessionClosed: .conflict
-        case .noConsent: .forbidden
+        case .noConsent, .privacyBudgetSpent: .forbidden
         case .invitationUnusable: .gone
         case .corruptRow, .schemaTooNew: .internalServerError
         case .backend: .serviceUnavailable

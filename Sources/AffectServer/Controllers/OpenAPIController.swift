@@ -42,7 +42,8 @@ enum OpenAPIDocument {
               "window_seconds": {"type": "number", "default": 10},
               "notice_version": {"type": "string", "default": "1"},
               "on_withdrawal": {"enum": ["delete", "keep-aggregates"], "default": "delete"},
-              "participant_readout": {"type": "boolean", "default": false, "description": "Participants see what is stored about them, live."}
+              "participant_readout": {"type": "boolean", "default": false, "description": "Participants see what is stored about them, live."},
+              "privacy_budget": {"type": "number", "description": "Total differential-privacy ε for segment comparisons."}
             }
           },
           "Emotion": {"enum": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]},
@@ -142,10 +143,13 @@ enum OpenAPIDocument {
         "/api/v1/studies/{study}/report": {
           "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}},
                          {"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "html"], "default": "json"}},
-                         {"name": "bin_ms", "in": "query", "schema": {"type": "number", "default": 500}}],
+                         {"name": "bin_ms", "in": "query", "schema": {"type": "number", "default": 500}},
+                         {"name": "segment_by", "in": "query", "schema": {"type": "string"}, "description": "Compare participants by this self-reported attribute."},
+                         {"name": "epsilon", "in": "query", "schema": {"type": "number"}, "description": "Laplace noise of this total ε on the segment table, spent from the study's privacy budget."}],
           "get": {"summary": "The study's audience report (admin, analyst): as affect report writes it.",
                   "security": [{"token": []}],
                   "responses": {"200": {"description": "JSON, CSV or a self-contained HTML file"}, "400": {"description": "bad parameter"},
+                                "403": {"description": "the privacy budget cannot pay for this release"},
                                 "404": {"description": "unknown study"}}}
         },
         "/api/v1/studies/{study}/moments": {

@@ -56,10 +56,19 @@ struct ResultsController {
             return try results.response(from: request, context: context)
         }
         group.get(":study/report") { request, context -> Response in
-            _ = try context.require(.admin, .analyst)
+            let token = try context.require(.admin, .analyst)
             let bin = request.uri.queryParameters["bin_ms"].map { Double(String($0)) } ?? 500
             guard let bin, bin >= 100, bin <= 600_000 else { throw HTTPError(.badRequest, message: "bin_ms must be 100 to 600000") }
-            let report = try await StudyReport.build(store: store, study: try context.parameters.require("study"), binMilliseconds: bin)
+            let segmentBy = request.uri.queryParameters["segment_by"].map(String.init)
+            var epsilon: Double?
+            if let text = request.uri.queryParameters["epsilon"] {
+                guard let value = Double(String(text)), value > 0, value <= 10 else {
+                    throw HTTPError(.badRequest, message: "epsilon must be above 0 and at most 10")
+                }
+                epsilon = value
+            }
+            let report = try await StudyReport.build(store: store, study: try context.parameters.require("study"), binMilliseconds: bin,
+                                                     segmentBy: segmentBy, epsilon: epsilon, actor: "api:\(token.name)")
             let (type, text): (String, String) = switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
             case "html": ("text/html; charset=utf-8", try report.html())
             case "csv": ("text/csv; charset=utf-8", report.csv())

@@ -20,6 +20,7 @@ struct StudiesController {
         var noticeVersion: String?
         var onWithdrawal: WithdrawalPolicy?
         var participantReadout: Bool?
+        var privacyBudget: Double?
     }
 
     func addRoutes(to group: Routes) {
@@ -31,7 +32,7 @@ struct StudiesController {
                 mode: body.mode ?? .individual, retentionDays: body.retentionDays ?? 30, kAnonymity: body.k ?? 5,
                 excludedEmotions: Set(body.excludedEmotions ?? []), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
-                participantReadout: body.participantReadout ?? false)
+                participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget)
             let study = try await store.createStudy(definition, actor: "api:\(token.name)")
             return EditedResponse(status: .created, response: study)
         }

@@ -14,6 +14,7 @@ public enum Identifier {
         case stimulus = "sm"
         case token = "tk"
         case invitation = "iv"
+        case release = "rl"
 
         var noun: String {
             switch self {
@@ -24,6 +25,7 @@ public enum Identifier {
             case .stimulus: "stimulus"
             case .token: "token"
             case .invitation: "invitation"
+            case .release: "privacy release"
             }
         }
     }

@@ -19,7 +19,8 @@ public struct Study: Sendable, Hashable, Codable {
             excludedEmotions: try EmotionList.decode(row.text("excluded_emotions")),
             windowMilliseconds: try row.real("window_ms"), noticeVersion: try row.text("notice_version"),
             onWithdrawal: try WithdrawalPolicy(rawValue: row.text("on_withdrawal")).orThrow(column: "on_withdrawal"),
-            participantReadout: (row["participant_readout"].int64 ?? 0) != 0)
+            participantReadout: (row["participant_readout"].int64 ?? 0) != 0,
+            privacyBudget: row["privacy_budget"].double)
         createdAt = try row.integer("created_at")
     }
 }

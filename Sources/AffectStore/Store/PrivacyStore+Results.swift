@@ -6,6 +6,8 @@ extension PrivacyStore {
     public struct SessionResults: Sendable {
         public var session: Session
         public var participantID: String
+        /// The participant's self-reported attributes, given with consent to that purpose.
+        public var segment: [String: String]?
         public var records: [MinimisedRecord]
     }
 
@@ -22,17 +24,17 @@ extension PrivacyStore {
             var results: [SessionResults] = []
             for session in sessions {
                 if let stimuli, !stimuli.contains(session.stimulusID ?? "") { continue }
+                let participant: Participant
+                if let known = participants[session.participantID] {
+                    participant = known
+                } else {
+                    participant = try await self.loadParticipant(transaction, id: session.participantID)
+                    participants[participant.id] = participant
+                }
                 if !segment.isEmpty {
-                    let participant: Participant
-                    if let known = participants[session.participantID] {
-                        participant = known
-                    } else {
-                        participant = try await self.loadParticipant(transaction, id: session.participantID)
-                        participants[participant.id] = participant
-                    }
                     guard let attributes = participant.segment, segment.allSatisfy({ attributes[$0.key] == $0.value }) else { continue }
                 }
-                results.append(SessionResults(session: session, participantID: session.participantID,
+                results.append(SessionResults(session: session, participantID: session.participantID, segment: participant.segment,
                                               records: try await self.loadRecords(transaction, session: session.id)))
             }
             return results

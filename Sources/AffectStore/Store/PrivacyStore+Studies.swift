@@ -16,20 +16,21 @@ extension PrivacyStore {
             try await transaction.execute(
                 """
                 INSERT INTO studies (id, name, purpose, context, exemption, legal_basis, mode, retention_days, k_anonymity,
-                    excluded_emotions, window_ms, notice_version, created_at, on_withdrawal, participant_readout)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    excluded_emotions, window_ms, notice_version, created_at, on_withdrawal, participant_readout, privacy_budget)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [.text(id), .text(definition.name), .text(definition.purpose), .text(definition.context.rawValue),
                  SQLValue(definition.exemption?.rawValue), .text(definition.legalBasis), .text(definition.mode.rawValue),
                  SQLValue(definition.retentionDays), SQLValue(definition.kAnonymity),
                  .text(EmotionList.encode(definition.excludedEmotions)), .real(definition.windowMilliseconds),
                  .text(definition.noticeVersion), .integer(Clock.nowMilliseconds()), .text(definition.onWithdrawal.rawValue),
-                 .integer(definition.participantReadout ? 1 : 0)])
+                 .integer(definition.participantReadout ? 1 : 0), SQLValue(definition.privacyBudget)])
             var details = [
                 "name": definition.name, "context": definition.context.rawValue, "mode": definition.mode.rawValue,
                 "retention_days": String(definition.retentionDays), "k": String(definition.kAnonymity),
                 "on_withdrawal": definition.onWithdrawal.rawValue,
                 "participant_readout": String(definition.participantReadout),
+                "privacy_budget": definition.privacyBudget.map { String($0) } ?? "none",
                 "transparency_notice": "version \(definition.noticeVersion) shown before consent (EU AI Act Art. 50)",
             ]
             if let exemption = definition.exemption {

@@ -137,6 +137,15 @@ enum Schema {
             """,
             "CREATE INDEX faceless_frames_by_session ON faceless_frames(session_id, frame)",
         ]),
+        (10, [
+            // Differential privacy: each study's ε budget, and every noised release that spent part of it.
+            "ALTER TABLE studies ADD COLUMN privacy_budget DOUBLE PRECISION",
+            """
+            CREATE TABLE privacy_releases (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id), released_at BIGINT NOT NULL,
+                epsilon DOUBLE PRECISION NOT NULL, description TEXT NOT NULL)
+            """,
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

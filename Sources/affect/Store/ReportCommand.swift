@@ -30,10 +30,18 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write (default: stdout).") var output: String?
     @Flag(help: "Replace --output if it exists.") var overwrite = false
     @Option(help: "Bin width on the stimulus clock, in milliseconds.") var binMs: Double = 500
+    @Option(help: ArgumentHelp("Compare participants by this self-reported attribute (e.g. age); cells under k are withheld.",
+                               valueName: "attribute"))
+    var segmentBy: String?
+    @Option(help: ArgumentHelp("Release the segment comparison with Laplace noise of this total ε, spent from the study's privacy budget (required when the study has one).",
+                               valueName: "ε"))
+    var epsilon: Double?
     @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         guard binMs >= 100, binMs <= 600_000 else { throw ValidationError("--bin-ms must be 100 to 600000") }
+        if let epsilon, !(epsilon > 0 && epsilon <= 10) { throw ValidationError("--epsilon must be above 0 and at most 10") }
+        if epsilon != nil && segmentBy == nil { throw ValidationError("--epsilon applies to --segment-by") }
     }
 
     var chosenFormat: Format {
@@ -48,16 +56,21 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await CommandFailure.reportingAsync {
             let store = try await database.open()
-            let report = try await StudyReport.build(store: store, study: study, binMilliseconds: binMs)
+            // The output file is opened first: a release that spends privacy budget must not be lost to a bad path.
+            let file = try OutputFile(path: output, overwrite: overwrite)
+            let report = try await StudyReport.build(store: store, study: study, binMilliseconds: binMs, segmentBy: segmentBy,
+                                                     epsilon: epsilon, actor: DatabaseOptions.actor)
             let text: String = switch chosenFormat {
             case .html: try report.html()
             case .csv: report.csv()
             case .json: try report.json()
             }
-            let file = try OutputFile(path: output, overwrite: overwrite)
             try file.writeLine(text.hasSuffix("\n") ? String(text.dropLast()) : text)
             try file.close()
             if let output { Console.info("affect: wrote the \(chosenFormat.rawValue) report of \(report.study.name) to \(output)") }
+            if let spent = report.segments?.epsilon, let left = report.segments?.budgetRemaining {
+                Console.info(String(format: "affect: this release spent ε = %g; %g of the study's privacy budget is left", spent, left))
+            }
         }
     }
 }

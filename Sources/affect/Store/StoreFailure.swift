@@ -7,7 +7,7 @@ extension CommandFailure {
         case .unknownStudy, .unknownParticipant, .unknownSession, .unknownStimulus: 66
         case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .constraint,
              .corruptRow, .schemaTooNew, .invitationUnusable: 65
-        case .noConsent: 77
+        case .noConsent, .privacyBudgetSpent: 77
         case .invalidLocation: 64
         case .backend: 69
         }

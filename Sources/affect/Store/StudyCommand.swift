@@ -68,6 +68,9 @@ struct StudyCommand: AsyncParsableCommand {
         var onWithdrawal: WithdrawalPolicy = .delete
         @Flag(help: "Let participants see their own results live on the capture page (only what the mode stores).")
         var participantReadout = false
+        @Option(help: ArgumentHelp("Total differential-privacy budget ε for segment comparisons; each release spends part of it.",
+                                   valueName: "ε"))
+        var privacyBudget: Double?
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -76,7 +79,7 @@ struct StudyCommand: AsyncParsableCommand {
                     name: name, purpose: purpose, context: context, exemption: exemption, mode: mode,
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
                     windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal,
-                    participantReadout: participantReadout)
+                    participantReadout: participantReadout, privacyBudget: privacyBudget)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()
