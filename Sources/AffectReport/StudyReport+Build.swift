@@ -68,6 +68,15 @@ extension StudyReport {
         var report = StudyReport(Input(study: info, excludedEmotions: definition.excludedEmotions,
                                        stimuli: try await store.stimuli(study: study.id), recordings: recordings,
                                        provenance: provenance, binMilliseconds: binMilliseconds, segmentBy: segmentBy))
+        // Moments join the study's review queue; the report shows each one's review.
+        let reviews = try await store.queueAudienceMoments(study: study.id, report.moments.map {
+            .init(stimulusID: $0.stimulusId, expression: $0.expression, onsetMs: $0.onsetMs, peakMs: $0.peakMs,
+                  durationMs: $0.durationMs, peak: $0.peak, share: $0.shareOfAudience)
+        })
+        for (index, review) in zip(report.moments.indices, reviews) {
+            report.moments[index].review = review.status.rawValue
+            report.moments[index].reviewId = review.id
+        }
         guard let segmentBy, var table = report.segments else {
             if epsilon != nil { throw StoreError.constraint("ε applies to segment comparisons: give the attribute to compare by") }
             return report
@@ -247,7 +256,7 @@ extension StudyReport {
                     durationMs: last.0.timeMilliseconds + binMilliseconds - first.0.timeMilliseconds, peak: peak.1,
                     baseline: baseline,
                     shareOfAudience: present.isEmpty ? 0 : Double(present.filter { $0 }.count) / Double(present.count),
-                    review: "pending"))
+                    review: "pending", reviewId: nil))
             }
             for (bin, mean) in series {
                 // Consecutive bins only: a withheld bin ends a run.

@@ -107,6 +107,15 @@ import Testing
             #expect(abs(moment.peak - 0.7) < 1e-12 && abs(moment.baseline - 0.1) < 1e-12)
             #expect(abs(moment.shareOfAudience - 1) < 1e-12, "all three rose at least 0.1 above their own usual level")
             #expect(moment.review == "pending")
+            // The moment waits in the study's queue until a person decides; the next report shows the decision.
+            let id = try #require(moment.reviewId)
+            #expect(try await store.audienceMoments(study: study.id).map(\.id).contains(id))
+            _ = try await store.reviewAudienceMoment(id, decision: .confirmed, note: "the laugh at 1 s", actor: "reviewer")
+            let again = try await StudyReport.build(store: store, study: study.id)
+            let reviewed = try #require(again.moments.first { $0.expression == .happy })
+            #expect(reviewed.reviewId == id && reviewed.review == "confirmed")
+            #expect(try await store.audienceMoments(study: study.id).count == report.moments.count, "found once, not twice")
+            #expect(try await store.auditEvents().last?.action == "moment.review")
         }
     }
 

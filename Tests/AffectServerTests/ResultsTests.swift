@@ -131,6 +131,17 @@ import Testing
                     #expect(String(buffer: response.body).contains(format == "csv" ? "section,stimulus_id" : "Which cut works"))
                 }
             }
+            try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments", method: .get, headers: fixture.analyst) {
+                #expect($0.status == .ok && String(buffer: $0.body) == "[]", "constant faces rise nowhere")
+            }
+            try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments/am_0000000000000000", method: .post,
+                                     headers: fixture.analyst, body: ByteBuffer(string: #"{"decision": "confirmed"}"#)) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments/am_0000000000000000", method: .post,
+                                     headers: fixture.analyst, body: ByteBuffer(string: #"{"decision": "maybe"}"#)) {
+                #expect($0.status == .badRequest)
+            }
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/report?format=pdf", method: .get, headers: fixture.auth) {
                 #expect($0.status == .badRequest)
             }

@@ -152,6 +152,20 @@ enum OpenAPIDocument {
                                 "403": {"description": "the privacy budget cannot pay for this release"},
                                 "404": {"description": "unknown study"}}}
         },
+        "/api/v1/studies/{study}/audience-moments": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "get": {"summary": "The study's audience moments and their reviews (admin, analyst); reports queue them.",
+                  "security": [{"token": []}], "responses": {"200": {"description": "moments"}, "404": {"description": "unknown study"}}}
+        },
+        "/api/v1/studies/{study}/audience-moments/{moment}": {
+          "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}},
+                         {"name": "moment", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "post": {"summary": "Record a reviewer's decision on a moment (admin, analyst).", "security": [{"token": []}],
+                   "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["decision"],
+                     "properties": {"decision": {"enum": ["confirmed", "dismissed"]}, "note": {"type": "string"}}}}}},
+                   "responses": {"200": {"description": "the reviewed moment"}, "400": {"description": "bad decision"},
+                                 "404": {"description": "unknown study or moment"}}}
+        },
         "/api/v1/studies/{study}/moments": {
           "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
           "get": {"summary": "Expression moments stored for the study's sessions (individual mode only) (admin, analyst).",

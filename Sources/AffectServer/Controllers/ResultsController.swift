@@ -35,6 +35,11 @@ struct ResultsController {
         var note: String
     }
 
+    struct Review: Decodable {
+        var decision: String
+        var note: String?
+    }
+
     struct SessionMoment: ResponseEncodable {
         var session: String
         var stimulusId: String?
@@ -77,6 +82,23 @@ struct ResultsController {
             }
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        group.get(":study/audience-moments") { _, context -> [PrivacyStore.AudienceMomentReview] in
+            _ = try context.require(.admin, .analyst)
+            return try await store.audienceMoments(study: try context.parameters.require("study"))
+        }
+        group.post(":study/audience-moments/:moment") { request, context -> PrivacyStore.AudienceMomentReview in
+            let token = try context.require(.admin, .analyst)
+            let body = try await request.decode(as: Review.self, context: context)
+            guard let decision = PrivacyStore.AudienceMomentReview.Status(rawValue: body.decision), decision != .pending else {
+                throw HTTPError(.badRequest, message: "decision is confirmed or dismissed")
+            }
+            let id = try context.parameters.require("moment")
+            let study = try await store.study(try context.parameters.require("study"))
+            guard try await store.audienceMoments(study: study.id).contains(where: { $0.id == id }) else {
+                throw HTTPError(.notFound, message: "no audience moment \(id) in this study")
+            }
+            return try await store.reviewAudienceMoment(id, decision: decision, note: body.note, actor: "api:\(token.name)")
         }
         group.get(":study/moments") { _, context -> [SessionMoment] in
             _ = try context.require(.admin, .analyst)
@@ -168,3 +190,4 @@ struct ResultsController {
 }
 
 extension Session: ResponseEncodable {}
+extension PrivacyStore.AudienceMomentReview: ResponseEncodable {}

@@ -15,6 +15,7 @@ public enum Identifier {
         case token = "tk"
         case invitation = "iv"
         case release = "rl"
+        case audienceMoment = "am"
 
         var noun: String {
             switch self {
@@ -26,6 +27,7 @@ public enum Identifier {
             case .token: "token"
             case .invitation: "invitation"
             case .release: "privacy release"
+            case .audienceMoment: "audience moment"
             }
         }
     }

@@ -146,6 +146,17 @@ enum Schema {
                 epsilon DOUBLE PRECISION NOT NULL, description TEXT NOT NULL)
             """,
         ]),
+        (11, [
+            // Audience moments awaiting human review: audience-level numbers only (bins of at least k people).
+            """
+            CREATE TABLE audience_moments (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id), stimulus_id TEXT NOT NULL,
+                expression TEXT NOT NULL, onset_ms DOUBLE PRECISION NOT NULL, peak_ms DOUBLE PRECISION NOT NULL,
+                duration_ms DOUBLE PRECISION NOT NULL, peak DOUBLE PRECISION NOT NULL, share DOUBLE PRECISION NOT NULL,
+                status TEXT NOT NULL, found_at BIGINT NOT NULL, reviewed_at BIGINT, reviewer TEXT, note TEXT,
+                UNIQUE (study_id, stimulus_id, expression, onset_ms))
+            """,
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.
