@@ -49,26 +49,37 @@ class ReportInTheBrowser(unittest.TestCase):
         for folder in set(glob.glob("/tmp/org.chromium.Chromium.*")) - cls.chromium_before:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def affect(self, *arguments):
+    def affect(self, *arguments, status=0):
         result = subprocess.run([AFFECT, *arguments, "--db", self.db], capture_output=True, text=True)
-        self.assertEqual(result.returncode, 0, f"affect {' '.join(arguments)}: {result.stderr}")
-        return result.stdout
+        self.assertEqual(result.returncode, status, f"affect {' '.join(arguments)}: {result.stderr}")
+        return result.stdout if status == 0 else result.stderr
 
     def test_report_of_a_study_from_real_clips(self):
         self.affect("study", "create", "--name", "Ads", "--purpose", "Which cut holds attention", "--context", "market-research",
-                    "--k", "2")
+                    "--k", "2", "--privacy-budget", "1")
         stimulus = lambda name, variant: json.loads(self.affect("stimulus", "add", "--study", "Ads", "--name", name,
                                                                 "--variant", variant, "--source", f"{name}-{variant}.mp4"))["id"]
         cut_a, cut_b, teaser = stimulus("Cut", "A"), stimulus("Cut", "B"), stimulus("Teaser", "A")
-        for clip, watched in zip(CLIPS[:6], [cut_a, cut_b, cut_a, cut_b, cut_a, teaser]):
-            participant = json.loads(self.affect("consent", "record", "--study", "Ads"))["participant"]["id"]
+        ages = ["18-34", "18-34", "35-54", "35-54", "18-34", "55+"]
+        for clip, watched, age in zip(CLIPS[:6], [cut_a, cut_b, cut_a, cut_b, cut_a, teaser], ages):
+            participant = json.loads(self.affect("consent", "record", "--study", "Ads", "--segment", f"age={age}"))["participant"]["id"]
             self.affect("analyze", clip, "--study", "Ads", "--participant", participant, "--stimulus", watched,
                         "--fps", "5", "--detector", "blazeface")
 
         report = json.loads(self.affect("report", "Ads", "--format", "json"))
         html_path = os.path.join(self.work, "report.html")
-        self.affect("report", "Ads", "--output", html_path)
         csv = self.affect("report", "Ads", "--format", "csv")
+        # Segments are released only with differential privacy in this study: each release spends ε.
+        refused = self.affect("report", "Ads", "--segment-by", "age", "--format", "json", status=65)
+        self.assertIn("only with differential privacy", refused)
+        self.affect("report", "Ads", "--output", html_path, "--segment-by", "age", "--epsilon", "0.5")
+        noised = json.loads(self.affect("report", "Ads", "--segment-by", "age", "--epsilon", "0.5", "--format", "json"))
+        self.assertEqual(noised["segments"]["budget_remaining"], 0)
+        cells = {(row["stimulus"], row["value"]) for row in noised["segments"]["rows"]}
+        self.assertEqual(cells, {("Cut A", "18-34")}, "the only cell with k = 2 participants")
+        self.assertTrue(all("low" not in row["valence"] for row in noised["segments"]["rows"]), "no intervals under noise")
+        spent = self.affect("report", "Ads", "--segment-by", "age", "--epsilon", "0.1", "--format", "json", status=77)
+        self.assertIn("privacy budget", spent)
 
         sections = {(s["name"], s["variant"]): s for s in report["stimuli"]}
         self.assertEqual(sections[("Cut", "A")]["participants"], 3)
@@ -108,7 +119,7 @@ class ReportInTheBrowser(unittest.TestCase):
             drawn = driver.execute_script(
                 "return [...document.querySelectorAll('section.stimulus svg path.line')].filter(p => p.getAttribute('d').length > 50).length")
             self.assertGreaterEqual(drawn, 2 * (7 + 2), "two shown sections, each with its expression and valence lines")
-            for section in ("summary", "comparisons", "moments", "method", "provenance", "limitations"):
+            for section in ("summary", "comparisons", "moments", "segments", "method", "provenance", "limitations"):
                 self.assertTrue(driver.find_element(By.ID, section).text.strip(), section)
             # The numbers shown are the JSON's.
             for row in driver.find_elements(By.CSS_SELECTOR, "#summary tbody tr"):
