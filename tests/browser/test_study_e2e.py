@@ -176,6 +176,8 @@ class StudyEndToEnd(unittest.TestCase):
         dashboard.find_element(By.ID, "token").send_keys(self.admin)
         dashboard.find_element(By.CSS_SELECTOR, "#login-form button").click()
         self.wait(lambda: dashboard.execute_script("return document.body.dataset.state") == "live", message="the dashboard to connect")
+        self.wait(lambda: "Trailer test" in dashboard.find_element(By.ID, "studies").text,
+                  message="the study among the dashboard's reports")
 
         participant = self.consent_and_start(link)
         self.assertTrue(participant.startswith("p_"))

@@ -111,9 +111,7 @@ final class CaptureSession: @unchecked Sendable {
                     noteAnalysed()
                 case .moment(let moment): records = try await writer.record(moment: moment)
                 }
-                feed.add(records, session: sessionID)
-                let points = records.compactMap(LiveFeed.point(of:))
-                if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
+                published(records)
             } catch StoreError.noConsent {
                 stop(.withdrawn)
             } catch {
@@ -122,15 +120,19 @@ final class CaptureSession: @unchecked Sendable {
         }
     }
 
+    /// Shows records just stored on the dashboard, and to the participant when the study allows it.
+    private func published(_ records: [MinimisedRecord]) {
+        feed.add(records, session: sessionID)
+        let points = records.compactMap(LiveFeed.point(of:))
+        if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
+    }
+
     /// Ends the session in the store (unless its data went with a withdrawal) and in the feed.
     func finish(actor: String) async {
         var failure: String?
         if stopReason != .withdrawn {
             do {
-                let records = try await writer.finish(actor: actor)
-                feed.add(records, session: sessionID)
-                let points = records.compactMap(LiveFeed.point(of:))
-                if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
+                published(try await writer.finish(actor: actor))
             } catch StoreError.noConsent {
                 stop(.withdrawn)
             } catch {
