@@ -71,12 +71,12 @@ extension StudyReport {
             let byValue = Dictionary(grouping: recordingsOfStimulus.filter { $0.segment?[attribute] != nil },
                                      by: { $0.segment?[attribute] ?? "" })
             for value in byValue.keys.sorted() {
-                var participants: [String: ParticipantSeries.Cell] = [:]
+                var participants: [String: ContributorSeries.Cell] = [:]
                 for (index, recording) in (byValue[value] ?? []).enumerated() {
-                    var series = ParticipantSeries(binMilliseconds: 1000)
-                    for record in recording.records { series.add(record, session: index) }
-                    let pooled = series.finished.values.reduce(ParticipantSeries.Cell(), +)
-                    participants[recording.participant] = (participants[recording.participant] ?? ParticipantSeries.Cell()) + pooled
+                    var series = ContributorSeries(binMilliseconds: 1000)
+                    for record in recording.records { series.add(record, recording: index) }
+                    let pooled = series.finished.values.reduce(ContributorSeries.Cell(), +)
+                    participants[recording.participant] = (participants[recording.participant] ?? ContributorSeries.Cell()) + pooled
                 }
                 guard participants.count >= k else {
                     suppressed += 1

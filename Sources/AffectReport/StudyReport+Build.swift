@@ -110,12 +110,12 @@ extension StudyReport {
         let byStimulus = Dictionary(grouping: input.recordings, by: \.stimulus)
         let stimuliByID = Dictionary(uniqueKeysWithValues: input.stimuli.map { ($0.id, $0) })
         var sections: [StimulusSection] = []
-        var seriesByStimulus: [String?: [String: ParticipantSeries]] = [:]
+        var seriesByStimulus: [String?: [String: ContributorSeries]] = [:]
         for (stimulusID, sessions) in byStimulus {
-            var participants: [String: ParticipantSeries] = [:]
+            var participants: [String: ContributorSeries] = [:]
             for (index, set) in sessions.enumerated() {
-                var series = participants[set.participant] ?? ParticipantSeries(binMilliseconds: input.binMilliseconds)
-                for record in set.records { series.add(record, session: index) }
+                var series = participants[set.participant] ?? ContributorSeries(binMilliseconds: input.binMilliseconds)
+                for record in set.records { series.add(record, recording: index) }
                 participants[set.participant] = series
             }
             // A participant with no analysed frame contributes nothing.
@@ -143,7 +143,7 @@ extension StudyReport {
 
     // MARK: Sections
 
-    static func section(stimulusID: String?, stimulus: Stimulus?, participants: [String: ParticipantSeries], k: Int,
+    static func section(stimulusID: String?, stimulus: Stimulus?, participants: [String: ContributorSeries], k: Int,
                         binMilliseconds: Double) -> StimulusSection {
         let finished = participants.values.map(\.finished)
         let indices = Set(finished.flatMap(\.keys)).sorted()
@@ -159,7 +159,7 @@ extension StudyReport {
         }
         var overall: Overall?
         if participants.count >= k {
-            let pooled = finished.map { $0.values.reduce(ParticipantSeries.Cell(), +) }
+            let pooled = finished.map { $0.values.reduce(ContributorSeries.Cell(), +) }
             let summary = bin(at: 0, pooled)
             overall = Overall(expressions: summary.expressions, valence: summary.valence, arousal: summary.arousal,
                               engagement: summary.engagement)
@@ -170,17 +170,13 @@ extension StudyReport {
     }
 
     /// The audience estimates of one bin from its participants' cells.
-    static func bin(at time: Double, _ cells: [ParticipantSeries.Cell]) -> Bin {
-        Bin(timeMilliseconds: time, n: cells.count,
-            expressions: Emotion.allCases.indices.map { slot in Estimate(cells.compactMap { $0.expression(slot) }, range: 0...1) },
-            valence: Estimate(cells.compactMap(\.meanValence), range: -1...1),
-            arousal: Estimate(cells.compactMap(\.meanArousal), range: -1...1),
-            engagement: Estimate(cells.compactMap(\.engagement), range: 0...1))
+    static func bin(at time: Double, _ cells: [ContributorSeries.Cell]) -> Bin {
+        AudienceBin(timeMilliseconds: time, cells: cells)
     }
 
     // MARK: A/B
 
-    static func comparisons(stimuli: [Stimulus], series: [String?: [String: ParticipantSeries]], k: Int,
+    static func comparisons(stimuli: [Stimulus], series: [String?: [String: ContributorSeries]], k: Int,
                             binMilliseconds: Double) -> [Comparison] {
         var result: [Comparison] = []
         for (name, variants) in Dictionary(grouping: stimuli, by: \.name).sorted(by: { $0.key < $1.key }) where variants.count >= 2 {
@@ -194,8 +190,8 @@ extension StudyReport {
                                              + "(the study's k); the counts are withheld."))
                 continue
             }
-            let overallA = groupA.compactMap { $0.values.reduce(ParticipantSeries.Cell(), +).meanValence }
-            let overallB = groupB.compactMap { $0.values.reduce(ParticipantSeries.Cell(), +).meanValence }
+            let overallA = groupA.compactMap { $0.values.reduce(ContributorSeries.Cell(), +).meanValence }
+            let overallB = groupB.compactMap { $0.values.reduce(ContributorSeries.Cell(), +).meanValence }
             let overall = WelchTest(overallA, overallB)
             var differences: [Comparison.BinDifference] = []
             for index in Set(groupA.flatMap(\.keys)).intersection(groupB.flatMap(\.keys)).sorted() {
@@ -233,7 +229,7 @@ extension StudyReport {
 
     // MARK: Moments
 
-    static func moments(in section: StimulusSection, participants: [String: ParticipantSeries],
+    static func moments(in section: StimulusSection, participants: [String: ContributorSeries],
                         binMilliseconds: Double) -> [AudienceMoment] {
         var found: [AudienceMoment] = []
         let finished = participants.values.map(\.finished)

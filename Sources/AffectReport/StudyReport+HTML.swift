@@ -197,9 +197,7 @@ extension StudyReport {
     static let renderScript = """
     (function () {
       const report = JSON.parse(document.getElementById("report-data").textContent);
-      const expressions = AffectChart.EXPRESSIONS;
-      function line(bins, pick) { return bins.map((b) => { const e = pick(b); return [b.t_ms, e ? e.mean : null]; }); }
-      function band(bins, pick) { return bins.map((b) => { const e = pick(b); return [b.t_ms, e ? e.low : null, e ? e.high : null]; }); }
+      const chart = AffectChart;
       report.stimuli.forEach((stimulus, index) => {
         const bins = stimulus.bins;
         if (!bins.length) {
@@ -207,8 +205,7 @@ extension StudyReport {
           document.querySelectorAll(`#expressions-${index}, #valence-${index}, #engagement-${index}`).forEach((svg) => svg.remove());
           return;
         }
-        const series = expressions.map((name, slot) => ({ name, points: line(bins, (b) => b.expressions[slot]),
-          band: band(bins, (b) => b.expressions[slot]) })).filter((s) => s.points.some((p) => p[1] !== null));
+        const series = chart.expressionSeries(bins, true);
         // All seven at a glance, then one small chart each with its interval band.
         AffectChart.drawTimeline(document.getElementById("expressions-" + index), series.map((s) => ({ name: s.name, points: s.points })),
           { title: "Expression probabilities, mean over participants", yLabel: "probability" });
@@ -219,11 +216,10 @@ extension StudyReport {
           multiples.appendChild(svg);
           AffectChart.drawTimeline(svg, [s], { title: s.name + " (band: 95% interval)", yLabel: "probability", width: 480, height: 170 });
         }
-        AffectChart.drawTimeline(document.getElementById("valence-" + index),
-          [{ name: "valence", points: line(bins, (b) => b.valence), band: band(bins, (b) => b.valence) }],
+        AffectChart.drawTimeline(document.getElementById("valence-" + index), chart.valenceSeries(bins, true),
           { title: "Valence (unpleasant −1 to pleasant +1)", yMin: -1, yMax: 1, yLabel: "valence", height: 200 });
         AffectChart.drawTimeline(document.getElementById("engagement-" + index),
-          [{ name: "engagement", colour: "#1f3a5f", points: line(bins, (b) => b.engagement), band: band(bins, (b) => b.engagement) }],
+          [Object.assign(chart.seriesOf("engagement", bins, (b) => b.engagement, true), { colour: "#1f3a5f" })],
           { title: "Engagement (share of frames with a detected face)", yLabel: "share", height: 180 });
       });
       report.comparisons.forEach((comparison, index) => {
@@ -232,8 +228,9 @@ extension StudyReport {
         const pick = (variant) => report.stimuli.find((s) => s.name === comparison.name && s.variant === variant);
         const a = pick(comparison.variant_a), b = pick(comparison.variant_b);
         const series = [];
-        if (a) series.push({ name: "valence " + comparison.variant_a, colour: "#0072B2", points: line(a.bins, (x) => x.valence), band: band(a.bins, (x) => x.valence) });
-        if (b) series.push({ name: "valence " + comparison.variant_b, colour: "#D55E00", dash: true, points: line(b.bins, (x) => x.valence), band: band(b.bins, (x) => x.valence) });
+        if (a) series.push(Object.assign(chart.seriesOf("valence " + comparison.variant_a, a.bins, (x) => x.valence, true), { colour: "#0072B2" }));
+        if (b) series.push(Object.assign(chart.seriesOf("valence " + comparison.variant_b, b.bins, (x) => x.valence, true),
+          { colour: "#D55E00", dash: true }));
         AffectChart.drawTimeline(svg, series, { title: "Valence by variant (bands: 95% interval)", yMin: -1, yMax: 1, yLabel: "valence", height: 220 });
       });
       document.body.dataset.rendered = "true";

@@ -26,41 +26,10 @@ public struct StudyReport: Sendable, Codable {
         }
     }
 
-    /// A mean over participants with its 95% t interval (nil bounds below two participants). The
-    /// interval is cut to the measure's possible range (0 to 1 for probabilities and engagement, −1 to 1
-    /// for valence and arousal): with few participants the t interval can reach past it.
-    public struct Estimate: Sendable, Codable, Hashable {
-        public var mean: Double
-        public var low: Double?
-        public var high: Double?
-        public var n: Int
-
-        init?(_ values: [Double], range: ClosedRange<Double>) {
-            guard let summary = SampleSummary(values) else { return nil }
-            mean = summary.mean
-            n = summary.count
-            let interval = summary.meanInterval()
-            low = interval.map { max(range.lowerBound, $0.lowerBound) }
-            high = interval.map { min(range.upperBound, $0.upperBound) }
-        }
-    }
-
-    /// One bin of stimulus time.
-    public struct Bin: Sendable, Codable {
-        public var timeMilliseconds: Double
-        /// Participants with data in the bin.
-        public var n: Int
-        /// Per expression in `Emotion.allCases` order; nil where no participant reports it.
-        public var expressions: [Estimate?]
-        public var valence: Estimate?
-        public var arousal: Estimate?
-        /// Share of each participant's analysed frames in the bin with a detected face, averaged.
-        public var engagement: Estimate?
-
-        enum CodingKeys: String, CodingKey {
-            case timeMilliseconds = "t_ms", n, expressions, valence, arousal, engagement
-        }
-    }
+    /// A mean over participants with its 95% interval (see ``AudienceEstimate``).
+    public typealias Estimate = AudienceEstimate
+    /// One bin of stimulus time (see ``AudienceBin``).
+    public typealias Bin = AudienceBin
 
     /// One stimulus variant's audience.
     public struct StimulusSection: Sendable, Codable {

@@ -1,4 +1,5 @@
 import AffectCore
+import Foundation
 import Testing
 
 @Suite struct AudienceTimelineTests {
@@ -6,37 +7,50 @@ import Testing
         ReportedEmotions(probabilities: values)!
     }
 
-    @Test func binsAreMeansOverRecordsWithTheirSessions() {
+    @Test func eachContributorIsAveragedFirstThenTheAudience() throws {
         var timeline = AudienceTimeline(binMilliseconds: 500)
         let happy = Self.emotions([0, 0, 0, 1, 0, 0, 0])
         let neutral = Self.emotions([0, 0, 0, 0, 0, 0, 1])
-        timeline.add(.face(FaceRow(frame: 0, timeMilliseconds: 100, track: nil, emotions: happy)), contributor: "a")
+        // Contributor a has three happy frames in the first bin, b one neutral frame: a frame-level mean
+        // would say 0.75 happy; over contributors it is 0.5.
+        for frame in 0..<3 {
+            timeline.add(.face(FaceRow(frame: frame, timeMilliseconds: Double(frame) * 100, track: nil, emotions: happy)), contributor: "a")
+        }
         timeline.add(.face(FaceRow(frame: 0, timeMilliseconds: 400, track: nil, emotions: neutral)), contributor: "b")
-        timeline.add(.face(FaceRow(frame: 1, timeMilliseconds: 600, track: nil, emotions: happy)), contributor: "a")
-        let points = timeline.points
-        #expect(points.map(\.timeMilliseconds) == [0, 500])
-        #expect(points[0].contributors == 2 && points[1].contributors == 1)
-        #expect(points[0].means[Emotion.happy.index] == 0.5 && points[0].means[Emotion.neutral.index] == 0.5)
+        timeline.add(.face(FaceRow(frame: 6, timeMilliseconds: 600, track: nil, emotions: happy)), contributor: "a")
+        let bins = timeline.bins
+        #expect(bins.map(\.timeMilliseconds) == [0, 500])
+        #expect(bins[0].n == 2 && bins[1].n == 1)
+        let first = try #require(bins[0].expressions[Emotion.happy.index])
+        #expect(first.mean == 0.5 && first.n == 2)
+        // Two values 1 and 0: SD 0.707, t(0.975, 1) = 12.706: the interval spans the whole range.
+        #expect(first.low == 0 && first.high == 1)
         // Happy sits at 20 degrees on the circumplex: valence cos(20°); neutral at the origin.
-        #expect(abs((points[0].valence ?? 0) - 0.5 * 0.9396926) < 1e-6)
+        #expect(abs((bins[0].valence?.mean ?? 0) - 0.5 * cos(20 * Double.pi / 180)) < 1e-12)
+        #expect(bins[1].expressions[Emotion.happy.index]?.low == nil, "no interval from one contributor")
     }
 
-    @Test func optedOutExpressionsAreAbsentNotZero() {
+    @Test func optedOutExpressionsAreAbsentNotZero() throws {
         var timeline = AudienceTimeline(binMilliseconds: 1000)
         timeline.add(.face(FaceRow(frame: 0, timeMilliseconds: 0, track: nil, emotions: Self.emotions([0.2, 0, 0, 0.8, 0, 0, 0]))), contributor: "a")
         timeline.add(.face(FaceRow(frame: 0, timeMilliseconds: 10, track: nil, emotions: Self.emotions([nil, 0, 0, 1, 0, 0, 0]))), contributor: "b")
-        let point = timeline.points[0]
-        #expect(point.means[Emotion.angry.index] == 0.2, "only the session that reports anger counts for it")
-        #expect(point.means[Emotion.happy.index] == 0.9)
+        let bin = try #require(timeline.bins.first)
+        #expect(bin.expressions[Emotion.angry.index]?.mean == 0.2 && bin.expressions[Emotion.angry.index]?.n == 1,
+                "only the contributor who reports anger counts for it")
+        #expect(bin.expressions[Emotion.happy.index]?.mean == 0.9)
     }
 
-    @Test func windowsCountInEveryBinTheyCoverAndMomentsInNone() {
+    @Test func windowsCountInEveryBinTheyCoverAndSmallBinsCanBeWithheld() {
         var timeline = AudienceTimeline(binMilliseconds: 500)
         let window = WindowAggregateRow(startMilliseconds: 0, endMilliseconds: 1500, frames: 10, framesWithFace: 9,
                                         emotions: Self.emotions([0, 0, 0, 0, 1, 0, 0]))
         timeline.add(.window(window), contributor: "a")
+        #expect(timeline.bins.map(\.timeMilliseconds) == [0, 500, 1000], "[0, 1500) ends before the 1500 bin")
+        #expect(timeline.bins.allSatisfy { abs(($0.engagement?.mean ?? 0) - 0.9) < 1e-12 }, "9 of 10 frames had a face")
         timeline.add(.group(GroupFrameRow(frame: 0, timeMilliseconds: 200, faces: 0, emotions: nil)), contributor: "b")
-        #expect(timeline.points.map(\.timeMilliseconds) == [0, 500, 1000], "[0, 1500) ends before the 1500 bin")
-        #expect(timeline.points.allSatisfy { $0.contributors == 1 }, "a frame without a face adds nothing")
+        let (kept, withheld) = timeline.bins(minimumContributors: 2)
+        #expect(kept.map(\.timeMilliseconds) == [0] && withheld == 2)
+        #expect(abs((kept[0].engagement?.mean ?? 0) - 0.45) < 1e-12, "b's frame had no face")
+        #expect(kept[0].expressions[Emotion.sad.index]?.n == 1)
     }
 }

@@ -127,7 +127,7 @@ import Testing
                 #expect(!text.contains(session.id), "no session ids in the unauthenticated metrics")
             }
             let audience = try #require(fixture.capture.feed.snapshot().audiences.first { $0.stimulus == fixture.stimulus.id })
-            #expect(!audience.points.isEmpty && audience.points.allSatisfy { $0.contributors == 1 })
+            #expect(!audience.points.isEmpty && audience.points.allSatisfy { $0.n == 1 })
         }
     }
 

@@ -80,11 +80,12 @@ import Testing
                 let bins = Self.bins(results)
                 #expect(bins.count == 2, "0-900 ms in 500 ms bins")
                 for bin in bins {
-                    let means = bin["means"] as? [Double] ?? []
-                    #expect(bin["contributors"] as? Int == 3)
-                    // Two happy participants and one sad one, five rows each per bin: means 2/3 and 1/3.
-                    #expect(abs(means[Emotion.happy.index] - 2.0 / 3) < 1e-9)
-                    #expect(abs(means[Emotion.sad.index] - 1.0 / 3) < 1e-9)
+                    let estimates = bin["expressions"] as? [[String: Any]] ?? []
+                    #expect(bin["n"] as? Int == 3)
+                    // Two happy participants and one sad one: means 2/3 and 1/3 over participants.
+                    #expect(abs((estimates[Emotion.happy.index]["mean"] as? Double ?? 0) - 2.0 / 3) < 1e-9)
+                    #expect(abs((estimates[Emotion.sad.index]["mean"] as? Double ?? 0) - 1.0 / 3) < 1e-9)
+                    #expect(estimates[Emotion.happy.index]["low"] is Double, "with its interval")
                 }
             }
             // One participant is below k = 2: everything about them is withheld, count included.
@@ -105,14 +106,14 @@ import Testing
                 #expect(results["participants"] as? Int == 3, "two happy viewers of A and the neutral viewer of B")
                 let bins = Self.bins(results)
                 #expect(bins.map { $0["t_ms"] as? Double } == [500])
-                let means = bins.first?["means"] as? [Any] ?? []
-                #expect(abs((means[Emotion.happy.index] as? Double ?? 0) - 2.0 / 3) < 1e-9)
-                #expect(means[Emotion.neutral.index] is NSNull, "only the asked expression")
+                let estimates = bins.first?["expressions"] as? [Any] ?? []
+                #expect(abs(((estimates[Emotion.happy.index] as? [String: Any])?["mean"] as? Double ?? 0) - 2.0 / 3) < 1e-9)
+                #expect(estimates[Emotion.neutral.index] is NSNull, "only the asked expression")
             }
             try await client.execute(uri: base + "?variant=A&format=csv", method: .get, headers: fixture.auth) { response in
                 #expect(response.headers[.contentType]?.hasPrefix("text/csv") == true)
                 let lines = String(buffer: response.body).split(separator: "\n")
-                #expect(lines.first == "t_ms,participants,angry,disgust,fear,happy,sad,surprise,neutral,valence")
+                #expect(lines.first == "t_ms,participants,angry,disgust,fear,happy,sad,surprise,neutral,valence,engagement")
                 #expect(lines.count == 3)
                 #expect(lines[1].hasPrefix("0,3,0.000000,0.000000,0.000000,0.666667,0.333333,0.000000,0.000000,"))
             }

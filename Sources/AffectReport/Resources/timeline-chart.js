@@ -131,16 +131,36 @@
     }
   }
 
-  // Expression series from points of the form {t_ms, means: [7 values or null], valence}.
-  function expressionSeries(points) {
-    return EXPRESSIONS.map((name, i) => ({
-      name, points: points.map((p) => [p.t_ms, p.means[i]]),
-    })).filter((s) => s.points.some((p) => p[1] !== null && p[1] !== undefined));
+  // A value as drawn: a number, or the mean of an estimate {mean, low, high, n}.
+  function value(v) {
+    if (v === null || v === undefined) return null;
+    return typeof v === "object" ? v.mean : v;
   }
 
-  function valenceSeries(points) {
-    return [{ name: "valence", points: points.map((p) => [p.t_ms, p.valence]) }];
+  // A series (with its interval band when asked and the values are estimates) from points
+  // {t_ms, ...} and a function picking one value of a point.
+  function seriesOf(name, points, pick, withBand) {
+    const series = { name, points: points.map((p) => [p.t_ms, value(pick(p))]) };
+    if (withBand) {
+      series.band = points.map((p) => {
+        const e = pick(p);
+        return [p.t_ms, e && typeof e === "object" ? e.low : null, e && typeof e === "object" ? e.high : null];
+      });
+    }
+    return series;
   }
 
-  global.AffectChart = { drawTimeline, expressionSeries, valenceSeries, EXPRESSIONS, COLOURS, formatSeconds };
+  // Expression series from a session's points {t_ms, means: [7 values or null]} or an audience's bins
+  // {t_ms, expressions: [7 estimates or null]}; expressions nobody reports are left out.
+  function expressionSeries(points, withBands) {
+    return EXPRESSIONS.map((name, i) =>
+      seriesOf(name, points, (p) => (p.means ? p.means[i] : p.expressions ? p.expressions[i] : null), withBands),
+    ).filter((s) => s.points.some((p) => p[1] !== null));
+  }
+
+  function valenceSeries(points, withBand) {
+    return [seriesOf("valence", points, (p) => p.valence, withBand)];
+  }
+
+  global.AffectChart = { drawTimeline, expressionSeries, valenceSeries, seriesOf, EXPRESSIONS, COLOURS, formatSeconds };
 })(window);

@@ -30,7 +30,7 @@ struct ResultsController {
         /// Participants with at least one stored record in the query; nil when fewer than k.
         var participants: Int?
         var expressions: [Emotion]
-        var bins: [AudienceTimeline.Point]
+        var bins: [AudienceBin]
         var suppressedBins: Int
         var note: String
     }
@@ -148,42 +148,36 @@ struct ResultsController {
         let sets = try await store.sessionResults(study: study.id, stimuli: stimuli, segment: segment)
         var timeline = AudienceTimeline(binMilliseconds: bin)
         var participants = Set<String>()
-        for set in sets {
+        for (index, set) in sets.enumerated() {
             for record in set.records {
-                timeline.add(record, contributor: set.participantID)
+                timeline.add(record, contributor: set.participantID, recording: index)
                 if case .moment = record { continue }
                 participants.insert(set.participantID)
             }
         }
         let k = study.definition.kAnonymity
-        var (points, suppressed) = timeline.points(minimumContributors: k)
+        var (points, suppressed) = timeline.bins(minimumContributors: k)
         points = points.filter { point in
             (from.map { point.timeMilliseconds + bin > $0 } ?? true) && (to.map { point.timeMilliseconds < $0 } ?? true)
         }
         let expressions = expression.map { [$0] } ?? Emotion.allCases
-        if let expression {
-            points = points.map { point in
-                var kept = point
-                kept.means = Emotion.allCases.map { $0 == expression ? point.means[$0.index] : nil }
-                return kept
-            }
-        }
+        if let expression { points = points.map { $0.keeping(only: expression) } }
         return Results(
             study: study.id, k: k, binMs: bin,
             filters: .init(stimuli: stimuli.map { $0.sorted() }, segment: segment.isEmpty ? nil : segment, fromMs: from, toMs: to,
                            expression: expression),
             participants: participants.count >= k ? participants.count : nil, expressions: expressions, bins: points,
             suppressedBins: suppressed,
-            note: "Means of estimated expression probabilities over participants, per bin of stimulus time; bins with "
-                + "fewer than \(k) participants are withheld. Estimates of how faces looked, not of what anyone felt.")
+            note: "Means of estimated expression probabilities over participants (each participant averaged first), with "
+                + "95% intervals, per bin of stimulus time; bins with fewer than \(k) participants are withheld. Estimates of "
+                + "how faces looked, not of what anyone felt.")
     }
 
     static func csv(_ results: Results) -> String {
-        var lines = ["t_ms,participants," + Emotion.allCases.map(\.rawValue).joined(separator: ",") + ",valence"]
+        var lines = ["t_ms,participants," + Emotion.allCases.map(\.rawValue).joined(separator: ",") + ",valence,engagement"]
         for point in results.bins {
-            let means = point.means.map { $0.map { String(format: "%.6f", $0) } ?? "" }
-            lines.append(([String(format: "%.0f", point.timeMilliseconds), String(point.contributors)] + means
-                + [point.valence.map { String(format: "%.6f", $0) } ?? ""]).joined(separator: ","))
+            let means = (point.expressions + [point.valence, point.engagement]).map { $0.map { String(format: "%.6f", $0.mean) } ?? "" }
+            lines.append(([String(format: "%.0f", point.timeMilliseconds), String(point.n)] + means).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -51,7 +51,7 @@ public final class LiveFeed: @unchecked Sendable {
         case points(session: String, [SessionPoint])
         /// A session left the feed (withdrawn, or ended long enough ago).
         case removed(session: String)
-        case audience(stimulus: String?, [AudienceTimeline.Point])
+        case audience(stimulus: String?, [AudienceBin])
         /// Nothing happened for a while: lets a stream notice a client that went away.
         case heartbeat
     }
@@ -64,7 +64,7 @@ public final class LiveFeed: @unchecked Sendable {
 
         public struct Audience: Sendable, Codable {
             public var stimulus: String?
-            public var points: [AudienceTimeline.Point]
+            public var points: [AudienceBin]
         }
 
         public var sessions: [Session]
@@ -190,7 +190,7 @@ public final class LiveFeed: @unchecked Sendable {
         let now = ContinuousClock.now
         if !force, let last = audiencePublished[stimulus], last.duration(to: now) < .milliseconds(500) { return }
         audiencePublished[stimulus] = now
-        publish(.audience(stimulus: stimulus, audiences[stimulus]?.points ?? []))
+        publish(.audience(stimulus: stimulus, audiences[stimulus]?.bins ?? []))
     }
 
     private func rebuildAudience(stimulus: String?) {
@@ -207,7 +207,7 @@ public final class LiveFeed: @unchecked Sendable {
         let stimuli = Array(Set(ordered.map(\.status.stimulus))).sorted { ($0 ?? "") < ($1 ?? "") }
         return Snapshot(
             sessions: ordered.map { .init(status: $0.status, points: $0.records.compactMap(Self.point(of:))) },
-            audiences: stimuli.map { .init(stimulus: $0, points: audiences[$0]?.points ?? []) })
+            audiences: stimuli.map { .init(stimulus: $0, points: audiences[$0]?.bins ?? []) })
     }
 
     static func point(of record: MinimisedRecord) -> SessionPoint? {

@@ -89,7 +89,7 @@ function draw() {
   AffectChart.drawTimeline($("session-valence"), AffectChart.valenceSeries(points),
     { title: "Valence (unpleasant −1 to pleasant +1)", yMin: -1, yMax: 1, yLabel: "valence", height: 180 });
   const audience = live.audiences.get(keyOf(selected.status.stimulus)) || [];
-  const sessionsBehind = audience.reduce((m, p) => Math.max(m, p.contributors), 0);
+  const sessionsBehind = audience.reduce((m, p) => Math.max(m, p.n), 0);
   AffectChart.drawTimeline($("audience-chart"), AffectChart.expressionSeries(audience),
     { title: `Audience of ${selected.status.stimulus || "sessions without a stimulus"}: mean over up to ${sessionsBehind} session(s)`,
       yLabel: "mean probability" });

@@ -1,9 +1,9 @@
-import AffectCore
-
-/// One participant's stored records for one stimulus, gathered per bin of stimulus time: the
-/// participant-level values every audience estimate is a mean of.
-struct ParticipantSeries {
-    struct Cell {
+/// One contributor's stored records (a participant's, or a live session's), gathered per bin of
+/// stimulus time: the contributor-level values every audience estimate is a mean of. Averaging
+/// within each contributor first makes the contributor, not the frame, the unit of every mean,
+/// interval and test: frames of one face are strongly correlated.
+public struct ContributorSeries: Sendable {
+    public struct Cell: Sendable {
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
         var counts = [Int](repeating: 0, count: Emotion.allCases.count)
         var valence = 0.0
@@ -12,20 +12,24 @@ struct ParticipantSeries {
         /// Analysed frames, and those with a face (fractions where a window spans several bins).
         var frames = 0.0
         var framesWithFace = 0.0
+
+        public init() {}
     }
 
-    let binMilliseconds: Double
-    private(set) var cells: [Int: Cell] = [:]
+    public let binMilliseconds: Double
+    private var cells: [Int: Cell] = [:]
     /// Frames with a face row, per bin (individual mode stores faces, and faceless frames apart).
     private var faceFrames: [Int: Set<Int>] = [:]
 
-    init(binMilliseconds: Double) {
+    public init(binMilliseconds: Double) {
         self.binMilliseconds = binMilliseconds
     }
 
     private func bin(_ time: Double) -> Int { Int((max(0, time) / binMilliseconds).rounded(.down)) }
 
-    mutating func add(_ record: MinimisedRecord, session: Int) {
+    /// Adds a record of one of the contributor's recordings (`recording` keeps frame numbers of two
+    /// viewings apart).
+    public mutating func add(_ record: MinimisedRecord, recording session: Int = 0) {
         switch record {
         case .face(let row):
             add(row.emotions, bin: bin(row.timeMilliseconds))
@@ -66,8 +70,8 @@ struct ParticipantSeries {
         cells[index] = cell
     }
 
-    /// The cells with the frames that had face rows counted in.
-    var finished: [Int: Cell] {
+    /// The cells by bin index, with the frames that had face rows counted in.
+    public var finished: [Int: Cell] {
         var result = cells
         for (index, frames) in faceFrames {
             result[index, default: Cell()].frames += Double(frames.count)
@@ -77,14 +81,16 @@ struct ParticipantSeries {
     }
 }
 
-extension ParticipantSeries.Cell {
-    func expression(_ slot: Int) -> Double? { counts[slot] > 0 ? sums[slot] / Double(counts[slot]) : nil }
-    var meanValence: Double? { emotionRecords > 0 ? valence / Double(emotionRecords) : nil }
-    var meanArousal: Double? { emotionRecords > 0 ? arousal / Double(emotionRecords) : nil }
-    var engagement: Double? { frames > 0 ? min(1, framesWithFace / frames) : nil }
+extension ContributorSeries.Cell {
+    /// The mean probability of the expression in `Emotion.allCases` slot `slot`, if reported.
+    public func expression(_ slot: Int) -> Double? { counts[slot] > 0 ? sums[slot] / Double(counts[slot]) : nil }
+    public var meanValence: Double? { emotionRecords > 0 ? valence / Double(emotionRecords) : nil }
+    public var meanArousal: Double? { emotionRecords > 0 ? arousal / Double(emotionRecords) : nil }
+    /// The share of analysed frames with a detected face.
+    public var engagement: Double? { frames > 0 ? min(1, framesWithFace / frames) : nil }
 
     /// Two cells pooled, as if one.
-    static func + (lhs: Self, rhs: Self) -> Self {
+    public static func + (lhs: Self, rhs: Self) -> Self {
         var sum = lhs
         for slot in sum.sums.indices {
             sum.sums[slot] += rhs.sums[slot]

@@ -1,0 +1,55 @@
+/// A mean over contributors (participants, or live sessions) with its 95% Student t interval (no
+/// bounds below two contributors). The interval is cut to the measure's possible range (0 to 1 for
+/// probabilities and engagement, −1 to 1 for valence and arousal): with few contributors the t
+/// interval can reach past it.
+public struct AudienceEstimate: Sendable, Codable, Hashable {
+    public var mean: Double
+    public var low: Double?
+    public var high: Double?
+    public var n: Int
+
+    public init?(_ values: [Double], range: ClosedRange<Double>) {
+        guard let summary = SampleSummary(values) else { return nil }
+        mean = summary.mean
+        n = summary.count
+        let interval = summary.meanInterval()
+        low = interval.map { max(range.lowerBound, $0.lowerBound) }
+        high = interval.map { min(range.upperBound, $0.upperBound) }
+    }
+}
+
+/// The audience in one bin of stimulus time: every measure as an ``AudienceEstimate`` over the
+/// contributors with data in the bin. The same type serves the results API, the live dashboard and
+/// reports.
+public struct AudienceBin: Sendable, Codable {
+    public var timeMilliseconds: Double
+    /// Contributors with data in the bin.
+    public var n: Int
+    /// Per expression in `Emotion.allCases` order; nil where no contributor reports it.
+    public var expressions: [AudienceEstimate?]
+    public var valence: AudienceEstimate?
+    public var arousal: AudienceEstimate?
+    /// Share of each contributor's analysed frames in the bin with a detected face, averaged.
+    public var engagement: AudienceEstimate?
+
+    enum CodingKeys: String, CodingKey {
+        case timeMilliseconds = "t_ms", n, expressions, valence, arousal, engagement
+    }
+
+    /// The audience of one bin from its contributors' cells.
+    public init(timeMilliseconds: Double, cells: [ContributorSeries.Cell]) {
+        self.timeMilliseconds = timeMilliseconds
+        n = cells.count
+        expressions = Emotion.allCases.indices.map { slot in AudienceEstimate(cells.compactMap { $0.expression(slot) }, range: 0...1) }
+        valence = AudienceEstimate(cells.compactMap(\.meanValence), range: -1...1)
+        arousal = AudienceEstimate(cells.compactMap(\.meanArousal), range: -1...1)
+        engagement = AudienceEstimate(cells.compactMap(\.engagement), range: 0...1)
+    }
+
+    /// Keeps only one expression's estimate (the others become nil).
+    public func keeping(only emotion: Emotion) -> AudienceBin {
+        var kept = self
+        kept.expressions = Emotion.allCases.map { $0 == emotion ? expressions[$0.index] : nil }
+        return kept
+    }
+}
