@@ -127,9 +127,13 @@ class StudyEndToEnd(unittest.TestCase):
             return json.loads(response.read() or b"null")
 
     def wait(self, condition, timeout=30, message="condition"):
+        from selenium.common.exceptions import StaleElementReferenceException
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            value = condition()
+            try:
+                value = condition()
+            except StaleElementReferenceException:
+                value = None  # a live page redrew what was being read: look again
             if value:
                 return value
             time.sleep(0.2)
@@ -184,9 +188,10 @@ class StudyEndToEnd(unittest.TestCase):
         self.wait(lambda: int(self.participant.find_element(By.ID, "frames-sent").text) >= 5, message="frames to be sent")
 
         # The dashboard shows the session live, with a drawn timeline.
-        row = self.wait(lambda: dashboard.find_elements(By.CSS_SELECTOR, "tr.session-row[data-state=running]"),
-                        message="a running session on the dashboard")[0]
-        session = row.get_attribute("data-session")
+        # Read in the page: the dashboard redraws its rows on every event, so a row found here goes stale.
+        session = self.wait(lambda: dashboard.execute_script(
+            "const row = document.querySelector('tr.session-row[data-state=running]'); return row && row.dataset.session"),
+            message="a running session on the dashboard")
         self.wait(lambda: dashboard.execute_script(
             "return [...document.querySelectorAll('#session-chart path.line')].some(p => p.getAttribute('d').length > 20)"),
             message="the session timeline to be drawn")
