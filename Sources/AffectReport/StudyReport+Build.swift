@@ -276,7 +276,8 @@ extension StudyReport {
                 + "with a 95% Student t interval, so the unit of every interval and test is the participant, not the frame.",
             "Valence and arousal place each expression on Russell's circumplex and take the probability-weighted mean "
                 + "(see the model card).",
-            "Engagement is the share of a participant's analysed frames in which a face was detected, averaged over "
+            "Engagement is the share of a participant's analysed frames with a detected face looking roughly at the "
+                + "camera (the nose within 0.35 inter-eye distances of the eyes' midpoint, about a 30° turn), averaged over "
                 + "participants.",
             "Bins with fewer than \(k) participants (the study's k) are withheld entirely, as are participant counts "
                 + "below k.",
@@ -294,7 +295,8 @@ extension StudyReport {
             + "(FER2013); they are not measurements of emotion, and say nothing about any individual's inner state.",
         "The classifier's accuracy is about 65% on FER2013 test images and lower on faces unlike its training data "
             + "(lighting, pose, age, skin tone, occlusion); see the model card.",
-        "Engagement counts detected faces only; it does not check that a face looks at the screen.",
+        "Engagement counts detected faces turned less than about 30° from the camera, judged from landmarks; "
+            + "it does not track gaze, and a face looking past the screen from straight ahead still counts.",
         "Small audiences give wide intervals; a non-significant difference is not evidence of no difference.",
     ]
 }

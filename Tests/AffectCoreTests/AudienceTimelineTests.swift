@@ -40,6 +40,28 @@ import Testing
         #expect(bin.expressions[Emotion.happy.index]?.mean == 0.9)
     }
 
+    @Test func headPoseTellsFrontalFacesFromTurnedOnes() {
+        let eyes = [Point(x: 40, y: 50), Point(x: 60, y: 50)]
+        #expect(HeadPose.yawOffset(eyes + [Point(x: 50, y: 65)]) == 0)
+        #expect(HeadPose.isRoughlyFrontal(eyes + [Point(x: 56, y: 65)]) == true, "0.3 inter-eye distances off: still frontal")
+        #expect(HeadPose.isRoughlyFrontal(eyes + [Point(x: 60, y: 65)]) == false, "nose under one eye: turned")
+        #expect(HeadPose.isRoughlyFrontal([Point(x: 40, y: 50), Point(x: 40, y: 50), Point(x: 50, y: 60)]) == nil)
+        #expect(HeadPose.isRoughlyFrontal([]) == nil)
+    }
+
+    @Test func engagementCountsFramesWithAFaceLookingAtTheScreen() throws {
+        var timeline = AudienceTimeline(binMilliseconds: 1000)
+        let happy = Self.emotions([0, 0, 0, 1, 0, 0, 0])
+        // Four frames: frontal, turned away, no face, pose unknown (counted as looking).
+        timeline.add(.face(FaceRow(frame: 0, timeMilliseconds: 0, track: nil, emotions: happy, frontal: true)), contributor: "a")
+        timeline.add(.face(FaceRow(frame: 1, timeMilliseconds: 100, track: nil, emotions: happy, frontal: false)), contributor: "a")
+        timeline.add(.noFace(FacelessFrameRow(frame: 2, timeMilliseconds: 200)), contributor: "a")
+        timeline.add(.face(FaceRow(frame: 3, timeMilliseconds: 300, track: nil, emotions: happy)), contributor: "a")
+        let bin = try #require(timeline.bins.first)
+        #expect(bin.engagement?.mean == 0.5)
+        #expect(bin.expressions[Emotion.happy.index]?.mean == 1, "a turned face's expression still counts")
+    }
+
     @Test func windowsCountInEveryBinTheyCoverAndSmallBinsCanBeWithheld() {
         var timeline = AudienceTimeline(binMilliseconds: 500)
         let window = WindowAggregateRow(startMilliseconds: 0, endMilliseconds: 1500, frames: 10, framesWithFace: 9,

@@ -9,17 +9,20 @@ public struct ContributorSeries: Sendable {
         var valence = 0.0
         var arousal = 0.0
         var emotionRecords = 0
-        /// Analysed frames, and those with a face (fractions where a window spans several bins).
+        /// Analysed frames, and those with a face looking roughly at the camera (``HeadPose``; any face
+        /// where the pose is unknown): fractions where a window spans several bins.
         var frames = 0.0
-        var framesWithFace = 0.0
+        var framesEngaged = 0.0
 
         public init() {}
     }
 
     public let binMilliseconds: Double
     private var cells: [Int: Cell] = [:]
-    /// Frames with a face row, per bin (individual mode stores faces, and faceless frames apart).
+    /// Frames with a face row, and those with a frontal one, per bin (individual mode stores faces,
+    /// and faceless frames apart).
     private var faceFrames: [Int: Set<Int>] = [:]
+    private var engagedFrames: [Int: Set<Int>] = [:]
 
     public init(binMilliseconds: Double) {
         self.binMilliseconds = binMilliseconds
@@ -35,12 +38,13 @@ public struct ContributorSeries: Sendable {
             add(row.emotions, bin: bin(row.timeMilliseconds))
             // Frames of different sessions must not collide: a participant may watch twice.
             faceFrames[bin(row.timeMilliseconds), default: []].insert(session << 32 | row.frame)
+            if row.frontal != false { engagedFrames[bin(row.timeMilliseconds), default: []].insert(session << 32 | row.frame) }
         case .noFace(let row):
             cells[bin(row.timeMilliseconds), default: Cell()].frames += 1
         case .group(let row):
             let index = bin(row.timeMilliseconds)
             cells[index, default: Cell()].frames += 1
-            if row.faces > 0 { cells[index, default: Cell()].framesWithFace += 1 }
+            if (row.frontalFaces ?? row.faces) > 0 { cells[index, default: Cell()].framesEngaged += 1 }
             if let emotions = row.emotions { add(emotions, bin: index) }
         case .window(let row):
             // A window covers [start, end): its counts are spread evenly over its bins.
@@ -48,7 +52,7 @@ public struct ContributorSeries: Sendable {
             let share = 1 / Double(last - first + 1)
             for index in first...last {
                 cells[index, default: Cell()].frames += Double(row.frames) * share
-                cells[index, default: Cell()].framesWithFace += Double(row.framesWithFace) * share
+                cells[index, default: Cell()].framesEngaged += Double(row.framesWithFrontalFace ?? row.framesWithFace) * share
                 if let emotions = row.emotions { add(emotions, bin: index) }
             }
         case .moment:
@@ -73,10 +77,8 @@ public struct ContributorSeries: Sendable {
     /// The cells by bin index, with the frames that had face rows counted in.
     public var finished: [Int: Cell] {
         var result = cells
-        for (index, frames) in faceFrames {
-            result[index, default: Cell()].frames += Double(frames.count)
-            result[index, default: Cell()].framesWithFace += Double(frames.count)
-        }
+        for (index, frames) in faceFrames { result[index, default: Cell()].frames += Double(frames.count) }
+        for (index, frames) in engagedFrames { result[index, default: Cell()].framesEngaged += Double(frames.count) }
         return result
     }
 }
@@ -86,8 +88,8 @@ extension ContributorSeries.Cell {
     public func expression(_ slot: Int) -> Double? { counts[slot] > 0 ? sums[slot] / Double(counts[slot]) : nil }
     public var meanValence: Double? { emotionRecords > 0 ? valence / Double(emotionRecords) : nil }
     public var meanArousal: Double? { emotionRecords > 0 ? arousal / Double(emotionRecords) : nil }
-    /// The share of analysed frames with a detected face.
-    public var engagement: Double? { frames > 0 ? min(1, framesWithFace / frames) : nil }
+    /// The share of analysed frames with a face looking roughly at the camera.
+    public var engagement: Double? { frames > 0 ? min(1, framesEngaged / frames) : nil }
 
     /// Two cells pooled, as if one.
     public static func + (lhs: Self, rhs: Self) -> Self {
@@ -100,7 +102,7 @@ extension ContributorSeries.Cell {
         sum.arousal += rhs.arousal
         sum.emotionRecords += rhs.emotionRecords
         sum.frames += rhs.frames
-        sum.framesWithFace += rhs.framesWithFace
+        sum.framesEngaged += rhs.framesEngaged
         return sum
     }
 }

@@ -26,12 +26,15 @@ public struct FaceRow: Sendable, Hashable, Codable {
     /// Ephemeral, pseudonymous track id (with tracking on).
     public var track: Int?
     public var emotions: ReportedEmotions
+    /// Whether the face looked roughly at the camera (``HeadPose``); nil when unknown.
+    public var frontal: Bool?
 
-    public init(frame: Int, timeMilliseconds: Double, track: Int?, emotions: ReportedEmotions) {
+    public init(frame: Int, timeMilliseconds: Double, track: Int?, emotions: ReportedEmotions, frontal: Bool? = nil) {
         self.frame = frame
         self.timeMilliseconds = timeMilliseconds
         self.track = track
         self.emotions = emotions
+        self.frontal = frontal
     }
 }
 
@@ -53,13 +56,16 @@ public struct GroupFrameRow: Sendable, Hashable, Codable {
     public var frame: Int
     public var timeMilliseconds: Double
     public var faces: Int
+    /// Faces that looked roughly at the camera (``HeadPose``); nil when unknown.
+    public var frontalFaces: Int?
     /// The mean over the frame's faces; nil when there was none.
     public var emotions: ReportedEmotions?
 
-    public init(frame: Int, timeMilliseconds: Double, faces: Int, emotions: ReportedEmotions?) {
+    public init(frame: Int, timeMilliseconds: Double, faces: Int, frontalFaces: Int? = nil, emotions: ReportedEmotions?) {
         self.frame = frame
         self.timeMilliseconds = timeMilliseconds
         self.faces = faces
+        self.frontalFaces = frontalFaces
         self.emotions = emotions
     }
 }
@@ -71,15 +77,18 @@ public struct WindowAggregateRow: Sendable, Hashable, Codable {
     /// Frames analysed in the window, and how many of them had at least one face.
     public var frames: Int
     public var framesWithFace: Int
+    /// Frames with a face that looked roughly at the camera (``HeadPose``); nil when unknown.
+    public var framesWithFrontalFace: Int?
     /// Mean over every face in every frame of the window; nil when there was none.
     public var emotions: ReportedEmotions?
 
     public init(startMilliseconds: Double, endMilliseconds: Double, frames: Int, framesWithFace: Int,
-                emotions: ReportedEmotions?) {
+                framesWithFrontalFace: Int? = nil, emotions: ReportedEmotions?) {
         self.startMilliseconds = startMilliseconds
         self.endMilliseconds = endMilliseconds
         self.frames = frames
         self.framesWithFace = framesWithFace
+        self.framesWithFrontalFace = framesWithFrontalFace
         self.emotions = emotions
     }
 }

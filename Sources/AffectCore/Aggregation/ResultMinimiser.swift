@@ -13,6 +13,7 @@ public struct ResultMinimiser: Sendable {
         var start: Double
         var frames = 0
         var framesWithFace = 0
+        var framesWithFrontalFace = 0
         var faces = 0
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
     }
@@ -33,13 +34,15 @@ public struct ResultMinimiser: Sendable {
             }
             return result.faces.compactMap { face in
                 ReportedEmotions(face.emotions, excluding: excluded).map {
-                    .face(FaceRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds, track: face.track, emotions: $0))
+                    .face(FaceRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds, track: face.track, emotions: $0,
+                                  frontal: HeadPose.isRoughlyFrontal(face.landmarks)))
                 }
             }
         case .group:
             let pooled = EmotionDistribution.mean(result.faces.map(\.emotions))
             return [.group(GroupFrameRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds,
                                          faces: result.faces.count,
+                                         frontalFaces: result.faces.filter { HeadPose.isRoughlyFrontal($0.landmarks) == true }.count,
                                          emotions: pooled.flatMap { ReportedEmotions($0, excluding: excluded) }))]
         case .aggregate:
             var emitted: [MinimisedRecord] = []
@@ -52,6 +55,7 @@ public struct ResultMinimiser: Sendable {
             var sums = window ?? WindowSums(start: start)
             sums.frames += 1
             if !result.faces.isEmpty { sums.framesWithFace += 1 }
+            if result.faces.contains(where: { HeadPose.isRoughlyFrontal($0.landmarks) == true }) { sums.framesWithFrontalFace += 1 }
             for face in result.faces {
                 sums.faces += 1
                 for emotion in Emotion.allCases { sums.sums[emotion.index] += face.emotions[emotion] }
@@ -82,6 +86,7 @@ public struct ResultMinimiser: Sendable {
         let mean = sums.faces > 0 ? EmotionDistribution(scores: sums.sums) : nil
         return WindowAggregateRow(startMilliseconds: sums.start, endMilliseconds: sums.start + windowMilliseconds,
                                   frames: sums.frames, framesWithFace: sums.framesWithFace,
+                                  framesWithFrontalFace: sums.framesWithFrontalFace,
                                   emotions: mean.flatMap { ReportedEmotions($0, excluding: excluded) })
     }
 }

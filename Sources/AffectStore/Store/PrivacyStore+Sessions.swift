@@ -171,23 +171,29 @@ extension PrivacyStore {
         switch record {
         case .face(let row):
             try await transaction.execute(
-                "INSERT INTO face_results (session_id, frame, time_ms, track, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, \(marks))",
-                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.track)] + values(row.emotions))
+                "INSERT INTO face_results (session_id, frame, time_ms, track, frontal, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, ?, \(marks))",
+                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.track),
+                 SQLValue(row.frontal.map { $0 ? 1 : 0 })] + values(row.emotions))
         case .noFace(let row):
             try await transaction.execute("INSERT INTO faceless_frames (session_id, frame, time_ms) VALUES (?, ?, ?)",
                                           [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds)])
         case .group(let row):
             try await transaction.execute(
-                "INSERT INTO group_frames (session_id, frame, time_ms, faces, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, \(marks))",
-                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.faces)] + values(row.emotions))
+                """
+                INSERT INTO group_frames (session_id, frame, time_ms, faces, frontal_faces, \(Schema.emotionColumns))
+                VALUES (?, ?, ?, ?, ?, \(marks))
+                """,
+                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.faces), SQLValue(row.frontalFaces)]
+                    + values(row.emotions))
         case .window(let row):
             try await transaction.execute(
                 """
-                INSERT INTO window_aggregates (session_id, start_ms, end_ms, frames, frames_with_face, \(Schema.emotionColumns))
-                VALUES (?, ?, ?, ?, ?, \(marks))
+                INSERT INTO window_aggregates (session_id, start_ms, end_ms, frames, frames_with_face, frames_with_frontal_face,
+                    \(Schema.emotionColumns))
+                VALUES (?, ?, ?, ?, ?, ?, \(marks))
                 """,
                 [.text(session), .real(row.startMilliseconds), .real(row.endMilliseconds), SQLValue(row.frames),
-                 SQLValue(row.framesWithFace)] + values(row.emotions))
+                 SQLValue(row.framesWithFace), SQLValue(row.framesWithFrontalFace)] + values(row.emotions))
         case .moment(let moment):
             try await transaction.execute(
                 "INSERT INTO moments (session_id, track, emotion, onset_ms, peak_ms, peak, end_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -203,19 +209,22 @@ extension PrivacyStore {
         var records: [MinimisedRecord] = []
         for row in try await transaction.query("SELECT * FROM face_results WHERE session_id = ? ORDER BY frame, track", [.text(session)]) {
             records.append(.face(FaceRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
-                                         track: row["track"].int, emotions: try emotions(row).orThrow(column: "angry"))))
+                                         track: row["track"].int, emotions: try emotions(row).orThrow(column: "angry"),
+                                         frontal: row["frontal"].int64.map { $0 != 0 })))
         }
         for row in try await transaction.query("SELECT * FROM faceless_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
             records.append(.noFace(FacelessFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"))))
         }
         for row in try await transaction.query("SELECT * FROM group_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
             records.append(.group(GroupFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
-                                                faces: Int(try row.integer("faces")), emotions: emotions(row))))
+                                                faces: Int(try row.integer("faces")), frontalFaces: row["frontal_faces"].int,
+                                                emotions: emotions(row))))
         }
         for row in try await transaction.query("SELECT * FROM window_aggregates WHERE session_id = ? ORDER BY start_ms", [.text(session)]) {
             records.append(.window(WindowAggregateRow(
                 startMilliseconds: try row.real("start_ms"), endMilliseconds: try row.real("end_ms"),
                 frames: Int(try row.integer("frames")), framesWithFace: Int(try row.integer("frames_with_face")),
+                framesWithFrontalFace: row["frames_with_frontal_face"].int,
                 emotions: emotions(row))))
         }
         for row in try await transaction.query("SELECT * FROM moments WHERE session_id = ? ORDER BY onset_ms", [.text(session)]) {

@@ -157,6 +157,12 @@ enum Schema {
                 UNIQUE (study_id, stimulus_id, expression, onset_ms))
             """,
         ]),
+        (12, [
+            // Whether faces looked roughly at the camera (engagement); NULL for rows written before.
+            "ALTER TABLE face_results ADD COLUMN frontal BIGINT",
+            "ALTER TABLE group_frames ADD COLUMN frontal_faces BIGINT",
+            "ALTER TABLE window_aggregates ADD COLUMN frames_with_frontal_face BIGINT",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.
