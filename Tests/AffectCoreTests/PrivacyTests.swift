@@ -83,8 +83,9 @@ import Testing
         ]))
         guard case .group(let row) = records.first, records.count == 1 else { Issue.record("one group row"); return }
         #expect(row.faces == 2 && abs((row.emotions?[.happy] ?? 0) - 0.5) < 1e-9)
+        #expect(row.frontalFaces == 2, "faces without landmarks count as looking")
         let empty = minimiser.consume(FrameResult(frame: 4, timeMilliseconds: 160, faces: []))
-        #expect(empty == [.group(GroupFrameRow(frame: 4, timeMilliseconds: 160, faces: 0, emotions: nil))])
+        #expect(empty == [.group(GroupFrameRow(frame: 4, timeMilliseconds: 160, faces: 0, frontalFaces: 0, emotions: nil))])
     }
 
     @Test func individualModeKeepsTracksAndMomentsOnlyWithoutExclusions() {

@@ -56,7 +56,8 @@ public struct GroupFrameRow: Sendable, Hashable, Codable {
     public var frame: Int
     public var timeMilliseconds: Double
     public var faces: Int
-    /// Faces that looked roughly at the camera (``HeadPose``); nil when unknown.
+    /// Faces that looked roughly at the camera, or whose pose is unknown (``HeadPose``); nil in rows
+    /// stored before poses were kept.
     public var frontalFaces: Int?
     /// The mean over the frame's faces; nil when there was none.
     public var emotions: ReportedEmotions?
@@ -77,7 +78,8 @@ public struct WindowAggregateRow: Sendable, Hashable, Codable {
     /// Frames analysed in the window, and how many of them had at least one face.
     public var frames: Int
     public var framesWithFace: Int
-    /// Frames with a face that looked roughly at the camera (``HeadPose``); nil when unknown.
+    /// Frames with a face that looked roughly at the camera, or whose pose is unknown (``HeadPose``);
+    /// nil in rows stored before poses were kept.
     public var framesWithFrontalFace: Int?
     /// Mean over every face in every frame of the window; nil when there was none.
     public var emotions: ReportedEmotions?

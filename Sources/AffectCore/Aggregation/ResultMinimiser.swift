@@ -42,7 +42,7 @@ public struct ResultMinimiser: Sendable {
             let pooled = EmotionDistribution.mean(result.faces.map(\.emotions))
             return [.group(GroupFrameRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds,
                                          faces: result.faces.count,
-                                         frontalFaces: result.faces.filter { HeadPose.isRoughlyFrontal($0.landmarks) == true }.count,
+                                         frontalFaces: result.faces.filter(Self.looksAtCamera).count,
                                          emotions: pooled.flatMap { ReportedEmotions($0, excluding: excluded) }))]
         case .aggregate:
             var emitted: [MinimisedRecord] = []
@@ -55,7 +55,7 @@ public struct ResultMinimiser: Sendable {
             var sums = window ?? WindowSums(start: start)
             sums.frames += 1
             if !result.faces.isEmpty { sums.framesWithFace += 1 }
-            if result.faces.contains(where: { HeadPose.isRoughlyFrontal($0.landmarks) == true }) { sums.framesWithFrontalFace += 1 }
+            if result.faces.contains(where: Self.looksAtCamera) { sums.framesWithFrontalFace += 1 }
             for face in result.faces {
                 sums.faces += 1
                 for emotion in Emotion.allCases { sums.sums[emotion.index] += face.emotions[emotion] }
@@ -63,6 +63,11 @@ public struct ResultMinimiser: Sendable {
             window = sums
             return emitted
         }
+    }
+
+    /// Engagement counts a face unless its landmarks show it turned away: an unknown pose counts.
+    static func looksAtCamera(_ face: FaceResult) -> Bool {
+        HeadPose.isRoughlyFrontal(face.landmarks) != false
     }
 
     /// The record to store for a closed moment, if any.
