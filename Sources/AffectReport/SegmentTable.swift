@@ -71,18 +71,17 @@ extension StudyReport {
             let byValue = Dictionary(grouping: recordingsOfStimulus.filter { $0.segment?[attribute] != nil },
                                      by: { $0.segment?[attribute] ?? "" })
             for value in byValue.keys.sorted() {
-                var participants: [String: ContributorSeries.Cell] = [:]
+                // Each participant's whole viewing pooled into one cell: the bin width does not matter here.
+                var timeline = AudienceTimeline(binMilliseconds: 1000)
                 for (index, recording) in (byValue[value] ?? []).enumerated() {
-                    var series = ContributorSeries(binMilliseconds: 1000)
-                    for record in recording.records { series.add(record, recording: index) }
-                    let pooled = series.finished.values.reduce(ContributorSeries.Cell(), +)
-                    participants[recording.participant] = (participants[recording.participant] ?? ContributorSeries.Cell()) + pooled
+                    for record in recording.records { timeline.add(record, contributor: recording.participant, recording: index) }
                 }
+                let participants = timeline.contributors.mapValues { $0.values.reduce(ContributorSeries.Cell(), +) }
                 guard participants.count >= k else {
                     suppressed += 1
                     continue
                 }
-                let summary = bin(at: 0, Array(participants.values))
+                let summary = AudienceBin(timeMilliseconds: 0, cells: Array(participants.values))
                 let stimulus = stimulusID.flatMap { stimuli[$0] }
                 rows.append(SegmentTable.Row(
                     stimulusId: stimulusID,

@@ -106,30 +106,29 @@ extension StudyReport {
         binMs = input.binMilliseconds
         expressions = Emotion.allCases.filter { !input.excludedEmotions.contains($0) }
 
-        // Per stimulus, per participant: their records in bins.
+        // Per stimulus, the audience: each participant's records in bins (the same computation as the
+        // results API and the dashboard).
         let byStimulus = Dictionary(grouping: input.recordings, by: \.stimulus)
         let stimuliByID = Dictionary(uniqueKeysWithValues: input.stimuli.map { ($0.id, $0) })
         var sections: [StimulusSection] = []
-        var seriesByStimulus: [String?: [String: ContributorSeries]] = [:]
+        var cellsByStimulus: [String?: [String: [Int: ContributorSeries.Cell]]] = [:]
         for (stimulusID, sessions) in byStimulus {
-            var participants: [String: ContributorSeries] = [:]
+            var timeline = AudienceTimeline(binMilliseconds: input.binMilliseconds)
             for (index, set) in sessions.enumerated() {
-                var series = participants[set.participant] ?? ContributorSeries(binMilliseconds: input.binMilliseconds)
-                for record in set.records { series.add(record, recording: index) }
-                participants[set.participant] = series
+                for record in set.records { timeline.add(record, contributor: set.participant, recording: index) }
             }
             // A participant with no analysed frame contributes nothing.
-            participants = participants.filter { !$0.value.finished.isEmpty }
-            seriesByStimulus[stimulusID] = participants
+            let participants = timeline.contributors.filter { !$0.value.isEmpty }
+            cellsByStimulus[stimulusID] = participants
             let stimulus = stimulusID.flatMap { stimuliByID[$0] }
-            sections.append(Self.section(stimulusID: stimulusID, stimulus: stimulus, participants: participants, k: k,
-                                         binMilliseconds: input.binMilliseconds))
+            sections.append(Self.section(stimulusID: stimulusID, stimulus: stimulus, timeline: timeline, participants: participants,
+                                         k: k))
         }
         stimuli = sections.sorted { ($0.name, $0.variant ?? "") < ($1.name, $1.variant ?? "") }
 
-        comparisons = Self.comparisons(stimuli: input.stimuli, series: seriesByStimulus, k: k, binMilliseconds: input.binMilliseconds)
+        comparisons = Self.comparisons(stimuli: input.stimuli, cells: cellsByStimulus, k: k, binMilliseconds: input.binMilliseconds)
         moments = stimuli.flatMap { section in
-            Self.moments(in: section, participants: seriesByStimulus[section.stimulusId] ?? [:], binMilliseconds: input.binMilliseconds)
+            Self.moments(in: section, participants: cellsByStimulus[section.stimulusId] ?? [:], binMilliseconds: input.binMilliseconds)
         }
         let counts = Dictionary(grouping: input.recordings, by: \.provenance).mapValues(\.count)
         provenance = counts.keys.sorted().map { id in
@@ -143,24 +142,13 @@ extension StudyReport {
 
     // MARK: Sections
 
-    static func section(stimulusID: String?, stimulus: Stimulus?, participants: [String: ContributorSeries], k: Int,
-                        binMilliseconds: Double) -> StimulusSection {
-        let finished = participants.values.map(\.finished)
-        let indices = Set(finished.flatMap(\.keys)).sorted()
-        var bins: [Bin] = []
-        var suppressed = 0
-        for index in indices {
-            let cells = finished.compactMap { $0[index] }
-            guard cells.count >= k else {
-                suppressed += 1
-                continue
-            }
-            bins.append(bin(at: Double(index) * binMilliseconds, cells))
-        }
+    static func section(stimulusID: String?, stimulus: Stimulus?, timeline: AudienceTimeline,
+                        participants: [String: [Int: ContributorSeries.Cell]], k: Int) -> StimulusSection {
+        let (bins, suppressed) = timeline.bins(minimumContributors: k)
         var overall: Overall?
         if participants.count >= k {
-            let pooled = finished.map { $0.values.reduce(ContributorSeries.Cell(), +) }
-            let summary = bin(at: 0, pooled)
+            let pooled = participants.values.map { $0.values.reduce(ContributorSeries.Cell(), +) }
+            let summary = AudienceBin(timeMilliseconds: 0, cells: pooled)
             overall = Overall(expressions: summary.expressions, valence: summary.valence, arousal: summary.arousal,
                               engagement: summary.engagement)
         }
@@ -169,20 +157,15 @@ extension StudyReport {
                                bins: bins, suppressedBins: suppressed)
     }
 
-    /// The audience estimates of one bin from its participants' cells.
-    static func bin(at time: Double, _ cells: [ContributorSeries.Cell]) -> Bin {
-        AudienceBin(timeMilliseconds: time, cells: cells)
-    }
-
     // MARK: A/B
 
-    static func comparisons(stimuli: [Stimulus], series: [String?: [String: ContributorSeries]], k: Int,
+    static func comparisons(stimuli: [Stimulus], cells: [String?: [String: [Int: ContributorSeries.Cell]]], k: Int,
                             binMilliseconds: Double) -> [Comparison] {
         var result: [Comparison] = []
         for (name, variants) in Dictionary(grouping: stimuli, by: \.name).sorted(by: { $0.key < $1.key }) where variants.count >= 2 {
             let ordered = variants.sorted { $0.variant < $1.variant }
             let (a, b) = (ordered[0], ordered[1])
-            let groupA = (series[a.id] ?? [:]).values.map(\.finished), groupB = (series[b.id] ?? [:]).values.map(\.finished)
+            let groupA = Array((cells[a.id] ?? [:]).values), groupB = Array((cells[b.id] ?? [:]).values)
             guard groupA.count >= k, groupB.count >= k else {
                 result.append(Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: nil,
                                          bins: [], significantBins: 0,
@@ -229,10 +212,10 @@ extension StudyReport {
 
     // MARK: Moments
 
-    static func moments(in section: StimulusSection, participants: [String: ContributorSeries],
+    static func moments(in section: StimulusSection, participants: [String: [Int: ContributorSeries.Cell]],
                         binMilliseconds: Double) -> [AudienceMoment] {
         var found: [AudienceMoment] = []
-        let finished = participants.values.map(\.finished)
+        let finished = Array(participants.values)
         for emotion in Emotion.allCases where emotion != .neutral {
             let series = section.bins.compactMap { bin in bin.expressions[emotion.index].map { (bin, $0.mean) } }
             guard series.count >= 3, let baseline = Quantiles.median(series.map(\.1)) else { continue }

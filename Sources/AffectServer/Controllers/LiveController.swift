@@ -20,18 +20,23 @@ struct LiveController {
             let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 defer { cancel() }
-                try await writer.write(Self.event("snapshot", snapshot))
+                let encoder = Self.encoder()
+                func message(_ name: String, _ value: some Encodable) throws -> ByteBuffer {
+                    let data = String(decoding: try encoder.encode(value), as: UTF8.self)
+                    return ByteBuffer(string: "event: \(name)\ndata: \(data)\n\n")
+                }
+                try await writer.write(message("snapshot", snapshot))
                 // An open stream must not hold the server up when it shuts down.
                 for await event in events.cancelOnGracefulShutdown() {
-                    let message: ByteBuffer = switch event {
-                    case .status(let status): try Self.event("status", status)
-                    case .points(let session, let points): try Self.event("points", Points(session: session, points: points))
-                    case .removed(let session): try Self.event("removed", Removed(session: session))
+                    let text: ByteBuffer = switch event {
+                    case .status(let status): try message("status", status)
+                    case .points(let session, let points): try message("points", Points(session: session, points: points))
+                    case .removed(let session): try message("removed", Removed(session: session))
                     case .audience(let stimulus, let points):
-                        try Self.event("audience", LiveFeed.Snapshot.Audience(stimulus: stimulus, points: points))
+                        try message("audience", LiveFeed.Snapshot.Audience(stimulus: stimulus, points: points))
                     case .heartbeat: ByteBuffer(string: ": keep-alive\n\n")
                     }
-                    try await writer.write(message)
+                    try await writer.write(text)
                 }
                 try await writer.finish(nil)
             })
@@ -47,12 +52,12 @@ struct LiveController {
         var session: String
     }
 
-    static func event(_ name: String, _ value: some Encodable) throws -> ByteBuffer {
+    /// One encoder per stream, not per event: a dashboard receives an event for every stored record.
+    static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = String(decoding: try encoder.encode(value), as: UTF8.self)
-        return ByteBuffer(string: "event: \(name)\ndata: \(data)\n\n")
+        return encoder
     }
 }
 

@@ -147,14 +147,11 @@ struct ResultsController {
         }
         let sets = try await store.sessionResults(study: study.id, stimuli: stimuli, segment: segment)
         var timeline = AudienceTimeline(binMilliseconds: bin)
-        var participants = Set<String>()
         for (index, set) in sets.enumerated() {
-            for record in set.records {
-                timeline.add(record, contributor: set.participantID, recording: index)
-                if case .moment = record { continue }
-                participants.insert(set.participantID)
-            }
+            for record in set.records { timeline.add(record, contributor: set.participantID, recording: index) }
         }
+        // Participants with an analysed frame (moments alone put nothing in a bin).
+        let participants = timeline.contributors.filter { !$0.value.isEmpty }
         let k = study.definition.kAnonymity
         var (points, suppressed) = timeline.bins(minimumContributors: k)
         points = points.filter { point in
