@@ -18,7 +18,7 @@ release: bootstrap
 test: bootstrap
 	@scripts/test
 
-# The study server arrives with issue P4; until then serve runs the engine's self-check.
+# The study server on the embedded SQLite database; prints the URL and, on first start, the admin token.
 serve: build
 	@scripts/serve
 

@@ -402,6 +402,18 @@ import Testing
         try await database.close()
     }
 
+    @Test(.enabled(if: TestEnvironment.postgresURL != nil, "AFFECT_TEST_POSTGRES_URL not set: PostgreSQL store tests skipped"))
+    func aRefusedLoginIsAClearErrorAtOpen() async throws {
+        // The running test server, but a database it does not have: the server's own words, at once.
+        let url = (TestEnvironment.postgresURL ?? "").replacingOccurrences(of: "/affect_test?", with: "/no_such_database?")
+        #expect(url != TestEnvironment.postgresURL)
+        await #expect {
+            _ = try await PostgresDatabase(url: url)
+        } throws: { error in
+            String(describing: error).contains("no_such_database\" does not exist")
+        }
+    }
+
     @Test func unreachableServerGivesAClearError() async throws {
         await #expect {
             _ = try await PostgresDatabase(url: "postgres://affect@/nowhere?host=/nonexistent-socket-dir")

@@ -12,7 +12,9 @@ public final class PostgresDatabase: SQLDatabase {
     private let runner: Task<Void, Never>
     private let logger = Logger(label: "affect.postgres")
     private let label: String
-    static let connectTimeoutSeconds = 5.0
+    /// How long one connection attempt (socket, startup and authentication) may take unless the URL
+    /// says otherwise with libpq's `connect_timeout` (seconds).
+    static let defaultConnectTimeoutSeconds = 30
 
     public init(url: String) async throws {
         guard let components = URLComponents(string: url), let user = components.user, !user.isEmpty else {
@@ -20,18 +22,42 @@ public final class PostgresDatabase: SQLDatabase {
         }
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         guard !database.isEmpty else { throw StoreError.invalidLocation(url) }
-        let socketDirectory = components.queryItems?.first { $0.name == "host" }?.value
-        let configuration: PostgresClient.Configuration
+        let query = components.queryItems ?? []
+        let socketDirectory = query.first { $0.name == "host" }?.value
+        var connectTimeoutSeconds = PostgresDatabase.defaultConnectTimeoutSeconds
+        if let value = query.first(where: { $0.name == "connect_timeout" })?.value {
+            guard let seconds = Int(value), seconds > 0 else { throw StoreError.invalidLocation(url) }
+            connectTimeoutSeconds = seconds
+        }
+        var configuration: PostgresClient.Configuration
+        var probeConfiguration: PostgresConnection.Configuration
         if let socketDirectory {
             let port = components.port ?? 5432
-            configuration = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user,
-                                  password: components.password, database: database)
+            let path = "\(socketDirectory)/.s.PGSQL.\(port)"
+            configuration = .init(unixSocketPath: path, username: user, password: components.password, database: database)
+            probeConfiguration = .init(unixSocketPath: path, username: user, password: components.password,
+                                       database: database)
             label = "postgres://\(user)@\(socketDirectory)/\(database)"
         } else {
             guard let host = components.host, !host.isEmpty else { throw StoreError.invalidLocation(url) }
-            configuration = .init(host: host, port: components.port ?? 5432, username: user, password: components.password,
+            let port = components.port ?? 5432
+            configuration = .init(host: host, port: port, username: user, password: components.password,
                                   database: database, tls: .disable)
-            label = "postgres://\(user)@\(host):\(components.port ?? 5432)/\(database)"
+            probeConfiguration = .init(host: host, port: port, username: user, password: components.password,
+                                       database: database, tls: .disable)
+            label = "postgres://\(user)@\(host):\(port)/\(database)"
+        }
+        configuration.options.connectTimeout = .seconds(connectTimeoutSeconds)
+        probeConfiguration.options.connectTimeout = .seconds(Int64(connectTimeoutSeconds))
+        // One direct connection first, so a wrong address, a stopped server or a refused login fails now
+        // with a clear message: the pool would retry in the background and leave the first statement
+        // waiting indefinitely. The probe has no wall-clock race of its own, so a slow but working
+        // server on a busy machine is not mistaken for a missing one.
+        do {
+            let probe = try await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: logger)
+            try await probe.close()
+        } catch {
+            throw StoreError.backend("\(label): \(PostgresDatabase.describe(error))")
         }
         // The pool retries failed connections in the background; its log lines would interleave
         // with the CLI's one-line errors, which already say what went wrong.
@@ -39,25 +65,6 @@ public final class PostgresDatabase: SQLDatabase {
                                     backgroundLogger: Logger(label: "affect.postgres.pool") { _ in SwiftLogNoOpLogHandler() })
         self.client = client
         runner = Task { await client.run() }
-        // Fail now, with a clear message, rather than at the first statement; the pool would
-        // otherwise wait for the server indefinitely.
-        let label = self.label
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await client.query("SELECT 1") }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(PostgresDatabase.connectTimeoutSeconds))
-                    throw StoreError.backend("\(label): cannot reach the database server within "
-                        + "\(Int(PostgresDatabase.connectTimeoutSeconds)) s (is it running?)")
-                }
-                defer { group.cancelAll() }
-                try await group.next()
-            }
-        } catch {
-            runner.cancel()
-            if let error = error as? StoreError { throw error }
-            throw StoreError.backend("\(label): \(PostgresDatabase.describe(error))")
-        }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
