@@ -39,23 +39,40 @@ final class ResultLog: @unchecked Sendable {
 struct LiveEngineTests {
     let clip = TestEnvironment.data("talking-heads/WDA_BobMenendez_000.mp4")
 
-    /// More every-frame streams than two cores sustain: the ladder engages, drops are counted by reason,
-    /// capture keeps its pace, latency stays bounded, no stream starves, and the ladder recovers when
-    /// most streams end. Bounds are generous; the tight figures are in docs/benchmarks.md.
+    /// Frames per second two workers analyse on this machine, measured as the engine runs them (one
+    /// OpenCV thread per call, BlazeFace). The overload test sizes its load from this, so it
+    /// overloads a fast machine as surely as a slow one: a fixed stream count once left a fresh
+    /// clone's idle CI machine keeping up, and the ladder, rightly, never moved.
+    static func twoWorkerCapacity(catalog: ModelCatalog, clip: String) throws -> Double {
+        OpenCVRuntime.limitThreadsPerCall(to: 1)
+        let analyzer = try FrameAnalyzer(catalog: catalog, detector: .blazeface)
+        let source = try VideoInput(parsing: clip).open()
+        var images: [Image] = []
+        while images.count < 40, try source.advance() != nil { images.append(try source.currentImage()) }
+        _ = try analyzer.analyze(images[0])
+        let start = ContinuousClock.now
+        for image in images { _ = try analyzer.analyze(image) }
+        return 2 * Double(images.count) / max(start.duration(to: .now).milliseconds / 1000, 0.001)
+    }
+
+    /// Three times more every-frame streams than two workers sustain here: the ladder engages, drops are
+    /// counted by reason, capture keeps its pace, latency stays bounded, no stream starves, and the
+    /// ladder recovers when most streams end. Bounds are generous; the tight figures are in docs/benchmarks.md.
     @Test func overloadEngagesTheLadderAndRecovers() throws {
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        let capacity = try Self.twoWorkerCapacity(catalog: catalog, clip: clip)
+        // Each stream asks for the clip's 25 frames/s; the capture threads' decoding only adds load.
+        let count = max(14, Int((3 * capacity / 25).rounded(.up)))
         var ladder = LoadLadder.Configuration()
         ladder.recoveryMilliseconds = 1000
         ladder.cooldownMilliseconds = 500
         let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface, ladder: ladder), catalog: catalog)
         var logs: [ResultLog] = []
         var streams: [LiveEngine.Stream] = []
-        // 14 every-frame streams ask for 350 frames/s, well above what two workers analyse even with the
-        // engine's one-thread-per-call OpenCV (10 were not always enough once that made it faster).
-        for index in 0..<14 {
+        for index in 0..<count {
             let log = ResultLog()
             logs.append(log)
-            // Thirteen streams stop after 3 s; one runs the whole 8 s clip, so load falls and the ladder can recover.
+            // All but one stream stop after 3 s; one runs the whole 8 s clip, so load falls and the ladder can recover.
             let base = try VideoInput(parsing: clip).open()
             let source: any FrameSource = index == 0 ? base : PrefixFrameSource(base, frames: 75)
             streams.append(.init(name: "s\(index)", source: source, policy: .everyFrame, realtime: true,
@@ -65,9 +82,9 @@ struct LiveEngineTests {
         let report = try engine.run(streams: streams)
         let wall = Date().timeIntervalSince(start)
         #expect(report.streamErrors.isEmpty)
-        #expect(report.framesReceived == 200 + 13 * 75, "capture read every frame")
+        #expect(report.framesReceived == 200 + (count - 1) * 75, "capture read every frame (\(count) streams, \(capacity) frames/s)")
         #expect(wall < 10, "paced capture never waited for analysis: \(wall) s for an 8 s clip")
-        #expect(!report.ladderSteps.isEmpty)
+        #expect(!report.ladderSteps.isEmpty, "\(count) streams for \(capacity) frames/s: \(report)")
         #expect(report.ladderSteps.first?.to == .reducedRate)
         let dropped = (report.dropped["superseded"] ?? 0) + (report.dropped["stale"] ?? 0)
         #expect(dropped > 0)
@@ -75,7 +92,7 @@ struct LiveEngineTests {
                 "every frame is analysed, dropped with a reason, or not sampled: \(report)")
         let latency = try #require(report.latency)
         #expect(latency.p99 < 250, "p99 \(latency.p99) ms")
-        #expect(report.perStream.count == 14)
+        #expect(report.perStream.count == count)
         #expect(report.perStream.allSatisfy { ($0.latency?.p99 ?? 1000) < 250 }, "per stream too")
         #expect(engine.metrics.text().contains("affect_ladder_changes_total \(report.ladderSteps.count)"))
         #expect(report.analysisCPUSeconds > 0 && report.processCPUSeconds >= report.analysisCPUSeconds,
@@ -91,24 +108,29 @@ struct LiveEngineTests {
         }
     }
 
-    /// Far more every-frame streams than two cores can serve: once every ladder step is taken and load
-    /// stays too high, streams are shed one at a time (never the last), each logged and counted.
+    /// Streams are shed only as the last resort: once every ladder step is taken and load stays too
+    /// high, one at a time (never the last), each logged and counted. "Too high" is the ladder's
+    /// thresholds, not the machine's speed: a 1 ms latency limit no analysed frame meets keeps the
+    /// engine overloaded at every step on any machine (at default thresholds, 40 streams stopped
+    /// overloading a fast idle machine at the tracking step).
     @Test func streamsAreShedOnlyAsTheLastResort() throws {
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
         var ladder = LoadLadder.Configuration()
+        ladder.highLatencyMilliseconds = 1
+        ladder.lowLatencyMilliseconds = 0.5
         ladder.cooldownMilliseconds = 500
         ladder.shedAfterMilliseconds = 1000
         let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface, ladder: ladder), catalog: catalog)
-        let streams = try (0..<40).map { index in
+        let streams = try (0..<12).map { index in
             LiveEngine.Stream(name: "s\(index)", source: try VideoInput(parsing: clip).open(), policy: .everyFrame, realtime: true)
         }
         let report = try engine.run(streams: streams)
         #expect(report.ladderSteps.map(\.to).prefix(3) == [.reducedRate, .trackBetweenDetections, .cheaperDetector],
                 "every step first: \(report.ladderSteps)")
-        #expect(!report.streamsShed.isEmpty && report.streamsShed.count < 40, "\(report.streamsShed)")
+        #expect(!report.streamsShed.isEmpty && report.streamsShed.count < 12, "\(report.streamsShed)")
         #expect(report.streamErrors.filter { $0.contains("stream shed under load") }.count == report.streamsShed.count)
         #expect(engine.metrics.text().contains("affect_streams_shed_total \(report.streamsShed.count)"))
-        #expect(report.streamsShed.first == "s39", "the most recently started stream goes first")
+        #expect(report.streamsShed.first == "s11", "the most recently started stream goes first")
     }
 
     @Test func pushedJPEGsAreAnalysedInOrder() throws {
