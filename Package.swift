@@ -87,6 +87,9 @@ let package = Package(
             dependencies: [
                 "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectServer", "AffectReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `affect bench --websocket` acts as participant pages against a local server.
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

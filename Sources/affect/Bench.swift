@@ -20,7 +20,11 @@ struct Bench: ParsableCommand {
         through the live engine instead: by default each stream decodes INPUT in real
         time (looping), as an RTSP camera would; with --push the clip's frames are
         JPEG-encoded once in memory and each stream pushes JPEGs at the rate its
-        sampler asks, as the browser capture page will. It reports sustained analysed
+        sampler asks, as the browser capture page does. With --websocket a study server
+        runs on 127.0.0.1 (a throwaway SQLite store) and N consented participant pages
+        connect to it and send the clip's JPEGs over WebSockets at the rate it asks,
+        reading back each stored result: it reports end-to-end latency (send to result
+        back) beside the engine's own. It reports sustained analysed
         frames per second, capture-to-result latency, drops by reason and load-ladder
         steps. JSON keys: streams, analysed_fps, p50_ms, p95_ms, p99_ms, max_ms,
         dropped, ladder_steps, frames_received, frames_analysed, seconds, mode.
@@ -53,6 +57,9 @@ struct Bench: ParsableCommand {
 
     @Flag(help: "Live benchmark: streams push pre-encoded JPEGs instead of decoding video.")
     var push = false
+
+    @Flag(help: "Live benchmark: the streams are participant pages on WebSockets to a local study server.")
+    var websocket = false
 
     @Option(help: "Live benchmark: seconds to run.")
     var duration: Double = 30
@@ -88,6 +95,10 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        if let streams, websocket {
+            try runCapture(streams)
+            return
+        }
         if let streams {
             try runStreams(streams)
             return
@@ -149,6 +160,35 @@ struct Bench: ParsableCommand {
                              report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                                  .joined(separator: ", ") as NSString, report.ladderSteps.count,
                              100 * report.captureCoreShare, 100 * report.analysisCoreShare, report.streamsShed.count))
+            }
+        }
+    }
+
+    private func runCapture(_ count: Int) throws {
+        try CommandFailure.reporting {
+            let benchmark = CaptureBenchmark(input: input, clients: count, workers: threads, detector: detector,
+                                             duration: duration, policy: policy.policy(fps: fps, maxFps: maxFps),
+                                             catalog: try ModelCatalog(directory: models))
+            OpenCVRuntime.limitThreadsPerCall(to: 1)
+            let report = try Blocking.run { try await benchmark.run() }
+            switch format {
+            case .json:
+                try JSONOutput.print(report)
+            case .text:
+                func latency(_ summary: LatencySummary?) -> String {
+                    guard let summary else { return "none" }
+                    return String(format: "p50 %.1f  p95 %.1f  p99 %.1f  max %.1f", summary.p50, summary.p95, summary.p99, summary.max)
+                }
+                print(String(format: "%d WebSocket participants, %d workers, %.0f s: %d frames sent, %d results back, "
+                             + "%.1f analysed frames/s (asked %.1f per participant at the end)", count, threads,
+                             report.seconds, report.framesSent, report.framesAnswered, report.analysedFPS, report.askedFPS))
+                print("end to end ms (send to stored result back) " + latency(report.endToEnd))
+                print("engine ms (arrival to result) " + latency(report.engine))
+                print(String(format: "dropped %@; ladder steps %d; cores busy: capture, server and decoding %.0f%%, analysis %.0f%%",
+                             report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                                 .joined(separator: ", ") as NSString, report.ladderSteps,
+                             100 * report.captureCoreShare, 100 * report.analysisCoreShare))
+                print("closes: " + report.closes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             }
         }
     }

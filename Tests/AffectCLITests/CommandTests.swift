@@ -184,6 +184,24 @@ struct EvalBenchModelsCommandTests {
         }
     }
 
+    /// The capture benchmark runs the real path: a local server, participant pages on WebSockets,
+    /// stored results read back. Its speed is measured in docs/benchmarks.md, not here.
+    @Test func benchThroughWebSocketsReadsStoredResultsBack() throws {
+        let result = try CommandRunner.affect(["bench", TestEnvironment.data("talking-heads/RD_Radio34_000.mp4"),
+                                               "--streams", "3", "--websocket", "--duration", "3", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try jsonObject(result.stdout)
+        #expect(report["clients"] as? Int == 3)
+        #expect(report["closes"] as? [String: Int] == ["normalClosure": 3], "every page's session closed normally")
+        let sent = try #require(report["frames_sent"] as? Int)
+        let answered = try #require(report["frames_answered"] as? Int)
+        #expect(sent >= 3 * 5, "3 s at the adaptive base rate of 2 frames/s or more")
+        #expect(answered > 0 && answered <= sent, "stored results came back for the frames sent: \(answered) of \(sent)")
+        let endToEnd = try #require(report["end_to_end"] as? [String: Double])
+        let engine = try #require(report["engine"] as? [String: Double])
+        #expect((endToEnd["p50_ms"] ?? 0) >= (engine["p50_ms"] ?? 0), "end to end includes the engine's part")
+    }
+
     @Test func modelsListsVerifiedProvenance() throws {
         let result = try CommandRunner.affect(["models", "--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
