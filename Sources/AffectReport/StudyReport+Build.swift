@@ -159,55 +159,86 @@ extension StudyReport {
 
     // MARK: A/B
 
+    /// Every pair of a stimulus's variants, in variant order. With more than two variants, each pair's
+    /// overall p is also adjusted (Benjamini-Hochberg) across the pairs, and the plain-words verdict
+    /// follows the adjusted value: testing every pair of many variants would otherwise find a
+    /// difference by chance.
     static func comparisons(stimuli: [Stimulus], cells: [String?: [String: [Int: ContributorSeries.Cell]]], k: Int,
                             binMilliseconds: Double) -> [Comparison] {
         var result: [Comparison] = []
         for (name, variants) in Dictionary(grouping: stimuli, by: \.name).sorted(by: { $0.key < $1.key }) where variants.count >= 2 {
             let ordered = variants.sorted { $0.variant < $1.variant }
-            let (a, b) = (ordered[0], ordered[1])
-            let groupA = Array((cells[a.id] ?? [:]).values), groupB = Array((cells[b.id] ?? [:]).values)
-            guard groupA.count >= k, groupB.count >= k else {
-                result.append(Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: nil,
-                                         bins: [], significantBins: 0,
-                                         statement: "Not compared: each variant needs at least \(k) participants "
-                                             + "(the study's k); the counts are withheld."))
-                continue
+            var pairs: [Comparison] = []
+            for first in ordered.indices {
+                for second in ordered.indices where second > first {
+                    pairs.append(compare(name: name, a: ordered[first], b: ordered[second], cells: cells, k: k,
+                                         binMilliseconds: binMilliseconds))
+                }
             }
-            let overallA = groupA.compactMap { $0.values.reduce(ContributorSeries.Cell(), +).meanValence }
-            let overallB = groupB.compactMap { $0.values.reduce(ContributorSeries.Cell(), +).meanValence }
-            let overall = WelchTest(overallA, overallB)
-            var differences: [Comparison.BinDifference] = []
-            for index in Set(groupA.flatMap(\.keys)).intersection(groupB.flatMap(\.keys)).sorted() {
-                let valuesA = groupA.compactMap { $0[index]?.meanValence }, valuesB = groupB.compactMap { $0[index]?.meanValence }
-                guard valuesA.count >= k, valuesB.count >= k, let test = WelchTest(valuesA, valuesB) else { continue }
-                differences.append(.init(timeMilliseconds: Double(index) * binMilliseconds, difference: test.difference,
-                                         low: test.differenceLow, high: test.differenceHigh, p: test.p, q: test.p))
+            let tested = pairs.indices.filter { pairs[$0].overall != nil }
+            if pairs.count > 1, !tested.isEmpty {
+                let q = MultipleComparisons.benjaminiHochberg(tested.compactMap { pairs[$0].overall?.p })
+                for (position, index) in tested.enumerated() {
+                    pairs[index].overallQ = q[position]
+                    pairs[index].statement = statement(name: name, a: pairs[index].variantA, b: pairs[index].variantB,
+                                                       overall: pairs[index].overall, overallQ: q[position], pairs: pairs.count,
+                                                       bins: pairs[index].bins.count, significant: pairs[index].significantBins)
+                }
             }
-            let q = MultipleComparisons.benjaminiHochberg(differences.map(\.p))
-            for index in differences.indices { differences[index].q = q[index] }
-            let significant = differences.filter { $0.q <= 0.05 }.count
-            result.append(Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: overall,
-                                     bins: differences, significantBins: significant,
-                                     statement: statement(name: name, a: a.variant, b: b.variant, overall: overall,
-                                                          bins: differences.count, significant: significant)))
+            result += pairs
         }
         return result
     }
 
-    static func statement(name: String, a: String, b: String, overall: WelchTest?, bins: Int, significant: Int) -> String {
+    /// Variant `a` against variant `b` on the participants' valence.
+    static func compare(name: String, a: Stimulus, b: Stimulus, cells: [String?: [String: [Int: ContributorSeries.Cell]]],
+                        k: Int, binMilliseconds: Double) -> Comparison {
+        let groupA = Array((cells[a.id] ?? [:]).values), groupB = Array((cells[b.id] ?? [:]).values)
+        guard groupA.count >= k, groupB.count >= k else {
+            return Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: nil,
+                              bins: [], significantBins: 0,
+                              statement: "Not compared: each variant needs at least \(k) participants "
+                                  + "(the study's k); the counts are withheld.")
+        }
+        let overallA = groupA.compactMap { $0.values.reduce(ContributorSeries.Cell(), +).meanValence }
+        let overallB = groupB.compactMap { $0.values.reduce(ContributorSeries.Cell(), +).meanValence }
+        let overall = WelchTest(overallA, overallB)
+        var differences: [Comparison.BinDifference] = []
+        for index in Set(groupA.flatMap(\.keys)).intersection(groupB.flatMap(\.keys)).sorted() {
+            let valuesA = groupA.compactMap { $0[index]?.meanValence }, valuesB = groupB.compactMap { $0[index]?.meanValence }
+            guard valuesA.count >= k, valuesB.count >= k, let test = WelchTest(valuesA, valuesB) else { continue }
+            differences.append(.init(timeMilliseconds: Double(index) * binMilliseconds, difference: test.difference,
+                                     low: test.differenceLow, high: test.differenceHigh, p: test.p, q: test.p))
+        }
+        let q = MultipleComparisons.benjaminiHochberg(differences.map(\.p))
+        for index in differences.indices { differences[index].q = q[index] }
+        let significant = differences.filter { $0.q <= 0.05 }.count
+        return Comparison(name: name, variantA: a.variant, variantB: b.variant, measure: "valence", overall: overall,
+                          bins: differences, significantBins: significant,
+                          statement: statement(name: name, a: a.variant, b: b.variant, overall: overall, overallQ: nil, pairs: 1,
+                                               bins: differences.count, significant: significant))
+    }
+
+    /// The comparison in plain words; with several pairs, the verdict follows the p adjusted across them.
+    static func statement(name: String, a: String, b: String, overall: WelchTest?, overallQ: Double?, pairs: Int,
+                          bins: Int, significant: Int) -> String {
         guard let test = overall else {
             return "\(name): variants \(a) and \(b) could not be compared (no spread in the participants' values)."
         }
         let direction = test.difference >= 0 ? "higher" : "lower"
-        let verdict = test.p < 0.05
-            ? "a statistically significant difference (p < 0.05)"
-            : "no statistically significant difference (p ≥ 0.05): the data are compatible with no difference"
+        let decisive = overallQ ?? test.p
+        let adjusted = overallQ.map { String(format: ", %.3f adjusted for the %d pairs of variants compared", $0, pairs) } ?? ""
+        let verdict = decisive < 0.05
+            ? "a statistically significant difference (\(overallQ == nil ? "p" : "adjusted p") < 0.05)"
+            : "no statistically significant difference (\(overallQ == nil ? "p" : "adjusted p") ≥ 0.05): the data are "
+                + "compatible with no difference"
         return String(format: "%@: the mean valence of faces watching variant %@ was %.3f %@ than for variant %@ "
-            + "(95%% CI %.3f to %.3f; Welch's t = %.2f, df = %.1f, p = %.3f; Hedges' g = %@; %d and %d participants): %@. "
+            + "(95%% CI %.3f to %.3f; Welch's t = %.2f, df = %.1f, p = %.3f%@; Hedges' g = %@; %d and %d participants): %@. "
             + "%d of %d bins differ at a false discovery rate of 5%%. Valence here summarises estimated facial "
             + "expressions, not what anyone felt.",
             name, a, abs(test.difference), direction, b, test.differenceLow, test.differenceHigh, test.t, test.degreesOfFreedom,
-            test.p, test.hedgesG.map { String(format: "%.2f", $0) } ?? "n/a", test.a.count, test.b.count, verdict, significant, bins)
+            test.p, adjusted, test.hedgesG.map { String(format: "%.2f", $0) } ?? "n/a", test.a.count, test.b.count, verdict,
+            significant, bins)
     }
 
     // MARK: Moments
@@ -266,7 +297,9 @@ extension StudyReport {
                 + "below k.",
             "Variants are compared on each participant's mean valence over the whole stimulus with Welch's t-test "
                 + "(two-sided, α = 0.05) and Hedges' g; per-bin differences are tested the same way and adjusted for "
-                + "multiple comparisons with the Benjamini-Hochberg procedure (false discovery rate 5%).",
+                + "multiple comparisons with the Benjamini-Hochberg procedure (false discovery rate 5%). A stimulus with "
+                + "more than two variants has every pair compared, and each pair's overall p is adjusted the same way "
+                + "across the pairs.",
             "Audience moments are runs of bins where an expression's audience mean rose at least "
                 + "\(momentRise) above its median over the stimulus; they await human review and nothing acts on them.",
             "Stored data follows the study's mode (\(mode.rawValue)).",

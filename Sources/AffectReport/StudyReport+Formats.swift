@@ -40,7 +40,8 @@ extension StudyReport {
             if let test = comparison.overall {
                 rows.append(["comparison", "", field(comparison.name), field("\(comparison.variantA)-\(comparison.variantB)"), "",
                              comparison.measure, "\(test.a.count)+\(test.b.count)", number(test.difference),
-                             number(test.differenceLow), number(test.differenceHigh), number(test.p), ""].joined(separator: ","))
+                             number(test.differenceLow), number(test.differenceHigh), number(test.p),
+                             number(comparison.overallQ)].joined(separator: ","))
             }
             for bin in comparison.bins {
                 rows.append(["comparison_bin", "", field(comparison.name), field("\(comparison.variantA)-\(comparison.variantB)"),

@@ -104,11 +104,13 @@ extension StudyReport {
                     <table class="test"><tr><th>difference in mean valence</th><td data-value="%.6f">%.3f</td></tr>
                     <tr><th>95%% interval</th><td>%.3f to %.3f</td></tr>
                     <tr><th>Welch's t, df</th><td>%.2f, %.1f</td></tr>
-                    <tr><th>p</th><td data-value="%.6f">%.3f</td></tr>
+                    <tr><th>p</th><td data-value="%.6f">%.3f</td></tr>%@
                     <tr><th>Hedges' g</th><td>%@</td></tr>
                     <tr><th>bins differing (FDR 5%%)</th><td data-value="%d">%d of %d</td></tr></table>
                     """, test.difference, test.difference, test.differenceLow, test.differenceHigh, test.t, test.degreesOfFreedom,
-                    test.p, test.p, test.hedgesG.map { String(format: "%.2f", $0) } ?? "n/a",
+                    test.p, test.p, comparison.overallQ.map {
+                        String(format: "\n<tr><th>p adjusted across pairs</th><td data-value=\"%.6f\">%.3f</td></tr>", $0, $0)
+                    } ?? "", test.hedgesG.map { String(format: "%.2f", $0) } ?? "n/a",
                     comparison.significantBins, comparison.significantBins, comparison.bins.count)
                 html += "<svg class=\"chart\" id=\"comparison-\(index)\"></svg>"
             }

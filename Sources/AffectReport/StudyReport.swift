@@ -51,7 +51,7 @@ public struct StudyReport: Sendable, Codable {
         public var engagement: Estimate?
     }
 
-    /// Variant A against variant B of one stimulus, on valence.
+    /// One pair of a stimulus's variants, on valence (every pair when it has more than two).
     public struct Comparison: Sendable, Codable {
         public struct BinDifference: Sendable, Codable {
             public var timeMilliseconds: Double
@@ -71,6 +71,8 @@ public struct StudyReport: Sendable, Codable {
         public var measure: String
         /// Welch's test on each participant's mean over the whole stimulus; nil when a variant has fewer than k.
         public var overall: WelchTest?
+        /// With more than two variants, the overall p adjusted (Benjamini-Hochberg) across the stimulus's pairs.
+        public var overallQ: Double?
         public var bins: [BinDifference]
         public var significantBins: Int
         /// The result in plain words.

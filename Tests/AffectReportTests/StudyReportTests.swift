@@ -95,6 +95,34 @@ import Testing
         }
     }
 
+    @Test func moreThanTwoVariantsAreComparedPairwiseAndAdjustedAcrossPairs() async throws {
+        try await withStudy { store, study, a, b in
+            let c = try await store.addStimulus(study: study.id, name: "Cut", variant: "C", source: "c.mp4", actor: "test")
+            let levels: [(Stimulus, [Double])] = [(a, [0.7, 0.8, 0.9]), (b, [0.1, 0.2, 0.3]), (c, [0.6, 0.8, 0.95])]
+            for (stimulus, happies) in levels {
+                for happy in happies { try await Self.watch(store, study: study, stimulus: stimulus, happy: { _ in happy }) }
+            }
+            let report = try await StudyReport.build(store: store, study: study.id)
+            #expect(report.comparisons.map { "\($0.variantA)-\($0.variantB)" } == ["A-B", "A-C", "B-C"])
+            // The same tests by hand: valence of a face happy h, neutral 1 − h, is h × cos(20°).
+            let valence = { (happies: [Double]) in happies.map { $0 * cos(20 * Double.pi / 180) } }
+            let pairs = [(0, 1), (0, 2), (1, 2)]
+            let p = try pairs.map { pair in try #require(WelchTest(valence(levels[pair.0].1), valence(levels[pair.1].1))).p }
+            let q = MultipleComparisons.benjaminiHochberg(p)
+            for (index, comparison) in report.comparisons.enumerated() {
+                let test = try #require(comparison.overall)
+                #expect(abs(test.p - p[index]) < 1e-12)
+                #expect(abs((comparison.overallQ ?? -1) - q[index]) < 1e-12)
+                #expect(comparison.statement.contains("adjusted for the 3 pairs of variants compared"))
+                #expect(comparison.statement.contains(q[index] < 0.05 ? "a statistically significant difference (adjusted p < 0.05)"
+                                                                      : "no statistically significant difference (adjusted p ≥ 0.05)"))
+            }
+            // A and C overlap: no difference; B is far below both.
+            #expect(q[1] >= 0.05 && q[0] < 0.05)
+            #expect(report.csv().contains(String(format: "%.6f", q[0])), "the adjusted p is exported")
+        }
+    }
+
     @Test func audienceMomentsAreRisesAboveTheUsualLevelAndAwaitReview() async throws {
         try await withStudy { store, study, a, _ in
             // Everyone smiles in frames 10 to 14 (the 1000-1500 ms bin), two of three strongly.
