@@ -58,7 +58,7 @@ struct CaptureBenchmark {
     }
 
     func run() async throws -> Report {
-        let (frames, _) = try StreamBenchmark.encodedFrames(of: input)
+        let frames = try StreamBenchmark.encodedFrames(of: input)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("affect-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

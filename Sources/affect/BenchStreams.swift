@@ -62,11 +62,11 @@ struct StreamBenchmark {
         var definitions: [LiveEngine.Stream] = []
         var pushers: [Pusher] = []
         if push {
-            let (frames, shorterSide) = try Self.encodedFrames(of: input)
-            // BlazeFace looks at 128x128: frames of 480 px and more lose nothing decoded at half size.
-            let reduction = detector == .blazeface && shorterSide >= 480 ? 2 : 1
+            let frames = try Self.encodedFrames(of: input)
+            // Decoded at full size, as the study server decodes participants' frames: half-size decoding
+            // saves about 0.4 ms a frame but changes the top expression on 11% of frames (docs/benchmarks.md).
             for index in 0..<streams {
-                let source = PushFrameSource(name: "push-\(index)", decodeReduction: reduction)
+                let source = PushFrameSource(name: "push-\(index)")
                 definitions.append(.init(name: source.name, source: source, policy: policy))
                 pushers.append(Pusher(source: source, frames: frames, stream: index, engine: engine,
                                       offset: index % max(1, frames.count)))
@@ -98,18 +98,15 @@ struct StreamBenchmark {
                       streamsShed: report.streamsShed)
     }
 
-    /// Every frame of the clip (up to 250) as JPEG, encoded once in memory, and the frames' shorter side.
-    static func encodedFrames(of input: String) throws -> (frames: [Data], shorterSide: Int) {
+    /// Every frame of the clip (up to 250) as JPEG, encoded once in memory.
+    static func encodedFrames(of input: String) throws -> [Data] {
         let source = try VideoInput(parsing: input).open()
         var frames: [Data] = []
-        var shorterSide = 0
         while try source.advance() != nil, frames.count < 250 {
-            let image = try source.currentImage()
-            shorterSide = min(image.width, image.height)
-            frames.append(try image.jpegData(quality: 85))
+            frames.append(try source.currentImage().jpegData(quality: 85))
         }
         guard !frames.isEmpty else { throw VisionError.inputUnreadable(path: input, reason: "no frames") }
-        return (frames, shorterSide)
+        return frames
     }
 }
 
