@@ -100,9 +100,12 @@ struct CaptureBenchmark {
         guard let port = await portIterator.next() else { throw CancellationError() }
 
         let start = ContinuousClock.now
+        // The pages run on their own thread, not on the cooperative threads the server's tasks use, so
+        // a stall in the server does not release many pages' frames at once (browsers are independent).
+        let pages = PageExecutor()
         let logs = try await withThrowingTaskGroup(of: ClientLog.self) { group in
             for (index, secret) in secrets.enumerated() {
-                group.addTask {
+                group.addTask(executorPreference: pages) {
                     // Participants arrive spread over the first second, not in lockstep.
                     try await Task.sleep(for: .milliseconds(Double(index % 100) * 10))
                     return try await Self.participant(url: "ws://127.0.0.1:\(port)/p/\(secret)/ws", frames: frames,
@@ -137,6 +140,17 @@ struct CaptureBenchmark {
                       engine: report.latency, dropped: report.dropped, ladderSteps: report.ladderSteps.count,
                       askedFPS: asked / Double(max(1, logs.count)), closes: closes,
                       captureCoreShare: report.captureCoreShare, analysisCoreShare: report.analysisCoreShare)
+    }
+
+    /// Runs the simulated pages' tasks on one dedicated serial queue.
+    final class PageExecutor: TaskExecutor {
+        private let queue = DispatchQueue(label: "affect.bench.pages")
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            let executor = asUnownedTaskExecutor()
+            queue.async { job.runSynchronously(on: executor) }
+        }
     }
 
     /// What one participant page saw.
