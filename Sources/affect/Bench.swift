@@ -20,14 +20,19 @@ struct Bench: ParsableCommand {
         through the live engine instead: by default each stream decodes INPUT in real
         time (looping), as an RTSP camera would; with --push the clip's frames are
         JPEG-encoded once in memory and each stream pushes JPEGs at the rate its
-        sampler asks, as the browser capture page does. With --websocket a study server
-        runs on 127.0.0.1 (a throwaway SQLite store) and N consented participant pages
-        connect to it and send the clip's JPEGs over WebSockets at the rate it asks,
-        reading back each stored result: it reports end-to-end latency (send to result
-        back) beside the engine's own. It reports sustained analysed
+        sampler asks, as the browser capture page does. It reports sustained analysed
         frames per second, capture-to-result latency, drops by reason and load-ladder
         steps. JSON keys: streams, analysed_fps, p50_ms, p95_ms, p99_ms, max_ms,
         dropped, ladder_steps, frames_received, frames_analysed, seconds, mode.
+
+        With --streams N --websocket a study server runs on 127.0.0.1 (a throwaway
+        SQLite store, removed afterwards) and N consented participant pages connect to
+        it and send the clip's JPEGs over WebSockets at the rate it asks, reading back
+        each stored result, as `affect serve` runs a study. JSON keys: clients,
+        frames_sent, frames_answered, analysed_fps, end_to_end and engine (p50_ms,
+        p95_ms, p99_ms, max_ms: send to stored result back, and arrival to result),
+        dropped, ladder_steps, asked_fps, closes, capture_core_share,
+        analysis_core_share.
         """
     )
 
@@ -70,6 +75,8 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
         if let streams, !(1...2000).contains(streams) { throw ValidationError("--streams must be between 1 and 2000") }
+        if (push || websocket) && streams == nil { throw ValidationError("--push and --websocket need --streams N") }
+        if push && websocket { throw ValidationError("choose one of --push and --websocket") }
         guard duration > 0, fps > 0, maxFps >= fps else {
             throw ValidationError("--duration and --fps must be positive and --max-fps at least --fps")
         }

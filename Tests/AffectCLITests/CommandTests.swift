@@ -200,6 +200,8 @@ struct EvalBenchModelsCommandTests {
         let endToEnd = try #require(report["end_to_end"] as? [String: Double])
         let engine = try #require(report["engine"] as? [String: Double])
         #expect((endToEnd["p50_ms"] ?? 0) >= (engine["p50_ms"] ?? 0), "end to end includes the engine's part")
+        let alone = try CommandRunner.affect(["bench", "clip.mp4", "--websocket"])
+        #expect(alone.status == 64 && alone.stderr.contains("--push and --websocket need --streams N"))
     }
 
     @Test func modelsListsVerifiedProvenance() throws {
