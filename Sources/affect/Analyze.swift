@@ -260,12 +260,10 @@ struct Analyze: ParsableCommand {
             + "\(String(format: "%.1f", summary.analysedFramesPerSecond)) analysed frames/s (\(summary.detector))"
         if let tracks = summary.tracks { text += "\n\(tracks) tracks, \(summary.moments ?? 0) moments" }
         if let triggers = summary.triggers {
-            text += "\nadaptive sampling triggers: " + triggers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                .joined(separator: ", ")
+            text += "\nadaptive sampling triggers: " + triggers.countsText
         }
         if let dropped = summary.dropped, dropped.values.contains(where: { $0 > 0 }) {
-            text += "\ndropped before analysis: " + dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }
-                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            text += "\ndropped before analysis: " + dropped.filter { $0.value > 0 }.countsText
         }
         if let steps = summary.ladderSteps, steps > 0 { text += "\nload ladder steps: \(steps)" }
         if let latency = summary.latency {

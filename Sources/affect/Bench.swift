@@ -164,8 +164,7 @@ struct Bench: ParsableCommand {
                              + "cores busy: capture and decoding %.0f%%, analysis %.0f%%; streams shed %d", count,
                              report.mode as NSString,
                              threads, report.seconds, report.analysedFPS, report.p50, report.p95, report.p99, report.max,
-                             report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                                 .joined(separator: ", ") as NSString, report.ladderSteps.count,
+                             report.dropped.countsText as NSString, report.ladderSteps.count,
                              100 * report.captureCoreShare, 100 * report.analysisCoreShare, report.streamsShed.count))
             }
         }
@@ -192,10 +191,9 @@ struct Bench: ParsableCommand {
                 print("end to end ms (send to stored result back) " + latency(report.endToEnd))
                 print("engine ms (arrival to result) " + latency(report.engine))
                 print(String(format: "dropped %@; ladder steps %d; cores busy: capture, server and decoding %.0f%%, analysis %.0f%%",
-                             report.dropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                                 .joined(separator: ", ") as NSString, report.ladderSteps,
+                             report.dropped.countsText as NSString, report.ladderSteps,
                              100 * report.captureCoreShare, 100 * report.analysisCoreShare))
-                print("closes: " + report.closes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print("closes: " + report.closes.countsText)
             }
         }
     }

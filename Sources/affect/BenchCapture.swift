@@ -77,20 +77,15 @@ struct CaptureBenchmark {
             secrets.append(secret)
         }
 
-        let metrics = LiveMetrics()
-        let engine = LiveEngine(configuration: .init(workers: workers, detector: detector), catalog: catalog, metrics: metrics,
-                                log: { Console.info("affect: \($0)") })
-        try engine.start()
         let quiet = {
             var logger = Logger(label: "affect.bench")
             logger.logLevel = .error
             return logger
         }()
-        let settings = CaptureService.Settings(policy: policy)
-        let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(),
-                                     provenance: .of(catalog: catalog, detector: detector, policy: settings.policy,
-                                                     classifier: .init(), tracking: true, halfLifeMilliseconds: 500),
-                                     settings: settings, logger: quiet)
+        let metrics = LiveMetrics()
+        let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
+                                                        settings: CaptureService.Settings(policy: policy), store: store,
+                                                        metrics: metrics, logger: quiet)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
                                    metrics: metrics, logger: quiet) { port in portContinuation.yield(port) }
@@ -100,8 +95,8 @@ struct CaptureBenchmark {
         guard let port = await portIterator.next() else { throw CancellationError() }
 
         let start = ContinuousClock.now
-        // The pages run on their own thread, not on the cooperative threads the server's tasks use, so
-        // a stall in the server does not release many pages' frames at once (browsers are independent).
+        // The pages run on their own thread, not on the cooperative threads the server's tasks use:
+        // browsers are independent of the server (measured: the engine's latency was the same either way).
         let pages = PageExecutor()
         let logs = try await withThrowingTaskGroup(of: ClientLog.self) { group in
             for (index, secret) in secrets.enumerated() {
@@ -155,28 +150,33 @@ struct CaptureBenchmark {
 
     /// What one participant page saw.
     final class ClientLog: @unchecked Sendable {
+        // Written by the page's sender and reader tasks, read at the end.
         private let lock = NSLock()
         private var sentAt: [Double: ContinuousClock.Instant] = [:]
-        private(set) var latencies: [Double] = []
-        private(set) var sent = 0
-        private(set) var askedFPS = 0.0
+        private var storedLatencies: [Double] = []
+        private var sentCount = 0
+        private var fps = 0.0
         var closeCode = "none"
+
+        var latencies: [Double] { lock.withLock { storedLatencies } }
+        var sent: Int { lock.withLock { sentCount } }
+        /// The rate the server asked for last.
+        var askedFPS: Double { lock.withLock { fps } }
 
         func noteSent(media: Double, at instant: ContinuousClock.Instant) {
             lock.withLock {
                 sentAt[media] = instant
-                sent += 1
+                sentCount += 1
             }
         }
 
         func noteStored(media: Double, at instant: ContinuousClock.Instant) {
             lock.withLock {
-                if let sent = sentAt.removeValue(forKey: media) { latencies.append(sent.duration(to: instant).milliseconds) }
+                if let sent = sentAt.removeValue(forKey: media) { storedLatencies.append(sent.duration(to: instant).milliseconds) }
             }
         }
 
-        func noteRate(_ fps: Double) { lock.withLock { askedFPS = fps } }
-        var rate: Double { lock.withLock { askedFPS } }
+        func noteRate(_ rate: Double) { lock.withLock { fps = rate } }
     }
 
     private struct ServerMessage: Decodable {
@@ -213,7 +213,7 @@ struct CaptureBenchmark {
                     log.noteSent(media: media, at: now)
                     try await outbound.writeBinaryMessage(buffer)
                     index += 1
-                    let fps = max(0.5, log.rate)
+                    let fps = max(0.5, log.askedFPS)
                     try await Task.sleep(until: now.advanced(by: .milliseconds(1000 / fps)), clock: .continuous)
                 }
                 try await outbound.writeTextMessage(#"{"type": "end"}"#)

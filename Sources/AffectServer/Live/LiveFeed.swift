@@ -187,6 +187,8 @@ public final class LiveFeed: @unchecked Sendable {
 
     /// At most two audience updates a second per stimulus: each carries the whole timeline.
     private func publishAudience(stimulus: String?, force: Bool) {
+        // Intervals over every bin cost real time, and a snapshot computes them fresh for a new subscriber.
+        guard !subscribers.isEmpty else { return }
         let now = ContinuousClock.now
         if !force, let last = audiencePublished[stimulus], last.duration(to: now) < .milliseconds(500) { return }
         audiencePublished[stimulus] = now

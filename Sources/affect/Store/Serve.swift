@@ -98,19 +98,15 @@ struct Serve: AsyncParsableCommand {
     /// The shared engine for participant capture, started; without models the server still runs.
     func startCapture(store: PrivacyStore, metrics: LiveMetrics) -> (CaptureService, LiveEngine?) {
         let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramesPerSecond: maxFps)
-        var engine: LiveEngine?
-        var provenance = Provenance(models: [:], configuration: [:])
         do {
             let catalog = try ModelCatalog(directory: models)
-            let live = LiveEngine(configuration: .init(workers: workers, detector: detector), catalog: catalog, metrics: metrics,
-                                  log: { Console.info("affect: \($0)") })
-            try live.start()
-            engine = live
-            provenance = .of(catalog: catalog, detector: detector, policy: settings.policy, classifier: .init(),
-                             tracking: true, halfLifeMilliseconds: 500)
+            let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
+                                                            settings: settings, store: store, metrics: metrics)
+            return (capture, engine)
         } catch {
             Console.info("affect: participant capture is off: \(error)")
         }
-        return (CaptureService(engine: engine, store: store, feed: LiveFeed(), provenance: provenance, settings: settings), engine)
+        return (CaptureService(engine: nil, store: store, feed: LiveFeed(), provenance: Provenance(models: [:], configuration: [:]),
+                               settings: settings), nil)
     }
 }
