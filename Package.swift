@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
-        .target(name: "AffectTestSupport", path: "Tests/AffectTestSupport"),
+        .target(name: "AffectTestSupport", dependencies: ["AffectStore"], path: "Tests/AffectTestSupport"),
         .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport"]),
         // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "AffectCLITests", dependencies: ["affect", "AffectTestSupport"]),

@@ -78,11 +78,11 @@ extension StudyReport {
             report.moments[index].reviewId = review.id
         }
         guard let segmentBy, var table = report.segments else {
-            if epsilon != nil { throw StoreError.constraint("ε applies to segment comparisons: give the attribute to compare by") }
+            if epsilon != nil { throw StoreError.invalidInput("ε applies to segment comparisons: give the attribute to compare by") }
             return report
         }
         if definition.privacyBudget != nil && epsilon == nil {
-            throw StoreError.constraint("this study releases segment comparisons only with differential privacy: give ε")
+            throw StoreError.invalidInput("this study releases segment comparisons only with differential privacy: give ε")
         }
         if let epsilon {
             var generator = SystemRandomNumberGenerator()

@@ -5,7 +5,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownSession(String)
     case unknownStimulus(String)
     case invitationUnusable(String)
-    case duplicateStimulus(String)
+    case duplicateStimulus(name: String, variant: String)
     case malformedIdentifier(kind: String, value: String)
     case invalidStudy(String)
     case duplicateStudyName(String)
@@ -13,6 +13,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case modeForbids(record: String, mode: String)
     case sessionClosed(String)
     case invalidLocation(String)
+    /// A value the caller gave breaks a rule (``InputRules``); the message is fixed text.
+    case invalidInput(String)
+    /// The database itself refused a write (a constraint); its message stays server-side.
     case constraint(String)
     case corruptRow(column: String)
     case backend(String)
@@ -26,7 +29,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownSession(let id): "no session \(id)"
         case .invitationUnusable(let reason): "this participant link \(reason)"
         case .unknownStimulus(let id): "no stimulus \(id) in this study (see `affect stimulus list`)"
-        case .duplicateStimulus(let name): "the study already has \(name)"
+        case .duplicateStimulus(let name, let variant): "the study already has '\(name)' variant \(variant)"
         case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"
         case .invalidStudy(let reason): reason
         case .duplicateStudyName(let name): "a study named '\(name)' already exists"
@@ -34,6 +37,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .modeForbids(let record, let mode): "refused: a \(mode)-mode study stores no \(record)"
         case .sessionClosed(let id): "session \(id) has ended"
         case .invalidLocation(let text): "'\(text)' is not a database location (use sqlite:PATH or postgres://USER@HOST/DB)"
+        case .invalidInput(let message): message
         case .constraint(let message): "refused by the database: \(message)"
         case .corruptRow(let column): "stored data is corrupt (column \(column))"
         case .backend(let message): message

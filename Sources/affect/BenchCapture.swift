@@ -68,7 +68,9 @@ struct CaptureBenchmark {
             StudyDefinition(name: "Capture benchmark", purpose: "Measure the capture path's throughput",
                             context: .mediaResearch, mode: .individual, participantReadout: true),
             actor: actor)
-        let stimulus = try await store.addStimulus(study: study.id, name: "Clip", variant: "A", source: input, actor: actor)
+        // The pages never play it: the clip is sent as camera frames, so any address will do.
+        let stimulus = try await store.addStimulus(study: study.id, name: "Clip", variant: "A",
+                                                   source: .url("https://stimulus.invalid/bench"), actor: actor)
         var secrets: [String] = []
         for _ in 0..<clients {
             let (_, secret) = try await store.createInvitation(study: study.id, stimulus: stimulus.id, hours: 1, actor: actor)

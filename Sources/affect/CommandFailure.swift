@@ -1,3 +1,4 @@
+import AffectCore
 import AffectStore
 import AffectVision
 import ArgumentParser
@@ -29,6 +30,12 @@ enum CommandFailure {
             throw ExitCode(exitCode(for: error))
         } catch let error as UsageError {
             Console.error(error.message)
+            throw ExitCode(64)
+        } catch let error as StimulusSource.Refusal {
+            Console.error(error.description)
+            throw ExitCode(64)
+        } catch let error as InputRules.Violation {
+            Console.error(error.description)
             throw ExitCode(64)
         } catch let error as ExitCode {
             throw error

@@ -185,9 +185,22 @@ struct StudyCommandTests {
         let sandbox = try Sandbox()
         defer { sandbox.remove() }
         let study = try createStudy(sandbox, name: "A/B", mode: "aggregate")
-        let added = try sandbox.affect(["stimulus", "add", "--study", study, "--name", "Cut", "--variant", "B", "--source", "b.mp4"])
+        // A server path is never a stimulus (P6): a web address, or a video copied into the data directory.
+        for source in ["b.mp4", "/etc/passwd", "file:///etc/passwd"] {
+            let refused = try sandbox.affect(["stimulus", "add", "--study", study, "--name", "Cut", "--variant", "B", "--source", source])
+            #expect(refused.status == 64 && refused.stderr.contains("http:// or https://"), "\(source): \(refused.stderr)")
+        }
+        let notVideo = try sandbox.affect(["stimulus", "add", "--study", study, "--name", "Cut", "--variant", "B", "--file", "/etc/passwd"])
+        #expect(notVideo.status == 64 && notVideo.stderr.contains("MP4 or WebM"), "\(notVideo.stderr)")
+        let web = try sandbox.affect(["stimulus", "add", "--study", study, "--name", "Cut", "--variant", "A",
+                                      "--source", "https://cdn.example/cut-a.mp4"])
+        #expect(web.status == 0 && web.stdout.contains("https://cdn.example/cut-a.mp4"), "\(web.stderr)")
+        let added = try sandbox.affect(["stimulus", "add", "--study", study, "--name", "Cut", "--variant", "B", "--file", clip])
         #expect(added.status == 0, "\(added.stderr)")
         let stimulus = try #require(try json(added.stdout)["id"] as? String)
+        let kept = try #require((try json(added.stdout)["source"] as? String)?.dropFirst("upload:".count))
+        #expect(FileManager.default.contentsEqual(atPath: sandbox.dataDirectory.appendingPathComponent("stimuli/\(kept)").path,
+                                                  andPath: clip), "the video is copied into the data directory")
         let consent = try sandbox.affect(["consent", "record", "--study", study, "--segment", "age=25-34,region=EU"])
         #expect(consent.status == 0, "\(consent.stderr)")
         let participant = try #require((try json(consent.stdout)["participant"] as? [String: Any])?["id"] as? String)

@@ -22,11 +22,12 @@ import Testing
         var definition = StudyDefinition(name: "", purpose: "", context: .education)
         #expect(throws: StudyDefinition.Invalid.prohibited(.prohibitedContext(.education))) { try definition.validate() }
         definition.context = .mediaResearch
-        #expect(throws: StudyDefinition.Invalid.emptyName) { try definition.validate() }
+        #expect(#expect(throws: StudyDefinition.Invalid.self) { try definition.validate() }?.description
+            == "a study name must be 1 to 200 characters")
         definition.name = "n"
         definition.purpose = "p"
         definition.kAnonymity = 1
-        #expect(throws: StudyDefinition.Invalid.kAnonymity(1)) { try definition.validate() }
+        #expect(#expect(throws: StudyDefinition.Invalid.self) { try definition.validate() }?.description == "k must be 2 to 10000")
         definition.kAnonymity = 5
         definition.excludedEmotions = Set(Emotion.allCases)
         #expect(throws: StudyDefinition.Invalid.allEmotionsExcluded) { try definition.validate() }

@@ -29,7 +29,7 @@ import Testing
         let study = try await store.createStudy(
             StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 2, privacyBudget: budget),
             actor: "test")
-        let cut = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "a.mp4", actor: "test")
+        let cut = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/a.mp4"), actor: "test")
         for happy in [0.5, 0.6, 0.7] { try await Self.participant(store, study: study, stimulus: cut, age: "25-34", happy: happy) }
         for happy in [0.1, 0.3] { try await Self.participant(store, study: study, stimulus: cut, age: "35-44", happy: happy) }
         try await Self.participant(store, study: study, stimulus: cut, age: "45+", happy: 0.9)
@@ -46,7 +46,7 @@ import Testing
             #expect(abs(young.mean - 0.6) < 1e-12 && young.low != nil && table.epsilon == nil)
             let html = try report.html()
             #expect(!report.csv().contains("45+") && !html.contains("45+"))
-            await #expect(throws: StoreError.constraint("study Ads has no privacy budget (create it with one)")) {
+            await #expect(throws: StoreError.invalidInput("this study has no privacy budget (create it with one)")) {
                 _ = try await StudyReport.build(store: store, study: study.id, segmentBy: "age", epsilon: 0.5)
             }
         }
@@ -54,7 +54,7 @@ import Testing
 
     @Test func theBudgetFallsWithEachReleaseAndRefusesOverspending() async throws {
         try await withStudy(budget: 1.0) { store, study in
-            await #expect(throws: StoreError.constraint("this study releases segment comparisons only with differential privacy: give ε")) {
+            await #expect(throws: StoreError.invalidInput("this study releases segment comparisons only with differential privacy: give ε")) {
                 _ = try await StudyReport.build(store: store, study: study.id, segmentBy: "age")
             }
             let first = try await StudyReport.build(store: store, study: study.id, segmentBy: "age", epsilon: 0.4)

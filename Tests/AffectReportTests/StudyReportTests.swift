@@ -35,8 +35,8 @@ import Testing
         let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
         let study = try await store.createStudy(
             StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 3), actor: "test")
-        let a = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "a.mp4", actor: "test")
-        let b = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: "b.mp4", actor: "test")
+        let a = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/a.mp4"), actor: "test")
+        let b = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: .url("https://example.invalid/b.mp4"), actor: "test")
         try await body(store, study, a, b)
     }
 
@@ -97,7 +97,7 @@ import Testing
 
     @Test func moreThanTwoVariantsAreComparedPairwiseAndAdjustedAcrossPairs() async throws {
         try await withStudy { store, study, a, b in
-            let c = try await store.addStimulus(study: study.id, name: "Cut", variant: "C", source: "c.mp4", actor: "test")
+            let c = try await store.addStimulus(study: study.id, name: "Cut", variant: "C", source: .url("https://example.invalid/c.mp4"), actor: "test")
             let levels: [(Stimulus, [Double])] = [(a, [0.7, 0.8, 0.9]), (b, [0.1, 0.2, 0.3]), (c, [0.6, 0.8, 0.95])]
             for (stimulus, happies) in levels {
                 for happy in happies { try await Self.watch(store, study: study, stimulus: stimulus, happy: { _ in happy }) }

@@ -63,7 +63,7 @@ import Testing
             StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode,
                             windowMilliseconds: 1000, participantReadout: readout),
             actor: "test")
-        let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "https://example.invalid/cut.mp4",
+        let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/cut.mp4"),
                                                    actor: "test")
         let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
                                    metrics: engine.metrics)

@@ -46,8 +46,8 @@ import Testing
         let analyst = try await store.createToken(name: "ana", role: .analyst, actor: "test").secret
         let study = try await store.createStudy(
             StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 2), actor: "test")
-        let cutA = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "https://example.invalid/a.mp4", actor: "test")
-        let cutB = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: "https://example.invalid/b.mp4", actor: "test")
+        let cutA = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/a.mp4"), actor: "test")
+        let cutB = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: .url("https://example.invalid/b.mp4"), actor: "test")
         // Variant A: two happy viewers aged 25-34 and one sad viewer aged 35-44. Variant B: one neutral viewer.
         try await Self.watch(store, study: study, stimulus: cutA, emotion: .happy, segment: ["age": "25-34"])
         try await Self.watch(store, study: study, stimulus: cutA, emotion: .happy, segment: ["age": "25-34"])
@@ -162,7 +162,10 @@ import Testing
                 let stimulus = try Self.json(response.body)
                 stimulusID = stimulus["id"] as? String ?? ""
                 let source = stimulus["source"] as? String ?? ""
-                #expect(source.hasSuffix(".webm") && FileManager.default.contents(atPath: source) == webm)
+                #expect(source.hasPrefix("upload:") && source.hasSuffix(".webm") && !source.contains("/"),
+                        "the server names the file; no path reaches the client: \(source)")
+                let kept = fixture.directory.appendingPathComponent("stimuli").appendingPathComponent(String(source.dropFirst(7)))
+                #expect(FileManager.default.contents(atPath: kept.path) == webm)
             }
             let (_, secret) = try await fixture.store.createInvitation(study: fixture.study.id, stimulus: stimulusID, hours: 1, actor: "test")
             _ = try await fixture.store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)

@@ -259,10 +259,10 @@ import Testing
         let (store, cleanup) = try await backend.makeStore()
         defer { cleanup() }
         let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
-        let cutA = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "cut-a.mp4", actor: Self.actor)
-        let cutB = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: "cut-b.mp4", actor: Self.actor)
-        await #expect(throws: StoreError.duplicateStimulus("'Cut' variant A")) {
-            _ = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "x.mp4", actor: Self.actor)
+        let cutA = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/cut-a.mp4"), actor: Self.actor)
+        let cutB = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: .url("https://example.invalid/cut-b.mp4"), actor: Self.actor)
+        await #expect(throws: StoreError.duplicateStimulus(name: "Cut", variant: "A")) {
+            _ = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/x.mp4"), actor: Self.actor)
         }
         #expect(try await store.stimuli(study: study.id).map(\.variant) == ["A", "B"])
 
@@ -286,7 +286,7 @@ import Testing
                                                    provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor)
         #expect(session.stimulusID == cutB.id)
         let other = try await store.createStudy(Self.mediaStudy(name: "other"), actor: Self.actor)
-        let foreign = try await store.addStimulus(study: other.id, name: "Ad", variant: "A", source: "ad.mp4", actor: Self.actor)
+        let foreign = try await store.addStimulus(study: other.id, name: "Ad", variant: "A", source: .url("https://example.invalid/ad.mp4"), actor: Self.actor)
         await #expect(throws: StoreError.unknownStimulus(foreign.id)) {
             _ = try await store.startSession(study: study.id, participant: participant.id, stimulus: foreign.id,
                                              provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor)
@@ -368,7 +368,7 @@ import Testing
         definition.participantReadout = true
         let study = try await store.createStudy(definition, actor: Self.actor)
         #expect(try await store.study(study.id).definition.participantReadout, "the readout setting round-trips")
-        let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: "cut.mp4", actor: Self.actor)
+        let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/cut.mp4"), actor: Self.actor)
         let (_, secret) = try await store.createInvitation(study: study.id, stimulus: stimulus.id, hours: 1, actor: Self.actor)
         let provenance = Provenance(models: ["emotion": "abc"], configuration: [:])
         await #expect(throws: StoreError.invitationUnusable("has no consent yet")) {

@@ -58,7 +58,7 @@ class ReportInTheBrowser(unittest.TestCase):
         self.affect("study", "create", "--name", "Ads", "--purpose", "Which cut holds attention", "--context", "market-research",
                     "--k", "2", "--privacy-budget", "1")
         stimulus = lambda name, variant: json.loads(self.affect("stimulus", "add", "--study", "Ads", "--name", name,
-                                                                "--variant", variant, "--source", f"{name}-{variant}.mp4"))["id"]
+                                                                "--variant", variant, "--source", f"https://cdn.example/{name}-{variant}.mp4"))["id"]
         cut_a, cut_b, teaser = stimulus("Cut", "A"), stimulus("Cut", "B"), stimulus("Teaser", "A")
         ages = ["18-34", "18-34", "35-54", "35-54", "18-34", "55+"]
         for clip, watched, age in zip(CLIPS[:6], [cut_a, cut_b, cut_a, cut_b, cut_a, teaser], ages):

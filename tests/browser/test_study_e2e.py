@@ -170,8 +170,13 @@ class StudyEndToEnd(unittest.TestCase):
 
         study = self.api("POST", "/api/v1/studies", {"name": "Trailer test", "purpose": "Which cut holds attention",
                                                       "context": "media-research", "mode": "individual"})
-        stimulus = self.api("POST", f"/api/v1/studies/{study['id']}/stimuli",
-                            {"name": "Cut", "variant": "A", "source": self.stimulus})
+        # Uploaded, as a researcher would: the server never takes a path on its own disk (P6).
+        with open(self.stimulus, "rb") as video:
+            upload = urllib.request.Request(self.url + f"/api/v1/studies/{study['id']}/stimuli/upload?name=Cut&variant=A",
+                                            method="POST", data=video.read())
+        upload.add_header("Authorization", f"Bearer {self.admin}")
+        with urllib.request.urlopen(upload, timeout=30) as response:
+            stimulus = json.loads(response.read())
         link = self.api("POST", f"/api/v1/studies/{study['id']}/invitations", {"stimulus_id": stimulus["id"], "hours": 1})["path"]
 
         # The dashboard, signed in with the admin token, before anyone joins.

@@ -55,18 +55,16 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
 
     /// Why a definition is not acceptable.
     public enum Invalid: Error, Sendable, Hashable, CustomStringConvertible {
-        case emptyName, emptyPurpose, retention(Int), kAnonymity(Int), window(Double), allEmotionsExcluded, privacyBudget(Double)
+        case retention(Int), window(Double), allEmotionsExcluded
+        case input(InputRules.Violation)
         case prohibited(PurposeGuard.Refusal)
 
         public var description: String {
             switch self {
-            case .emptyName: "a study needs a name"
-            case .emptyPurpose: "a study needs a purpose participants can read"
-            case .retention(let days): "retention must be 0 to 3650 days, not \(days)"
-            case .kAnonymity(let k): "k must be at least 2, not \(k)"
-            case .window(let milliseconds): "the aggregate window must be 1 s to 1 h, not \(milliseconds / 1000) s"
+            case .retention: "retention must be 0 to 3650 days"
+            case .window: "the aggregate window must be 1 s to 1 h"
             case .allEmotionsExcluded: "excluding every expression leaves nothing to measure"
-            case .privacyBudget(let epsilon): "the privacy budget ε must be above 0 and at most 10, not \(epsilon)"
+            case .input(let violation): violation.description
             case .prohibited(let refusal): refusal.description
             }
         }
@@ -79,13 +77,18 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         } catch {
             throw .prohibited(error)
         }
-        if name.trimmingCharacters(in: .whitespaces).isEmpty { throw .emptyName }
-        if purpose.trimmingCharacters(in: .whitespaces).isEmpty { throw .emptyPurpose }
+        do {
+            try InputRules.studyName(name)
+            try InputRules.prose(purpose, field: "a study's purpose")
+            try InputRules.k(kAnonymity)
+            try InputRules.label(noticeVersion, field: "a notice version", maximum: InputRules.maximumTagLength)
+            if let privacyBudget { try InputRules.epsilon(privacyBudget, field: "the privacy budget ε") }
+        } catch {
+            throw .input(error)
+        }
         if !(0...3650).contains(retentionDays) { throw .retention(retentionDays) }
-        if kAnonymity < 2 { throw .kAnonymity(kAnonymity) }
-        if !(1000...3_600_000).contains(windowMilliseconds) { throw .window(windowMilliseconds) }
+        if !(windowMilliseconds.isFinite && (1000...3_600_000).contains(windowMilliseconds)) { throw .window(windowMilliseconds) }
         if excludedEmotions.count == Emotion.allCases.count { throw .allEmotionsExcluded }
-        if let privacyBudget, !(privacyBudget > 0 && privacyBudget <= 10) { throw .privacyBudget(privacyBudget) }
     }
 }
 

@@ -17,6 +17,9 @@ public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
         webSocket = .init()
     }
 
+    /// The largest JSON request body (stimulus uploads stream with their own limit).
+    public var maxUploadSize: Int { 64 * 1024 }
+
     public var requestDecoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase

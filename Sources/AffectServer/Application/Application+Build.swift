@@ -32,7 +32,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
                  configuration: ServerConfiguration = .init(), catalog: RouteCatalog,
                  logger: Logger = Logger(label: "affect.server")) -> Router<AffectRequestContext> {
     let router = Router(context: AffectRequestContext.self)
-    router.add(middleware: StoreErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(logger: logger))
     router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static", logger: logger))
     // The chart script is the report module's: the dashboard and reports draw with the same code.
     router.get("static/timeline-chart.js") { _, _ in
@@ -48,13 +48,13 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
                      catalog: catalog)
     StudiesController(store: store).addRoutes(to: api.group("studies"))
     StimuliController(store: store).addRoutes(to: api.group("studies"))
-    StimulusUpload(store: store, directory: configuration.stimulusDirectory, maximumBytes: configuration.maximumUploadBytes)
-        .addRoutes(to: api.group("studies"))
+    let library = configuration.stimulusDirectory.map { StimulusLibrary(directory: $0, maximumBytes: configuration.maximumUploadBytes) }
+    StimulusUploadController(store: store, library: library).addRoutes(to: api.group("studies"))
     ResultsController(store: store).addRoutes(to: api.group("studies"))
     InvitationsController(store: store).addRoutes(to: api.group("studies"))
     LiveController(feed: capture.feed).addRoutes(to: api.group("live"))
     let participant = root.group("p")
     ParticipantController(store: store).addRoutes(to: participant)
-    CaptureController(store: store, capture: capture).addRoutes(to: participant)
+    CaptureController(store: store, capture: capture, library: library).addRoutes(to: participant)
     return router
 }

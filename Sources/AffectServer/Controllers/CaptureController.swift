@@ -21,6 +21,8 @@ import NIOWebSocket
 struct CaptureController {
     let store: PrivacyStore
     let capture: CaptureService
+    /// Where uploaded stimuli are; nil when the server keeps none.
+    let library: StimulusLibrary?
 
     func addRoutes(to group: Routes) {
         group.ws(":secret/ws", shouldUpgrade: { _, context in
@@ -71,20 +73,23 @@ struct CaptureController {
             // results are all written.
             if let closing { try? await outbound.close(closing.code, reason: Self.reason(closing.reason)) }
         })
-        group.get(":secret/stimulus") { request, context -> Response in
+        group.get(":secret/stimulus") { _, context -> Response in
             let link = try await store.participantLink(secret: try context.parameters.require("secret"))
             guard let stimulus = link.stimulus else { throw HTTPError(.notFound, message: "this link has no stimulus") }
-            let source = stimulus.source
-            if let url = URL(string: source), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
-                return Response(status: .found, headers: [.location: source])
+            switch stimulus.source {
+            case .url(let address):
+                return Response(status: .found, headers: [.location: address, .cacheControl: "no-store"])
+            case .upload:
+                // Only a file the library named, in its own folder: nothing stored can point elsewhere.
+                guard let path = library?.path(of: stimulus.source), FileManager.default.isReadableFile(atPath: path) else {
+                    throw HTTPError(.notFound, message: "the stimulus video is missing on the server")
+                }
+                let type = path.hasSuffix(".webm") ? "video/webm" : "video/mp4"
+                let body = try await FileIO().loadFile(path: path, context: context)
+                return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: body)
+            case .retiredPath:
+                throw HTTPError(.gone, message: "this stimulus has to be uploaded again before it can be shown")
             }
-            guard FileManager.default.isReadableFile(atPath: source) else {
-                throw HTTPError(.notFound, message: "the stimulus file is missing on the server")
-            }
-            let body = try await FileIO().loadFile(path: source, context: context)
-            let type = MediaType.getMediaType(forExtension: (source as NSString).pathExtension.lowercased())?.description
-                ?? "application/octet-stream"
-            return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: body)
         }
         group.post(":secret/withdraw") { _, context -> PrivacyStore.Withdrawal in
             try await capture.withdraw(secret: try context.parameters.require("secret"))

@@ -19,7 +19,7 @@ struct InvitationsController {
     func addRoutes(to group: Routes) {
         group.post(":study/invitations") { request, context -> EditedResponse<Created> in
             let token = try context.require(.admin)
-            let body = try await request.decode(as: CreateRequest.self, context: context)
+            let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
             let (invitation, secret) = try await store.createInvitation(
                 study: try context.parameters.require("study"), stimulus: body.stimulusId, hours: body.hours ?? 72,
                 actor: "api:\(token.name)")

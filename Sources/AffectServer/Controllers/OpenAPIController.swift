@@ -59,9 +59,9 @@ enum OpenAPIDocument {
           "ConsentGiven": {"type": "object", "properties": {"participant_id": {"type": "string"}, "consent_id": {"type": "string"}}},
           "StimulusCreate": {"type": "object", "required": ["name", "source"], "properties": {"name": {"type": "string"},
                              "variant": {"type": "string", "default": "A"},
-                             "source": {"type": "string", "description": "An http(s) URL, or a video file on the server; the media is never copied."}}},
+                             "source": {"type": "string", "maxLength": 2048, "description": "An http:// or https:// address the participant's browser plays. Never a server path: files are uploaded (stimuli/upload)."}}},
           "Stimulus": {"type": "object", "properties": {"id": {"type": "string"}, "study_id": {"type": "string"}, "name": {"type": "string"},
-                       "variant": {"type": "string"}, "source": {"type": "string"}, "created_at": {"type": "integer"}}},
+                       "variant": {"type": "string"}, "source": {"type": "string", "description": "The web address, upload:FILE for a file the server keeps, or retired:server-path for a path stored by an earlier Affect (not served)."}, "created_at": {"type": "integer"}}},
           "Withdrawal": {"type": "object", "properties": {"participant": {"type": "string"}, "sessions_deleted": {"type": "integer"},
                          "rows_deleted": {"type": "integer"}, "windows_kept_anonymously": {"type": "integer"}}},
           "LiveSnapshot": {"type": "object", "description": "Running and recently ended sessions with their health and stored points, and the audience timeline per stimulus.",
@@ -110,7 +110,7 @@ enum OpenAPIDocument {
           "post": {"summary": "Register a stimulus variant (admin).", "security": [{"token": []}],
                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StimulusCreate"}}}},
                    "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stimulus"}}}},
-                                 "404": {"description": "unknown study"}, "409": {"description": "name and variant taken"}, "422": {"description": "empty field"}}}
+                                 "404": {"description": "unknown study"}, "409": {"description": "name and variant taken"}, "422": {"description": "a name, variant or address breaks the rules (not http(s), too long, control characters)"}}}
         },
         "/api/v1/studies/{study}/stimuli/upload": {
           "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}},
@@ -120,7 +120,7 @@ enum OpenAPIDocument {
                    "security": [{"token": []}], "requestBody": {"required": true, "content": {"video/mp4": {}, "video/webm": {}}},
                    "responses": {"201": {"description": "created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stimulus"}}}},
                                  "400": {"description": "no name"}, "413": {"description": "over the upload limit"},
-                                 "415": {"description": "not MP4 or WebM"}, "503": {"description": "no data directory"}}}
+                                 "415": {"description": "not MP4 or WebM"}, "422": {"description": "a name or variant breaks the rules"}, "503": {"description": "no data directory"}}}
         },
         "/api/v1/studies/{study}/sessions": {
           "parameters": [{"name": "study", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -195,7 +195,8 @@ enum OpenAPIDocument {
         "/p/{secret}/stimulus": {
           "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
           "get": {"summary": "The link's stimulus video (or a redirect to its URL).",
-                  "responses": {"200": {"description": "video"}, "302": {"description": "redirect to the stimulus URL"}, "404": {"description": "no stimulus"}}}
+                  "responses": {"200": {"description": "video"}, "302": {"description": "redirect to the stimulus URL"}, "404": {"description": "no stimulus"},
+                                "410": {"description": "a path stored by an earlier Affect: upload the video again"}}}
         },
         "/p/{secret}/withdraw": {
           "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],

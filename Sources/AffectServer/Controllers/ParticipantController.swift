@@ -42,7 +42,7 @@ struct ParticipantController {
         }
         group.post(":secret/consent") { request, context -> EditedResponse<ConsentGiven> in
             let secret = try context.parameters.require("secret")
-            let body = try await request.decode(as: ConsentRequest.self, context: context)
+            let body = try await request.decodeJSON(as: ConsentRequest.self, context: context)
             guard body.agreed else { throw HTTPError(.badRequest, message: "consent needs \"agreed\": true") }
             let segment = body.segment.flatMap { $0.isEmpty ? nil : $0 }
             let (participant, consent, _) = try await store.consent(

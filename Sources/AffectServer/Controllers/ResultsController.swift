@@ -89,7 +89,7 @@ struct ResultsController {
         }
         group.post(":study/audience-moments/:moment") { request, context -> PrivacyStore.AudienceMomentReview in
             let token = try context.require(.admin, .analyst)
-            let body = try await request.decode(as: Review.self, context: context)
+            let body = try await request.decodeJSON(as: Review.self, context: context)
             guard let decision = PrivacyStore.AudienceMomentReview.Status(rawValue: body.decision), decision != .pending else {
                 throw HTTPError(.badRequest, message: "decision is confirmed or dismissed")
             }

@@ -2,7 +2,8 @@ import AffectStore
 import Hummingbird
 
 /// `/api/v1/studies/:study/stimuli`: register (admin) and list (admin, analyst) a study's stimuli.
-/// A stimulus is where its media is, a URL or a file on the server; the participant page plays it.
+/// A stimulus registered here is a web address the participant page plays; files are uploaded
+/// (``StimulusUploadController``), never named by a server path.
 struct StimuliController {
     let store: PrivacyStore
 
@@ -15,9 +16,10 @@ struct StimuliController {
     func addRoutes(to group: Routes) {
         group.post(":study/stimuli") { request, context -> EditedResponse<Stimulus> in
             let token = try context.require(.admin)
-            let body = try await request.decode(as: CreateRequest.self, context: context)
+            let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
             let stimulus = try await store.addStimulus(study: try context.parameters.require("study"), name: body.name,
-                                                       variant: body.variant ?? "A", source: body.source,
+                                                       variant: body.variant ?? "A",
+                                                       source: try StimulusSource(webAddress: body.source),
                                                        actor: "api:\(token.name)")
             return EditedResponse(status: .created, response: stimulus)
         }

@@ -26,7 +26,7 @@ struct StudiesController {
     func addRoutes(to group: Routes) {
         group.post("") { request, context -> EditedResponse<Study> in
             let token = try context.require(.admin)
-            let body = try await request.decode(as: CreateRequest.self, context: context)
+            let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
             let definition = StudyDefinition(
                 name: body.name, purpose: body.purpose, context: body.context, exemption: body.exemption,
                 mode: body.mode ?? .individual, retentionDays: body.retentionDays ?? 30, kAnonymity: body.k ?? 5,

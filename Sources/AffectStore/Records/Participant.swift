@@ -49,15 +49,12 @@ public struct Consent: Sendable, Hashable, Codable {
 
 /// Self-reported attributes for segment comparisons: a few short, plain key/value pairs.
 public enum SegmentAttributes {
-    static let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.+")
-
-    /// Checks attributes before they are stored: at most 10, keys and values of 1 to 64 plain characters.
+    /// Checks attributes before they are stored (``InputRules/segment(_:)``).
     public static func validate(_ attributes: [String: String]) throws(StoreError) {
-        guard attributes.count <= 10 else { throw .constraint("at most 10 segment attributes") }
-        for (key, value) in attributes {
-            for text in [key, value] where text.isEmpty || text.count > 64 || !text.allSatisfy(allowed.contains) {
-                throw .constraint("segment attribute '\(key)=\(value)' must be 1 to 64 letters, digits, spaces or _-.+")
-            }
+        do {
+            try InputRules.segment(attributes)
+        } catch {
+            throw .invalidInput(error.description)
         }
     }
 

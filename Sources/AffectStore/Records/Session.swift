@@ -47,8 +47,8 @@ public struct Stimulus: Sendable, Hashable, Codable {
     public var name: String
     /// The variant label, e.g. `A` or `B`; variants of one stimulus share its name.
     public var variant: String
-    /// Where the media is: a file path or a URL. The media itself is not stored.
-    public var source: String
+    /// Where the participant's browser gets the media: a web address or a file uploaded to the server.
+    public var source: StimulusSource
     public var createdAt: Int64
 
     init(row: SQLRow) throws {
@@ -56,7 +56,7 @@ public struct Stimulus: Sendable, Hashable, Codable {
         studyID = try row.text("study_id")
         name = try row.text("name")
         variant = try row.text("variant")
-        source = try row.text("source")
+        source = StimulusSource(storedText: try row.text("source"))
         createdAt = try row.integer("created_at")
     }
 }

@@ -105,10 +105,10 @@ extension PrivacyStore {
     public func reviewAudienceMoment(_ id: String, decision: AudienceMomentReview.Status, note: String?,
                                      actor: String) async throws -> AudienceMomentReview {
         try Identifier.validate(id, as: .audienceMoment)
-        guard decision != .pending else { throw StoreError.constraint("a review confirms or dismisses") }
+        guard decision != .pending else { throw StoreError.invalidInput("a review confirms or dismisses") }
         return try await database.transaction { transaction in
             guard try await transaction.query("SELECT id FROM audience_moments WHERE id = ?", [.text(id)]).first != nil else {
-                throw StoreError.constraint("no audience moment \(id)")
+                throw StoreError.invalidInput("no such audience moment in this study")
             }
             try await transaction.execute("UPDATE audience_moments SET status = ?, reviewed_at = ?, reviewer = ?, note = ? WHERE id = ?",
                                           [.text(decision.rawValue), .integer(Clock.nowMilliseconds()), .text(actor), SQLValue(note),
@@ -116,7 +116,7 @@ extension PrivacyStore {
             try await self.audit(transaction, actor: actor, action: "moment.review", subject: id,
                                  details: ["decision": decision.rawValue, "note": note ?? ""])
             guard let row = try await transaction.query("SELECT * FROM audience_moments WHERE id = ?", [.text(id)]).first else {
-                throw StoreError.constraint("no audience moment \(id)")
+                throw StoreError.invalidInput("no such audience moment in this study")
             }
             return try AudienceMomentReview(row: row)
         }

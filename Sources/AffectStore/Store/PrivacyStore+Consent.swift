@@ -35,7 +35,7 @@ extension PrivacyStore {
             }
             if let segment {
                 guard purposes.contains(Consent.segmentPurpose) else {
-                    throw StoreError.constraint("segment attributes are stored only with consent to \(Consent.segmentPurpose)")
+                    throw StoreError.invalidInput("segment attributes are stored only with consent to \(Consent.segmentPurpose)")
                 }
                 try SegmentAttributes.validate(segment)
             }

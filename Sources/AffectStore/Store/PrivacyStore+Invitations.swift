@@ -27,7 +27,11 @@ extension PrivacyStore {
     /// Creates a single-use participant link valid for `hours`; returns it with its secret (shown once).
     public func createInvitation(study reference: String, stimulus: String? = nil, hours: Double = 72,
                                  actor: String) async throws -> (Invitation, secret: String) {
-        guard hours > 0, hours <= 24 * 90 else { throw StoreError.constraint("an invitation lasts 1 minute to 90 days") }
+        do {
+            try InputRules.hours(hours)
+        } catch {
+            throw StoreError.invalidInput(error.description)
+        }
         if let stimulus { try Identifier.validate(stimulus, as: .stimulus) }
         let secret = Identifier.randomHex(words: 3)
         let id = Identifier.make(.invitation)

@@ -22,11 +22,15 @@ extension PrivacyStore {
     /// not enough. Call before the noised numbers leave the process: a refused release shows nothing.
     public func spendPrivacyBudget(study reference: String, epsilon: Double, description: String,
                                    actor: String) async throws -> PrivacyBudget {
-        guard epsilon > 0, epsilon.isFinite else { throw StoreError.constraint("ε must be a positive number") }
+        do {
+            try InputRules.epsilon(epsilon, field: "a release's ε")
+        } catch {
+            throw StoreError.invalidInput(error.description)
+        }
         return try await database.transaction { transaction in
             let study = try await self.loadStudy(transaction, reference: reference)
             guard let budget = try await self.budget(transaction, study: study) else {
-                throw StoreError.constraint("study \(study.definition.name) has no privacy budget (create it with one)")
+                throw StoreError.invalidInput("this study has no privacy budget (create it with one)")
             }
             // A release may use exactly what is left; rounding must not refuse the last one.
             guard budget.spent + epsilon <= budget.total + 1e-9 else {

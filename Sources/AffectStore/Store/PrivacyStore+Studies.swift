@@ -53,8 +53,11 @@ extension PrivacyStore {
         try await database.transaction { transaction in try await self.loadStudy(transaction, reference: reference) }
     }
 
+    /// A reference shaped like an id is looked up as an id only, anything else as a name only: names
+    /// cannot look like ids (``InputRules/studyName(_:)``), so one reference never matches two studies.
     func loadStudy(_ transaction: any SQLTransaction, reference: String) async throws -> Study {
-        let rows = try await transaction.query("SELECT * FROM studies WHERE id = ? OR name = ?", [.text(reference), .text(reference)])
+        let column = InputRules.looksLikeIdentifier(reference) ? "id" : "name"
+        let rows = try await transaction.query("SELECT * FROM studies WHERE \(column) = ?", [.text(reference)])
         guard let row = rows.first else { throw StoreError.unknownStudy(reference) }
         return try Study(row: row)
     }

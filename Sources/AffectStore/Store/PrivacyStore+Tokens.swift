@@ -1,3 +1,4 @@
+import AffectCore
 import Foundation
 
 /// Who may use the API.
@@ -19,6 +20,11 @@ extension PrivacyStore {
 
     /// Creates a token; returns it with its secret, which is shown once and stored only as a SHA-256.
     public func createToken(name: String, role: Role, actor: String) async throws -> (APIToken, secret: String) {
+        do {
+            try InputRules.label(name, field: "a token name")
+        } catch {
+            throw StoreError.invalidInput(error.description)
+        }
         let secret = "afk_" + Identifier.randomHex(words: 4)
         let id = Identifier.make(.token)
         let now = Clock.nowMilliseconds()

@@ -163,6 +163,24 @@ enum Schema {
             "ALTER TABLE group_frames ADD COLUMN frontal_faces BIGINT",
             "ALTER TABLE window_aggregates ADD COLUMN frames_with_frontal_face BIGINT",
         ]),
+        (13, [
+            // Stimuli are never server paths again (a path let a participant link download any file the
+            // server could read). Uploads the server made itself (`.../stimuli/<UUID>.mp4|.webm`) become
+            // `upload:<file>`; every other path is retired: nothing is served for it until re-uploaded.
+            """
+            UPDATE stimuli SET source = 'upload:' || substr(source, length(source) - 39)
+            WHERE source LIKE '%/stimuli/________-____-____-____-____________.mp4'
+            """,
+            """
+            UPDATE stimuli SET source = 'upload:' || substr(source, length(source) - 40)
+            WHERE source LIKE '%/stimuli/________-____-____-____-____________.webm'
+            """,
+            """
+            UPDATE stimuli SET source = 'retired:server-path'
+            WHERE NOT (lower(substr(source, 1, 7)) = 'http://' OR lower(substr(source, 1, 8)) = 'https://'
+                       OR substr(source, 1, 7) = 'upload:')
+            """,
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -64,7 +64,11 @@ struct Serve: AsyncParsableCommand {
             }
             let store = try await options.open()
             // Uploaded stimuli live beside the embedded database (or in --data with another database).
-            let stimulusDirectory = ((data ?? "affect-data") as NSString).appendingPathComponent("stimuli")
+            let stimulusDirectory = StimulusLibrary.inDataDirectory(data).directory
+            let retired = try await store.retiredStimulusCount()
+            if retired > 0 {
+                Console.info("affect: \(retired) stimuli named files on this server, which are no longer served; upload them again (POST /api/v1/studies/ID/stimuli/upload or affect stimulus add --file)")
+            }
             var adminToken: String?
             if try await !store.hasAdminToken() {
                 adminToken = try await store.createToken(name: "admin", role: .admin, actor: DatabaseOptions.actor).secret

@@ -1,3 +1,4 @@
+import AffectServer
 import AffectStore
 import ArgumentParser
 
@@ -12,23 +13,47 @@ struct StimulusCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a stimulus variant to a study; prints it as JSON.",
             discussion: """
-            Only where the media is (a path or URL) is recorded, never the media. Variants of one
-            stimulus share its --name:
-              affect stimulus add --study Trailer --name "Cut" --variant A --source cut-a.mp4
-              affect stimulus add --study Trailer --name "Cut" --variant B --source cut-b.mp4
+            A stimulus is either a web address the participant's browser plays (--source) or a video
+            file copied into the server's data directory (--file, MP4 or WebM), which `affect serve`
+            then sends to the participants of links made for it. A path on the server is never
+            recorded. Variants of one stimulus share its --name:
+              affect stimulus add --study Trailer --name "Cut" --variant A --file cut-a.mp4
+              affect stimulus add --study Trailer --name "Cut" --variant B --source https://cdn.example.com/cut-b.mp4
             """
         )
         @Option(help: "Study id or name.") var study: String
         @Option(help: "The stimulus name; variants share it.") var name: String
         @Option(help: "Variant label.") var variant: String = "A"
-        @Option(help: "Where the media is: a file path or URL.") var source: String
+        @Option(help: "A web address (http:// or https://) the participant's browser plays.") var source: String?
+        @Option(help: "A video file (MP4 or WebM) to copy into the data directory's stimuli folder.") var file: String?
+        @Option(help: "Data directory `affect serve --data` uses (default affect-data); with --file.") var data: String?
         @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if (source == nil) == (file == nil) { throw ValidationError("give exactly one of --source URL and --file PATH") }
+        }
 
         func run() async throws {
             try await CommandFailure.reportingAsync {
                 let store = try await database.open()
-                try JSONOutput.print(try await store.addStimulus(study: study, name: name, variant: variant, source: source,
-                                                                 actor: DatabaseOptions.actor))
+                let library = StimulusLibrary.inDataDirectory(data)
+                let stimulusSource: StimulusSource
+                if let source {
+                    stimulusSource = try StimulusSource(webAddress: source)
+                } else {
+                    do {
+                        stimulusSource = try library.importFile(at: file ?? "")
+                    } catch let refusal as StimulusLibrary.Refusal {
+                        throw UsageError(message: "\(file ?? ""): \(refusal)")
+                    }
+                }
+                do {
+                    try JSONOutput.print(try await store.addStimulus(study: study, name: name, variant: variant,
+                                                                     source: stimulusSource, actor: DatabaseOptions.actor))
+                } catch {
+                    library.remove(stimulusSource)
+                    throw error
+                }
             }
         }
     }

@@ -1,0 +1,96 @@
+import AffectStore
+import Foundation
+
+/// The server's own folder of uploaded stimulus videos: the only files it ever sends to a participant.
+///
+/// Files are named by the library (`<UUID>.mp4|webm`) and found by that name alone
+/// (``StimulusSource/upload(file:)``), so no stored or sent value can point outside the folder.
+/// Stimuli are the researcher's media, never participants' pictures.
+public struct StimulusLibrary: Sendable {
+    /// The folder; created on the first upload.
+    public let directory: String
+    /// The largest stimulus file, in bytes.
+    public let maximumBytes: Int
+
+    public init(directory: String, maximumBytes: Int = 2 * 1024 * 1024 * 1024) {
+        self.directory = directory
+        self.maximumBytes = maximumBytes
+    }
+
+    /// Why a file was not taken into the library.
+    public enum Refusal: Error, Sendable, Hashable, CustomStringConvertible {
+        case notVideo
+        case tooLarge(limit: Int)
+        case unreadable
+
+        public var description: String {
+            switch self {
+            case .notVideo: "a stimulus must be an MP4 or WebM video"
+            case .tooLarge(let limit): "a stimulus file must be at most \(limit) bytes"
+            case .unreadable: "the stimulus file cannot be read"
+            }
+        }
+    }
+
+    /// The library of a data directory (`affect serve --data`, default `affect-data`): its `stimuli` folder.
+    public static func inDataDirectory(_ data: String?) -> StimulusLibrary {
+        StimulusLibrary(directory: ((data ?? "affect-data") as NSString).appendingPathComponent("stimuli"))
+    }
+
+    /// Where the library keeps a file it named; nil for anything it could not have named.
+    public func path(of source: StimulusSource) -> String? {
+        guard case .upload(let file) = source, (try? StimulusSource(uploadedFile: file)) != nil else { return nil }
+        return (directory as NSString).appendingPathComponent(file)
+    }
+
+    /// A fresh path for a file being received; ``keep(partialAt:)`` checks and names it.
+    func partialPath() throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return (directory as NSString).appendingPathComponent(".upload-\(UUID().uuidString)")
+    }
+
+    /// Takes a fully received file into the library: refused (and removed) unless it is an MP4 or WebM.
+    func keep(partialAt partial: String) throws -> StimulusSource {
+        do {
+            let container = try Self.container(ofFileAt: partial)
+            let name = "\(UUID().uuidString).\(container)"
+            try FileManager.default.moveItem(atPath: partial, toPath: (directory as NSString).appendingPathComponent(name))
+            return try StimulusSource(uploadedFile: name)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// Copies a video file from this machine into the library (`affect stimulus add --file`).
+    public func importFile(at path: String) throws -> StimulusSource {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let size = (attributes?[.size] as? NSNumber)?.intValue, attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw Refusal.unreadable
+        }
+        guard size <= maximumBytes else { throw Refusal.tooLarge(limit: maximumBytes) }
+        let partial = try partialPath()
+        do {
+            try FileManager.default.copyItem(atPath: path, toPath: partial)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw Refusal.unreadable
+        }
+        return try keep(partialAt: partial)
+    }
+
+    /// Removes a file the library named (an upload whose stimulus could not be stored).
+    public func remove(_ source: StimulusSource) {
+        if let path = path(of: source) { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// `mp4` or `webm`, from the file's first bytes.
+    static func container(ofFileAt path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw Refusal.unreadable }
+        defer { try? handle.close() }
+        let head = [UInt8](handle.readData(ofLength: 12))
+        if head.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "webm" }
+        if head.count >= 8, Array(head[4..<8]) == Array("ftyp".utf8) { return "mp4" }
+        throw Refusal.notVideo
+    }
+}

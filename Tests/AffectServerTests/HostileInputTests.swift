@@ -1,0 +1,115 @@
+import AffectCore
+import AffectServer
+import AffectStore
+import AffectTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The server tried as an attacker (or a careless user) would, on both backends: each test is one
+/// finding of P6 that main at 4d7ec8b failed.
+@Suite struct HostileInputTests {
+    static let study = #"{"name": "Trailer", "purpose": "Which cut holds attention", "context": "media-research"}"#
+
+    static func createStudy(_ client: any TestClientProtocol, _ fixture: ServerFixture) async throws -> String {
+        try await client.execute(uri: "/api/v1/studies", method: .post, headers: fixture.admin, body: ByteBuffer(string: study)) {
+            #expect($0.status == .created)
+            return try ServerFixture.json($0.body)["id"] as? String ?? ""
+        }
+    }
+
+    /// A participant link for `stimulus` with consent given through it.
+    static func consentedLink(_ store: PrivacyStore, study: String, stimulus: String? = nil) async throws -> String {
+        let (_, secret) = try await store.createInvitation(study: study, stimulus: stimulus, hours: 1, actor: "test")
+        _ = try await store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
+        return secret
+    }
+
+    /// Finding 1: a stimulus source that names a server file answered 201, and the participant link then sent the file.
+    @Test(arguments: TestDatabase.Backend.available)
+    func serverFilesAreNeverStimuli(_ backend: TestDatabase.Backend) async throws {
+        try await ServerFixture.run(backend) { client, fixture in
+            let study = try await Self.createStudy(client, fixture)
+            let databaseFile = fixture.dataDirectory.appendingPathComponent("affect.sqlite").path
+            let sources = ["/etc/passwd", "../../../../etc/passwd", databaseFile, "file:///etc/passwd", "upload:../affect.sqlite",
+                           "upload:E621E1F8-C36C-495A-93FC-0C247A3E6E5F.mp4", "retired:server-path", "https://user:pw@cdn.example/a.mp4",
+                           "https://", "javascript:alert(1)", "https://cdn.example/a b.mp4", "https://cdn.example/" + String(repeating: "a", count: 3000)]
+            for (index, source) in sources.enumerated() {
+                let body = try JSONSerialization.data(withJSONObject: ["name": "Cut \(index)", "source": source])
+                try await client.execute(uri: "/api/v1/studies/\(study)/stimuli", method: .post, headers: fixture.admin,
+                                         body: ByteBuffer(bytes: body)) { response in
+                    #expect(response.status == .unprocessableContent, "\(source)")
+                    if source.count > 12 { #expect(!String(buffer: response.body).contains(source), "the refusal does not echo the source") }
+                }
+            }
+            #expect(try await fixture.store.stimuli(study: study).isEmpty)
+
+            // A web address is stored as given and the link redirects to it.
+            let body = #"{"name": "Cut", "variant": "A", "source": "https://cdn.example/cut-a.mp4"}"#
+            let stimulus = try await client.execute(uri: "/api/v1/studies/\(study)/stimuli", method: .post, headers: fixture.admin,
+                                                    body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .created)
+                return try ServerFixture.json(response.body)["id"] as? String ?? ""
+            }
+            let secret = try await Self.consentedLink(fixture.store, study: study, stimulus: stimulus)
+            try await client.execute(uri: "/p/\(secret)/stimulus", method: .get) { response in
+                #expect(response.status == .found)
+                #expect(response.headers[.location] == "https://cdn.example/cut-a.mp4")
+            }
+        }
+    }
+
+    /// Finding 1, for databases written before: a path stored as a stimulus is retired by migration 13 and
+    /// never served; an upload the server itself made keeps working under its new name.
+    @Test(arguments: TestDatabase.Backend.available)
+    func pathsStoredBeforeAreRetired(_ backend: TestDatabase.Backend) async throws {
+        let database = try TestDatabase.make(backend)
+        defer { database.drop() }
+        let uploads = database.directory.appendingPathComponent("stimuli")
+        try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
+        let uploaded = "E621E1F8-C36C-495A-93FC-0C247A3E6E5F.webm"
+        let video = Data([0x1A, 0x45, 0xDF, 0xA3]) + Data(repeating: 7, count: 1000)
+        try video.write(to: uploads.appendingPathComponent(uploaded))
+        var secrets: [String: String] = [:]
+        do {
+            let store = try await database.open()
+            let study = try await store.createStudy(StudyDefinition(name: "Old", purpose: "Which cut works", context: .mediaResearch),
+                                                    actor: "test")
+            // What an earlier Affect stored: any path, and the server's own upload path.
+            for (name, path) in [("Passwd", "/etc/passwd"), ("Database", database.directory.appendingPathComponent("affect.sqlite").path),
+                                 ("Upload", uploads.appendingPathComponent(uploaded).path), ("Web", "https://cdn.example/w.mp4")] {
+                let stimulus = try await store.addStimulus(study: study.id, name: name, variant: "A",
+                                                           source: .url("https://placeholder.example/"), actor: "test")
+                try await store.database.transaction { transaction in
+                    try await transaction.execute("UPDATE stimuli SET source = ? WHERE id = ?", [.text(path), .text(stimulus.id)])
+                    try await transaction.execute("DELETE FROM schema_migrations WHERE version >= 13")
+                }
+                secrets[name] = try await Self.consentedLink(store, study: study.id, stimulus: stimulus.id)
+            }
+            try await store.close()
+        }
+        let store = try await database.open()
+        #expect(try await store.retiredStimulusCount() == 2)
+        let sources = Dictionary(uniqueKeysWithValues: try await store.stimuli(study: "Old").map { ($0.name, $0.source) })
+        #expect(sources["Passwd"] == .retiredPath)
+        #expect(sources["Database"] == .retiredPath)
+        #expect(sources["Upload"] == .upload(file: uploaded))
+        #expect(sources["Web"] == .url("https://cdn.example/w.mp4"))
+        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, stimulusDirectory: uploads.path)
+        let links = secrets
+        try await buildApplication(configuration: configuration, store: store).test(.live) { client in
+            for name in ["Passwd", "Database"] {
+                try await client.execute(uri: "/p/\(links[name] ?? "")/stimulus", method: .get) { response in
+                    #expect(response.status == .gone, "\(name)")
+                    #expect(!String(buffer: response.body).contains("root:"))
+                }
+            }
+            try await client.execute(uri: "/p/\(links["Upload"] ?? "")/stimulus", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(Data(buffer: response.body) == video)
+            }
+        }
+        try await store.close()
+    }
+}
