@@ -112,4 +112,71 @@ import Testing
         }
         try await store.close()
     }
+
+    /// Finding 6: names took NUL (PostgreSQL then answered 503 with its socket path), a megabyte,
+    /// control, bidi and ANSI characters; k took 2^62, a link 1e-9 hours; a study could take another's id
+    /// as its name. Every refusal is a 4xx with a fixed message; a failure says only a request id.
+    @Test(arguments: TestDatabase.Backend.available)
+    func namesAndNumbersAreCheckedAndBackendTextNeverReachesAClient(_ backend: TestDatabase.Backend) async throws {
+        try await ServerFixture.run(backend) { client, fixture in
+            let backendWords = ["/tmp", "postgres", "sqlite", "affect_t", "SELECT", "column", "socket", ".s.PGSQL"]
+            func post(_ path: String, _ object: [String: Any], expect status: HTTPResponse.Status) async throws -> String {
+                let body = try JSONSerialization.data(withJSONObject: object)
+                return try await client.execute(uri: path, method: .post, headers: fixture.admin, body: ByteBuffer(bytes: body)) { response in
+                    let text = String(buffer: response.body)
+                    #expect(response.status == status, "\(path): \(text.prefix(200))")
+                    for word in backendWords { #expect(!text.contains(word), "\(word) in \(text.prefix(200))") }
+                    return text
+                }
+            }
+            let base: [String: Any] = ["purpose": "Which cut holds attention", "context": "media-research"]
+            for name in ["Trailer\u{0}", String(repeating: "n", count: 201), "\u{1B}[2J\u{1B}[31mred", "abc\u{202E}gpj.exe", "two\nlines", " "] {
+                _ = try await post("/api/v1/studies", base.merging(["name": name]) { $1 }, expect: .unprocessableContent)
+            }
+            _ = try await post("/api/v1/studies", base.merging(["name": String(repeating: "n", count: 1 << 20)]) { $1 },
+                               expect: .contentTooLarge)
+            _ = try await post("/api/v1/studies", base.merging(["name": "Trailer", "purpose": "bell\u{7}"]) { $1 }, expect: .unprocessableContent)
+            _ = try await post("/api/v1/studies", base.merging(["name": "Trailer", "k": 1 << 62]) { $1 }, expect: .unprocessableContent)
+            _ = try await post("/api/v1/studies", base.merging(["name": "Trailer", "retention_days": -1]) { $1 }, expect: .unprocessableContent)
+            _ = try await post("/api/v1/studies", base.merging(["name": "Trailer", "context": "no-such-context"]) { $1 }, expect: .badRequest)
+            let created = try await post("/api/v1/studies", base.merging(["name": "Trailer"]) { $1 }, expect: .created)
+            let study = try #require(try ServerFixture.json(ByteBuffer(string: created))["id"] as? String)
+            // Another study named like this one's id would make `GET /studies/ID` ambiguous.
+            _ = try await post("/api/v1/studies", base.merging(["name": study]) { $1 }, expect: .unprocessableContent)
+            _ = try await post("/api/v1/studies", base.merging(["name": "st_00000000000000aa"]) { $1 }, expect: .unprocessableContent)
+            for hours in [1e-9, 0, -5, 1e9] {
+                _ = try await post("/api/v1/studies/\(study)/invitations", ["hours": hours], expect: .unprocessableContent)
+            }
+            _ = try await post("/api/v1/studies/\(study)/invitations", ["hours": 1.0 / 60], expect: .created)
+            try await client.execute(uri: "/api/v1/studies/Trailer%00", method: .get, headers: fixture.admin) { response in
+                #expect((400..<500).contains(response.status.code))
+                for word in backendWords { #expect(!String(buffer: response.body).contains(word)) }
+            }
+            try await client.execute(uri: "/api/v1/studies/\(String(repeating: "x", count: 5000))", method: .get, headers: fixture.admin) {
+                #expect($0.status == .notFound)
+                #expect(ServerFixture.errorMessage($0.body) == "no such study", "404s do not echo the reference")
+            }
+
+            // A failure the caller did not cause: a corrupt row. Logged with a request id; the client sees only the id.
+            try await fixture.store.database.transaction { transaction in
+                try await transaction.execute("UPDATE studies SET mode = 'bogus' WHERE id = ?", [.text(study)])
+            }
+            try await client.execute(uri: "/api/v1/studies", method: .get, headers: fixture.admin) { response in
+                #expect(response.status == .internalServerError)
+                let message = ServerFixture.errorMessage(response.body)
+                #expect(message.hasPrefix("the server could not complete this request (request id "), "\(message)")
+                for word in backendWords + ["mode", "corrupt"] { #expect(!message.contains(word)) }
+            }
+            // The database fails under the server (a table gone): 503, with nothing about the database.
+            try await fixture.store.database.transaction { transaction in
+                try await transaction.execute("ALTER TABLE studies RENAME TO studies_gone")
+            }
+            try await client.execute(uri: "/api/v1/studies", method: .get, headers: fixture.admin) { response in
+                #expect(response.status == .serviceUnavailable)
+                let message = ServerFixture.errorMessage(response.body)
+                #expect(message.hasPrefix("the database did not answer; try again (request id "), "\(message)")
+                for word in backendWords + ["studies", "relation", "table"] { #expect(!message.contains(word)) }
+            }
+        }
+    }
 }

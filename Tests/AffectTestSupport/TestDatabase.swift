@@ -20,7 +20,8 @@ public struct TestDatabase: Sendable, CustomStringConvertible {
     public let location: DatabaseLocation
     /// A folder for this test's other files (a server's data directory, say); removed by `drop()`.
     public let directory: URL
-    private let postgresName: String?
+    /// The PostgreSQL database's name (nil on SQLite).
+    public let postgresName: String?
 
     public var description: String { backend.rawValue }
 
@@ -62,7 +63,7 @@ public struct TestDatabase: Sendable, CustomStringConvertible {
     }
 
     /// Runs one statement outside a transaction (CREATE and DROP DATABASE cannot run inside one).
-    static func psql(_ url: String, _ statement: String) throws {
+    public static func psql(_ url: String, _ statement: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", statement]

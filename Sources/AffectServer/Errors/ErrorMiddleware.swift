@@ -40,7 +40,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func failureMessage(status: HTTPResponse.Status, requestID: String) -> String {
         status == .serviceUnavailable
-            ? "the server cannot reach its database just now; try again (request id \(requestID))"
+            ? "the database did not answer; try again (request id \(requestID))"
             : "the server could not complete this request (request id \(requestID))"
     }
 

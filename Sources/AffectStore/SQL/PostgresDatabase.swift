@@ -130,6 +130,7 @@ public final class PostgresDatabase: SQLDatabase {
         }
 
         func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
+            try bindings.checkStorable()
             var binds = PostgresBindings(capacity: bindings.count)
             for value in bindings {
                 switch value {

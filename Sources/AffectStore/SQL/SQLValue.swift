@@ -76,3 +76,13 @@ public struct SQLRow: Sendable {
         return value
     }
 }
+
+extension [SQLValue] {
+    /// Refuses text with a NUL character before it reaches a statement: PostgreSQL cannot store one
+    /// (and answers with an encoding error), so both backends refuse it the same way, as the caller's mistake.
+    func checkStorable() throws(StoreError) {
+        for case .text(let text) in self where text.utf8.contains(0) {
+            throw .invalidInput("text must not contain NUL characters")
+        }
+    }
+}

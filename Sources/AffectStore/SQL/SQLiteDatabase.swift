@@ -76,6 +76,7 @@ public final class SQLiteDatabase: SQLDatabase {
         let path: String
 
         func execute(_ sql: String, _ bindings: [SQLValue]) async throws {
+            try bindings.checkStorable()
             do {
                 try queue.inDatabase { db in
                     try db.execute(sql: sql, arguments: StatementArguments(bindings.map(\.databaseValue)))
@@ -86,6 +87,7 @@ public final class SQLiteDatabase: SQLDatabase {
         }
 
         func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow] {
+            try bindings.checkStorable()
             do {
                 return try queue.inDatabase { db in
                     try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bindings.map(\.databaseValue))).map { row in
