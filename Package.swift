@@ -24,15 +24,16 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
         .systemLibrary(name: "COpenCV", pkgConfig: "opencv4", providers: [.apt(["libopencv-dev"])]),
-        // C++ only, and dumb: OpenCV behind an extern "C" interface.
+        // C++ only, and dumb: OpenCV (and libjpeg, for JPEG's size and warnings) behind an extern "C" interface.
         .target(
             name: "CVBridge",
             dependencies: ["COpenCV"],
-            linkerSettings: [.linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("m"), .linkedLibrary("jpeg")]
         ),
         // Domain types and math. No I/O.
         .target(name: "AffectCore"),
@@ -69,9 +70,14 @@ let package = Package(
             dependencies: [
                 "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             resources: [.copy("Public")]

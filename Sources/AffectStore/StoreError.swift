@@ -5,6 +5,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownSession(String)
     case unknownStimulus(String)
     case invitationUnusable(String)
+    /// No participant link has this secret.
+    case unknownInvitation
     case duplicateStimulus(name: String, variant: String)
     case malformedIdentifier(kind: String, value: String)
     case invalidStudy(String)
@@ -28,6 +30,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownParticipant(let id): "no participant \(id)"
         case .unknownSession(let id): "no session \(id)"
         case .invitationUnusable(let reason): "this participant link \(reason)"
+        case .unknownInvitation: "this participant link does not exist"
         case .unknownStimulus(let id): "no stimulus \(id) in this study (see `affect stimulus list`)"
         case .duplicateStimulus(let name, let variant): "the study already has '\(name)' variant \(variant)"
         case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"

@@ -7,6 +7,12 @@ public enum VisionError: Error, Sendable, Equatable, CustomStringConvertible {
     case networkLoadFailed(path: String, reason: String)
     case inferenceFailed(model: String, reason: String)
     case imageUndecodable(source: String)
+    /// Not an image Affect reads, or one whose header or data cannot be read at all.
+    case imageUnreadable(source: String, reason: String)
+    /// The header declares more pixels than the limit allows; nothing was decoded.
+    case imageTooLarge(source: String, width: Int, height: Int, limit: Int)
+    /// libjpeg could read only part of the data (cut short, corrupt): refused, not guessed.
+    case imageCorrupt(source: String, reason: String)
     case inputMissing(path: String)
     case cameraMissing(path: String)
     case inputEmpty(path: String)
@@ -32,6 +38,12 @@ public enum VisionError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(model) inference failed: \(reason)"
         case .imageUndecodable(let source):
             "\(source): not a decodable image"
+        case .imageUnreadable(let source, let reason):
+            "\(source): cannot read the image: \(reason)"
+        case .imageTooLarge(let source, let width, let height, let limit):
+            "\(source): a \(width)x\(height) image is over the \(PixelLimit.describe(limit)) limit; nothing was decoded"
+        case .imageCorrupt(let source, let reason):
+            "\(source): the image is damaged (\(reason.prefix(1).lowercased() + reason.dropFirst()))"
         case .inputMissing(let path):
             "\(path): no such file"
         case .cameraMissing(let path):

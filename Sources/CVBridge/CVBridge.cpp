@@ -1,4 +1,5 @@
 #include "CVBridge.h"
+#include "CVBridgeImage.hpp"
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -13,10 +14,6 @@
 #include <exception>
 #include <string>
 #include <vector>
-
-struct cvb_image {
-    cv::Mat mat;
-};
 
 struct cvb_video {
     cv::VideoCapture capture;
@@ -43,19 +40,6 @@ std::string first_line(const char *what) {
     return end == std::string::npos ? text : text.substr(0, end);
 }
 
-// Pixels are personal data: overwrite them before the memory goes back to the allocator.
-void wipe(cv::Mat &mat) {
-    if (!mat.empty() && mat.u != nullptr && mat.u->refcount == 1) mat.setTo(cv::Scalar::all(0));
-    mat.release();
-}
-
-cvb_image *adopt(cv::Mat &&mat) {
-    if (mat.empty()) return nullptr;
-    auto *image = new cvb_image;
-    image->mat = std::move(mat);
-    return image;
-}
-
 // Writes `patch` (8-bit BGR, already at output size) as planar floats.
 int write_tensor(cv::Mat &patch, cvb_tensor_colour colour, int mirror, float scale, float offset, float *out,
                  size_t capacity) {
@@ -67,7 +51,7 @@ int write_tensor(cv::Mat &patch, cvb_tensor_colour colour, int mirror, float sca
     if (mirror) cv::flip(converted, converted, 1);
     const int h = converted.rows, w = converted.cols;
     if (capacity < static_cast<size_t>(channels) * h * w) {
-        wipe(converted);
+        cvb_wipe(converted);
         return -1;
     }
     for (int y = 0; y < h; ++y) {
@@ -78,11 +62,24 @@ int write_tensor(cv::Mat &patch, cvb_tensor_colour colour, int mirror, float sca
             }
         }
     }
-    wipe(converted);
+    cvb_wipe(converted);
     return 0;
 }
 
 }  // namespace
+
+// Pixels are personal data: overwrite them before the memory goes back to the allocator.
+void cvb_wipe(cv::Mat &mat) {
+    if (!mat.empty() && mat.u != nullptr && mat.u->refcount == 1) mat.setTo(cv::Scalar::all(0));
+    mat.release();
+}
+
+cvb_image *cvb_adopt(cv::Mat &&mat) {
+    if (mat.empty()) return nullptr;
+    auto *image = new cvb_image;
+    image->mat = std::move(mat);
+    return image;
+}
 
 extern "C" {
 
@@ -107,7 +104,7 @@ cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length) {
     if (bytes == nullptr || length == 0) return nullptr;
     try {
         cv::Mat encoded(1, static_cast<int>(length), CV_8UC1, const_cast<uint8_t *>(bytes));
-        return adopt(cv::imdecode(encoded, cv::IMREAD_COLOR));
+        return cvb_adopt(cv::imdecode(encoded, cv::IMREAD_COLOR));
     } catch (const std::exception &) {
         return nullptr;
     }
@@ -120,7 +117,7 @@ cvb_image *cvb_image_decode_reduced(const uint8_t *bytes, size_t length, int red
              : reduction == 8 ? cv::IMREAD_REDUCED_COLOR_8 : cv::IMREAD_COLOR;
     try {
         cv::Mat encoded(1, static_cast<int>(length), CV_8UC1, const_cast<uint8_t *>(bytes));
-        return adopt(cv::imdecode(encoded, flag));
+        return cvb_adopt(cv::imdecode(encoded, flag));
     } catch (const std::exception &) {
         return nullptr;
     }
@@ -133,7 +130,7 @@ cvb_image *cvb_image_from_i420(const uint8_t *bytes, size_t length, int width, i
         cv::Mat yuv(height * 3 / 2, width, CV_8UC1, const_cast<uint8_t *>(bytes));
         cv::Mat bgr;
         cv::cvtColor(yuv, bgr, cv::COLOR_YUV2BGR_I420);
-        return adopt(std::move(bgr));
+        return cvb_adopt(std::move(bgr));
     } catch (const std::exception &) {
         return nullptr;
     }
@@ -142,7 +139,7 @@ cvb_image *cvb_image_from_i420(const uint8_t *bytes, size_t length, int width, i
 cvb_image *cvb_image_from_bgr(const uint8_t *bytes, int width, int height) {
     if (bytes == nullptr || width <= 0 || height <= 0) return nullptr;
     cv::Mat view(height, width, CV_8UC3, const_cast<uint8_t *>(bytes));
-    return adopt(view.clone());
+    return cvb_adopt(view.clone());
 }
 
 int cvb_image_width(const cvb_image *image) { return image == nullptr ? 0 : image->mat.cols; }
@@ -177,7 +174,7 @@ long cvb_image_encode_jpeg(const cvb_image *image, int quality, uint8_t *out, si
 
 void cvb_image_free(cvb_image *image) {
     if (image == nullptr) return;
-    wipe(image->mat);
+    cvb_wipe(image->mat);
     delete image;
 }
 
@@ -204,9 +201,9 @@ int cvb_image_crop_to_tensor(const cvb_image *image, int x, int y, int w, int h,
             cv::resize(crop, resized, cv::Size(out_w, out_h), 0, 0,
                        interpolation == CVB_INTERP_AREA ? cv::INTER_AREA : cv::INTER_LINEAR);
         }
-        if (inside != wanted) wipe(crop);
+        if (inside != wanted) cvb_wipe(crop);
         int result = write_tensor(resized, colour, mirror, scale, offset, out, capacity);
-        wipe(resized);
+        cvb_wipe(resized);
         return result;
     } catch (const std::exception &) {
         return -1;
@@ -223,7 +220,7 @@ int cvb_image_warp_to_tensor(const cvb_image *image, const double *output_to_sou
         cv::warpAffine(image->mat, warped, matrix, cv::Size(out_w, out_h), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
                        cv::BORDER_CONSTANT, cv::Scalar::all(0));
         int result = write_tensor(warped, colour, mirror, scale, offset, out, capacity);
-        wipe(warped);
+        cvb_wipe(warped);
         return result;
     } catch (const std::exception &) {
         return -1;
@@ -285,7 +282,7 @@ cvb_image *cvb_video_retrieve(cvb_video *video) {
         cv::Mat frame;
         if (!video->capture.retrieve(frame) || frame.empty()) return nullptr;
         // retrieve() may hand back the backend's own buffer; the image must own its pixels.
-        return adopt(frame.clone());
+        return cvb_adopt(frame.clone());
     } catch (const std::exception &) {
         return nullptr;
     }
@@ -297,7 +294,7 @@ void cvb_video_close(cvb_video *video) {
         video->capture.release();
     } catch (const std::exception &) {
     }
-    wipe(video->frame);
+    cvb_wipe(video->frame);
     delete video;
 }
 

@@ -93,6 +93,10 @@ struct Analyze: ParsableCommand {
     @Option(help: "Seconds a stream may take to open or go without sending a frame.")
     var timeout: Double = 10
 
+    @Option(help: ArgumentHelp("Largest image or video frame to decode, in pixels (width x height; default 64000000).",
+                               discussion: "Checked against the file's header before decoding: a small file can declare a huge picture."))
+    var maxImagePixels = PixelLimit.files
+
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
 
@@ -117,6 +121,7 @@ struct Analyze: ParsableCommand {
         }
         if let fps, let maxFps, maxFps < fps { throw ValidationError("--max-fps must be at least --fps") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !(1...1_000_000_000).contains(maxImagePixels) { throw ValidationError("--max-image-pixels must be 1 to 1000000000") }
         if !(halfLife >= 0) { throw ValidationError("--half-life must not be negative") }
         if let reconnectLimit, reconnectLimit < 0 { throw ValidationError("--reconnect-limit must not be negative") }
         if (study == nil) != (participant == nil) { throw ValidationError("--study and --participant go together") }
@@ -136,9 +141,11 @@ struct Analyze: ParsableCommand {
     }
 
     func openSource(_ input: VideoInput) throws -> any FrameSource {
-        guard reconnect, case .stream(let url) = input else { return try input.open(timeoutSeconds: timeout) }
+        guard reconnect, case .stream(let url) = input else {
+            return try input.open(timeoutSeconds: timeout, maximumPixels: maxImagePixels)
+        }
         return try ReconnectingFrameSource(name: url, limit: reconnectLimit, log: { Console.info("affect: \($0)") }) {
-            try input.open(timeoutSeconds: timeout)
+            try input.open(timeoutSeconds: timeout, maximumPixels: maxImagePixels)
         }
     }
 

@@ -9,7 +9,7 @@ enum CommandFailure {
     static func exitCode(for error: VisionError) -> Int32 {
         switch error {
         case .inputMissing, .cameraMissing: 66
-        case .inputEmpty, .inputUnreadable, .imageUndecodable, .streamCorrupt: 65
+        case .inputEmpty, .inputUnreadable, .imageUndecodable, .imageUnreadable, .imageTooLarge, .imageCorrupt, .streamCorrupt: 65
         case .unsupportedScheme: 64
         case .streamUnreachable: 69
         case .streamStalled: 74

@@ -39,6 +39,13 @@ struct Eval: ParsableCommand {
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
 
+    @Option(help: "Largest image to decode, in pixels (width x height; default 64000000); larger ones are skipped.")
+    var maxImagePixels = PixelLimit.files
+
+    func validate() throws {
+        if !(1...1_000_000_000).contains(maxImagePixels) { throw ValidationError("--max-image-pixels must be 1 to 1000000000") }
+    }
+
     func run() throws {
         try CommandFailure.reporting {
             let folders = try Self.classFolders(in: directory)
@@ -57,7 +64,7 @@ struct Eval: ParsableCommand {
                 Console.progress("eval", done: index, total: files.count)
                 let image: Image
                 do {
-                    image = try Image(contentsOf: file.path)
+                    image = try Image(contentsOf: file.path, maximumPixels: maxImagePixels)
                 } catch {
                     unreadable += 1
                     Console.error("skipping \(error)")

@@ -58,7 +58,8 @@ import Testing
         defer { _ = engine.shutdown() }
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(),
                                      provenance: Provenance(models: ["test": "0"], configuration: ["detector": "blazeface"]),
-                                     settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20))
+                                     settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20),
+                                     metrics: engine.metrics)
         let study = try await store.createStudy(
             StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode,
                             windowMilliseconds: 1000, participantReadout: readout),
@@ -155,10 +156,10 @@ import Testing
             #expect(oversized?.closeCode == .messageTooLarge)
             #expect(oversized?.reason?.contains("exceeds the 100000-byte limit") == true)
             let png = try await closeCode(sending: [Self.message(media: 0, capture: 0, jpeg: Data([0x89, 0x50, 0x4E, 0x47] + [UInt8](repeating: 0, count: 64)))])
-            #expect(png?.closeCode == .unacceptableData)
+            #expect(png?.closeCode == .dataInconsistentWithMessage)
             #expect(png?.reason == "frame is not a JPEG image")
             let headless = try await closeCode(sending: [ByteBuffer(bytes: [1, 2, 3])])
-            #expect(headless?.closeCode == .unacceptableData)
+            #expect(headless?.closeCode == .dataInconsistentWithMessage)
             #expect(headless?.reason?.contains("16-byte header") == true)
             let flood = (0..<60).map { Self.message(media: Double($0) * 10, capture: 0, jpeg: Self.frames[0]) }
             let fast = try await closeCode(sending: flood)
@@ -173,7 +174,7 @@ import Testing
             try await client.execute(uri: "/p/\(unconsented)/ws", method: .get) { response in
                 #expect(response.status == .gone, "a link without consent opens no capture")
             }
-            try await client.execute(uri: "/p/\(String(repeating: "ab", count: 24))/ws", method: .get) { #expect($0.status == .gone) }
+            try await client.execute(uri: "/p/\(String(repeating: "ab", count: 24))/ws", method: .get) { #expect($0.status == .notFound) }
             let expired = try await fixture.consentedLink()
             try await fixture.store.database.transaction { try await $0.execute("UPDATE invitations SET expires_at = 0 WHERE session_id IS NULL") }
             try await client.execute(uri: "/p/\(expired)/ws", method: .get) { response in
@@ -211,7 +212,7 @@ import Testing
             #expect(close?.reason?.contains("withdrawn") == true)
             #expect(try await store.sessions(study: fixture.study.id).isEmpty, "the session and its results are deleted")
             #expect(fixture.capture.feed.snapshot().sessions.isEmpty, "and gone from the dashboard")
-            try await client.execute(uri: "/p/\(secret)/ws", method: .get) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/p/\(secret)/ws", method: .get) { #expect($0.status == .gone) }
         }
     }
 

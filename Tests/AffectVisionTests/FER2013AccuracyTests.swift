@@ -17,7 +17,7 @@ struct FER2013AccuracyTests {
             guard let label = Emotion(label: folder) else { continue }
             let directory = root + "/" + folder
             for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".jpg") {
-                let image = try Image(contentsOf: directory + "/" + file)
+                let image = try Image(contentsOf: directory + "/" + file, maximumPixels: PixelLimit.files)
                 samples.append((label, try classifier.classify(wholeImage: image)))
             }
         }

@@ -233,8 +233,8 @@ struct LiveEngineTests {
         var checked = 0
         while checked < 10, try decoded.advance() != nil {
             let jpeg = try decoded.currentImage().jpegData()
-            let full = try Image(encoded: jpeg)
-            let half = try Image(encoded: jpeg, reduction: 2)
+            let full = try Image(encoded: jpeg, maximumPixels: PixelLimit.capture)
+            let half = try Image(encoded: jpeg, maximumPixels: PixelLimit.capture, reduction: 2)
             #expect(half.width * 2 == full.width && half.coordinateScale == 2)
             let a = try analyzer.analyze(full), b = try analyzer.analyze(half)
             #expect(a.count == 1 && b.count == 1)

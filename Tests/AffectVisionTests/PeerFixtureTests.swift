@@ -16,7 +16,7 @@ struct PeerFixtureTests {
     }
 
     func faces(_ path: String, detector: DetectorKind = .centerface) throws -> [FaceResult] {
-        let image = try Image(contentsOf: TestEnvironment.data(path))
+        let image = try Image(contentsOf: TestEnvironment.data(path), maximumPixels: PixelLimit.files)
         if detector == .centerface { return try analyzer.analyze(image) }
         return try FrameAnalyzer(catalog: catalog, detector: detector).analyze(image)
     }

@@ -69,6 +69,9 @@ public final class LiveEngine: @unchecked Sendable {
         public var sink: @Sendable (FrameResult) -> Void
         /// Receives the stream's moments as they close (with tracking on).
         public var momentSink: @Sendable (Moment) -> Void
+        /// Receives, once, the error that ended the stream's capture (a frame that would not decode, a
+        /// stall, shedding), as it happens, so its owner can act at once rather than at its next frame.
+        public var errorSink: @Sendable (any Error) -> Void = { _ in }
         /// Half-life of the per-track smoothing, with tracking on.
         public var smoothingHalfLifeMilliseconds: Double = 500
         /// The `stream` label of its Prometheus series; streams sharing a label share the series.
@@ -475,6 +478,7 @@ public final class LiveEngine: @unchecked Sendable {
             errors.append(String(describing: error))
             record.captureError = error
             condition.unlock()
+            stream.errorSink(error)
         }
     }
 

@@ -7,12 +7,16 @@ import Prometheus
 /// `affect_frames_analysed_total` and `affect_frames_dropped_total` (label `reason`),
 /// each also labelled by `stream`; `affect_frame_latency_seconds` (capture to result)
 /// per stream; `affect_ladder_step` (0 normal to 3 cheaper detector) and
-/// `affect_ladder_changes_total`; `affect_streams_shed_total`.
+/// `affect_ladder_changes_total`; `affect_streams_shed_total`; `affect_frames_refused_total` (label
+/// `reason`: bytes, pixels, not_jpeg, damaged) for pushed frames refused before or at decoding.
 public final class LiveMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let ladderStep: Gauge
     private let ladderChanges: Counter
     private let streamsShed: Counter
+    private let refused: [String: Counter]
+    /// The reasons a pushed frame is refused, as `affect_frames_refused_total` labels them.
+    public static let refusalReasons = ["bytes", "pixels", "not_jpeg", "damaged"]
     static let latencyBuckets: [Duration] = [5, 10, 20, 33, 50, 75, 100, 150, 200, 250, 500, 1000, 2500].map { .milliseconds($0) }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -21,6 +25,16 @@ public final class LiveMetrics: Sendable {
         ladderChanges = registry.makeCounter(descriptor: Self.name("ladder_changes", "total", "Load ladder step changes"))
         streamsShed = registry.makeCounter(descriptor: Self.name("streams_shed", "total",
                                                                 "Streams stopped as the last resort under load"))
+        refused = Dictionary(uniqueKeysWithValues: Self.refusalReasons.map { reason in
+            (reason, registry.makeCounter(descriptor: Self.name("frames_refused", "total",
+                                                                "Pushed frames refused before or at decoding, by reason"),
+                                          labels: [("reason", reason)]))
+        })
+    }
+
+    /// Counts a pushed frame refused for `reason` (one of ``refusalReasons``).
+    public func frameRefused(reason: String) {
+        refused[reason]?.increment()
     }
 
     /// The metrics of one stream.

@@ -2,6 +2,7 @@ import AffectStore
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import NIOCore
 
 /// Per-request state: who is calling (set by ``TokenAuthenticator``) and JSON in snake_case.
 public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
@@ -10,11 +11,14 @@ public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
     public var token: PrivacyStore.APIToken?
     /// Where a WebSocket route leaves its handler for the upgrade.
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The connection the request came on (a refused WebSocket upgrade installs its answer there).
+    let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
         token = nil
         webSocket = .init()
+        channel = source.channel
     }
 
     /// The largest JSON request body (stimulus uploads stream with their own limit).

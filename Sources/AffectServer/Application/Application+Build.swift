@@ -2,6 +2,7 @@ import AffectPipeline
 import AffectReport
 import AffectStore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 
@@ -17,11 +18,10 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
                                             provenance: .init(models: [:], configuration: [:]))
     let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), configuration: configuration,
                              catalog: RouteCatalog(), logger: logger)
-    // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
-    let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * capture.settings.maximumFrameBytes + IngestFrame.headerBytes)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+        server: .guarded(webSocketRouter: router, maximumFrameBytes: capture.settings.maximumFrameBytes,
+                         limits: configuration.connections, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "affect"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
@@ -57,4 +57,24 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     ParticipantController(store: store).addRoutes(to: participant)
     CaptureController(store: store, capture: capture, library: library).addRoutes(to: participant)
     return router
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with WebSocket upgrade, behind the connection guards (``ConnectionLimits``).
+    static func guarded(webSocketRouter: Router<AffectRequestContext>, maximumFrameBytes: Int, limits: ConnectionLimits,
+                        logger: Logger) -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let census = ConnectionGuard.Census(limit: limits.maximumConnections)
+        // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
+        let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * maximumFrameBytes + IngestFrame.headerBytes)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [BodyReadTimeout(timeout: limits.bodyTimeout, logger: logger)],
+            idleTimeout: limits.idleTimeout,
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maximumHeaderBytes, maxHeaderListSize: limits.maximumHeaderBytes))
+        return HTTPServerBuilder { responder in
+            GuardedChildChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder,
+                                                                    configuration: .init(http1: http1, ws: webSocket)),
+                                census: census, limits: limits, logger: logger)
+        }
+    }
 }

@@ -7,12 +7,15 @@ public struct ServerConfiguration: Sendable {
     public var stimulusDirectory: String?
     /// The largest stimulus upload, in bytes.
     public var maximumUploadBytes: Int
+    /// Timeouts, the head size limit and the connection cap.
+    public var connections: ConnectionLimits
 
     public init(host: String = "127.0.0.1", port: Int = 8080, stimulusDirectory: String? = nil,
-                maximumUploadBytes: Int = 2 * 1024 * 1024 * 1024) {
+                maximumUploadBytes: Int = 2 * 1024 * 1024 * 1024, connections: ConnectionLimits = ConnectionLimits()) {
         self.host = host
         self.port = port
         self.stimulusDirectory = stimulusDirectory
         self.maximumUploadBytes = maximumUploadBytes
+        self.connections = connections
     }
 }

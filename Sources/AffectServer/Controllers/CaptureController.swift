@@ -14,10 +14,15 @@ import NIOWebSocket
 ///   whenever the rate the server asks for changes (adaptive sampling, the load ladder);
 /// - page to server: `{"type": "end"}` when the stimulus is over.
 ///
-/// A client's mistake closes its own socket with a code and a one-line reason, and nothing else:
-/// 1009 a frame over the size limit, 1003 bytes that are not a JPEG or a malformed header,
-/// 1008 frames faster than allowed or a link that cannot start a session. The server closes with
-/// 1000 when the participant withdraws and 1011 when the engine gives the stream up.
+/// A client's mistake closes its own socket at once with a code and a one-line reason, and nothing
+/// else: 1009 a frame over the byte or pixel limit, 1007 a frame that is not a readable JPEG (or a
+/// malformed header or text message), 1003 an unknown message type, 1008 frames faster than allowed or
+/// a link that cannot start a session. The server closes with 1000 when the participant withdraws and
+/// 1011 when it gives the stream up (storage failed, shed under load).
+///
+/// A link that cannot open a socket is refused before the upgrade, with the HTTP status and JSON
+/// reason a plain `GET` of the same URL also returns (the page reads that to say why): 404 for an
+/// unknown link, 410 for one used up, expired or withdrawn, 503 for a server without models.
 struct CaptureController {
     let store: PrivacyStore
     let capture: CaptureService
@@ -25,17 +30,19 @@ struct CaptureController {
     let library: StimulusLibrary?
 
     func addRoutes(to group: Routes) {
-        group.ws(":secret/ws", shouldUpgrade: { _, context in
+        group.ws(":secret/ws", shouldUpgrade: { request, context in
             do {
                 try capture.checkAvailable()
+                let link = try await store.participantLink(secret: try context.parameters.require("secret"))
+                guard link.invitation.sessionID == nil else { throw StoreError.invitationUnusable("has already been used for a session") }
+                return .upgrade([:])
             } catch {
-                throw HTTPError(.serviceUnavailable, message: "\(error)")
+                let (status, message) = Self.refusal(for: error)
+                if request.headers[.upgrade]?.lowercased() == "websocket" {
+                    try await UpgradeRefusal.install(on: context.channel, status: .init(statusCode: status.code), message: message)
+                }
+                throw HTTPError(status, message: message)
             }
-            let link = try await store.participantLink(secret: try context.parameters.require("secret"))
-            guard link.invitation.sessionID == nil else {
-                throw HTTPError(.gone, message: "participant link has already been used for a session")
-            }
-            return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
             let secret = context.requestContext.parameters.get("secret") ?? ""
             let session: CaptureSession
@@ -49,6 +56,7 @@ struct CaptureController {
                 Task {
                     switch stop {
                     case .withdrawn: try? await outbound.close(.normalClosure, reason: "consent withdrawn; data handled as the study says")
+                    case .badFrame(let reason): try? await outbound.close(.dataInconsistentWithMessage, reason: Self.reason(reason))
                     case .failed(let reason): try? await outbound.close(.unexpectedServerError, reason: Self.reason(reason))
                     }
                 }
@@ -146,7 +154,7 @@ struct CaptureController {
                     do {
                         frame = try IngestFrame(parsing: buffer)
                     } catch {
-                        return close(.unacceptableData, error.description)
+                        return close(.dataInconsistentWithMessage, error.description)
                     }
                     guard limit.admit(atMilliseconds: start.duration(to: .now).milliseconds) else {
                         return close(.policyViolation, "more than \(Int(settings.maximumFramesPerSecond)) frames per second")
@@ -154,9 +162,10 @@ struct CaptureController {
                     do {
                         _ = try session.push(frame)
                     } catch {
+                        capture.refused(error, session: session)
                         switch error {
-                        case .tooLarge: return close(.messageTooLarge, error.description)
-                        case .notJPEG: return close(.unacceptableData, error.description)
+                        case .tooLarge, .tooManyPixels: return close(.messageTooLarge, error.description)
+                        case .notJPEG, .malformed: return close(.dataInconsistentWithMessage, error.description)
                         }
                     }
                     if let error = capture.streamError(session) {
@@ -171,12 +180,12 @@ struct CaptureController {
                     session.publishHealth()
                 case .text(let text):
                     guard let command = try? JSONDecoder().decode(Command.self, from: Data(text.utf8)) else {
-                        return close(.unacceptableData, "text messages are JSON objects with a \"type\"")
+                        return close(.dataInconsistentWithMessage, "text messages are JSON objects with a \"type\"")
                     }
                     switch command.type {
                     case "end": return close(.normalClosure, "session ended")
                     case "pause", "resume": continue
-                    default: return close(.unacceptableData, "unknown message type \"\(command.type)\"")
+                    default: return close(.unacceptableData, "unknown message type")
                     }
                 }
             }
@@ -184,6 +193,22 @@ struct CaptureController {
             // The socket failed or the client went away: the session closes with what it has.
         }
         return nil
+    }
+
+    /// Why a link cannot open a capture socket, as an HTTP status and a fixed message.
+    static func refusal(for error: any Error) -> (HTTPResponse.Status, String) {
+        switch error {
+        case StoreError.unknownInvitation: (.notFound, "this participant link does not exist")
+        case StoreError.invitationUnusable(let reason): (.gone, "this participant link \(reason)")
+        case StoreError.noConsent: (.gone, "consent given through this link was withdrawn")
+        case is CaptureService.Unavailable: (.serviceUnavailable, "\(error)")
+        case let error as StoreError:
+            switch ErrorMiddleware<AffectRequestContext>.answer(for: error) {
+            case .refusal(let status, let message): (status, message)
+            case .failure(let status): (status, "the server could not open this session; try again")
+            }
+        default: (.internalServerError, "the server could not open this session; try again")
+        }
     }
 
     /// A close reason fits in 123 bytes.

@@ -59,6 +59,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unknownParticipant: .refusal(.notFound, "no such participant")
         case .unknownSession: .refusal(.notFound, "no such session")
         case .unknownStimulus: .refusal(.notFound, "no such stimulus in this study")
+        case .unknownInvitation: .refusal(.notFound, error.description)
         case .malformedIdentifier(let kind, _): .refusal(.badRequest, "that is not a \(kind) id")
         case .invalidLocation: .refusal(.badRequest, "not a database location")
         case .invalidStudy(let reason), .invalidInput(let reason): .refusal(.unprocessableContent, reason)

@@ -12,6 +12,8 @@ public final class CaptureService: @unchecked Sendable {
     public struct Settings: Sendable {
         /// Frames over this size close the socket with 1009 (a 1280x720 webcam JPEG is 100 to 300 KB).
         public var maximumFrameBytes: Int
+        /// Frames whose JPEG header declares more pixels close the socket with 1009, before decoding.
+        public var maximumFramePixels: Int
         /// A client sending more frames than this per second, sustained, is closed with 1008.
         public var maximumFramesPerSecond: Double
         /// A capture that sends nothing for this long (a page left paused) ends.
@@ -19,9 +21,10 @@ public final class CaptureService: @unchecked Sendable {
         /// How frames are sampled; the page is told the rate this asks for.
         public var policy: SamplingPolicy
 
-        public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300,
-                    policy: SamplingPolicy = .liveDefault) {
+        public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramePixels: Int = PixelLimit.capture,
+                    maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300, policy: SamplingPolicy = .liveDefault) {
             self.maximumFrameBytes = maximumFrameBytes
+            self.maximumFramePixels = maximumFramePixels
             self.maximumFramesPerSecond = maximumFramesPerSecond
             self.idleSeconds = idleSeconds
             self.policy = policy
@@ -38,6 +41,7 @@ public final class CaptureService: @unchecked Sendable {
     let feed: LiveFeed
     private let engine: LiveEngine?
     private let provenance: Provenance
+    private let metrics: LiveMetrics?
     private let logger: Logger
     private let lock = NSLock()
     private var running: [String: CaptureSession] = [:]
@@ -46,8 +50,9 @@ public final class CaptureService: @unchecked Sendable {
     ///   - engine: a started engine; nil when the server has no models, and captures are then refused.
     ///   - provenance: the models and settings the engine scores with, recorded with every session.
     public init(engine: LiveEngine?, store: PrivacyStore, feed: LiveFeed, provenance: Provenance,
-                settings: Settings = Settings(), logger: Logger = Logger(label: "affect.capture")) {
+                settings: Settings = Settings(), metrics: LiveMetrics? = nil, logger: Logger = Logger(label: "affect.capture")) {
         self.engine = engine
+        self.metrics = metrics
         self.store = store
         self.feed = feed
         self.provenance = provenance
@@ -74,11 +79,16 @@ public final class CaptureService: @unchecked Sendable {
             throw error
         }
         let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
-                                     maximumFrameBytes: settings.maximumFrameBytes)
+                                     maximumFrameBytes: settings.maximumFrameBytes, maximumPixels: settings.maximumFramePixels)
         let (outputs, continuation) = AsyncStream<CaptureSession.Output>.makeStream()
         var stream = LiveEngine.Stream(name: session.id, source: source, policy: settings.policy, tracking: true,
                                        sink: { continuation.yield(.result($0)) },
                                        momentSink: { continuation.yield(.moment($0)) })
+        let metrics = self.metrics
+        stream.errorSink = { error in
+            if case .badFrame = CaptureSession.stop(for: error) { metrics?.frameRefused(reason: "damaged") }
+            continuation.yield(.ended(error))
+        }
         stream.metricsLabel = "participants"
         let id = engine.add(stream)
         let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
@@ -121,6 +131,12 @@ public final class CaptureService: @unchecked Sendable {
         if let session = link.invitation.sessionID { feed.remove(session: session) }
         capture?.stop(.withdrawn)
         return withdrawal
+    }
+
+    /// Counts and logs a frame refused before decoding; the socket is then closed with the reason.
+    func refused(_ rejection: PushFrameSource.Rejection, session: CaptureSession) {
+        metrics?.frameRefused(reason: rejection.reason)
+        logger.warning("frame refused: \(rejection)", metadata: ["session": "\(session.sessionID)"])
     }
 
     /// The rate the page should send at now.

@@ -12,11 +12,16 @@ final class CaptureSession: @unchecked Sendable {
     enum Output: Sendable {
         case result(FrameResult)
         case moment(Moment)
+        /// The engine ended the stream's capture with this error.
+        case ended(any Error)
     }
 
     /// Why the server ends a capture before the page does.
     enum Stop: Sendable, Equatable {
         case withdrawn
+        /// The page sent a frame that could not be decoded (damaged, or not what its header said).
+        case badFrame(String)
+        /// The server's side failed (storage, shedding under load, a stall).
         case failed(String)
     }
 
@@ -110,6 +115,9 @@ final class CaptureSession: @unchecked Sendable {
                     records = try await writer.record(result)
                     noteAnalysed()
                 case .moment(let moment): records = try await writer.record(moment: moment)
+                case .ended(let error):
+                    stop(Self.stop(for: error))
+                    continue
                 }
                 published(records)
             } catch StoreError.noConsent {
@@ -117,6 +125,15 @@ final class CaptureSession: @unchecked Sendable {
             } catch {
                 stop(.failed("results could not be stored: \(error)"))
             }
+        }
+    }
+
+    /// A frame the page sent that would not decode is the page's fault (1007); anything else that ends
+    /// a capture is the server's (1011).
+    static func stop(for error: any Error) -> Stop {
+        switch error as? VisionError {
+        case .imageCorrupt, .imageUnreadable, .imageTooLarge, .imageUndecodable: .badFrame("\(error)")
+        default: .failed("\(error)")
         }
     }
 
@@ -145,7 +162,7 @@ final class CaptureSession: @unchecked Sendable {
         }
         let final = lock.withLock {
             switch stop {
-            case .failed(let reason): status.state = .failed; status.reason = reason
+            case .failed(let reason), .badFrame(let reason): status.state = .failed; status.reason = reason
             default:
                 status.state = failure == nil ? .ended : .failed
                 status.reason = failure

@@ -149,7 +149,7 @@ extension PrivacyStore {
         guard secret.count == 48, secret.allSatisfy(\.isHexDigit),
               let row = try await transaction.query("SELECT * FROM invitations WHERE secret_sha256 = ?",
                                                     [.text(Self.digest(secret))]).first else {
-            throw StoreError.invitationUnusable("does not exist")
+            throw StoreError.unknownInvitation
         }
         return try Invitation(row: row)
     }

@@ -24,15 +24,41 @@ public final class Image: @unchecked Sendable {
     public var width: Int { Int(cvb_image_width(handle)) }
     public var height: Int { Int(cvb_image_height(handle)) }
 
-    /// Decodes JPEG, PNG, BMP, WebP or any other format OpenCV reads.
-    /// - Parameter source: named in the error when the bytes do not decode.
-    public convenience init(encoded bytes: Data, source: String = "image") throws {
+    /// Decodes a JPEG, PNG, BMP, WebP, TIFF or PNM image whose header declares at most `maximumPixels`.
+    ///
+    /// The size is read from the header before anything is decoded, so a small file that declares a huge
+    /// picture costs nothing. A JPEG that libjpeg could only partly read (cut short, corrupt data) is
+    /// refused rather than returned with made-up grey areas.
+    /// - Parameters:
+    ///   - reduction: 2, 4 or 8 decodes a JPEG at that fraction of its size (``coordinateScale`` records it).
+    ///   - source: named in errors.
+    public convenience init(encoded bytes: Data, maximumPixels: Int, reduction: Int = 1, source: String = "image") throws {
+        let header: ImageHeader
+        do {
+            header = try ImageHeader(reading: bytes)
+        } catch {
+            throw VisionError.imageUnreadable(source: source, reason: error.description)
+        }
+        guard header.pixels <= maximumPixels else {
+            throw VisionError.imageTooLarge(source: source, width: header.width, height: header.height, limit: maximumPixels)
+        }
+        let scale = [2, 4, 8].contains(reduction) && header.format == .jpeg ? reduction : 1
+        var report = cvb_jpeg_report()
         let handle = bytes.withUnsafeBytes { raw -> OpaquePointer? in
             guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
-            return cvb_image_decode(base, raw.count)
+            return header.format == .jpeg
+                ? cvb_jpeg_decode(base, raw.count, Int32(scale), Int64(maximumPixels), &report)
+                : cvb_image_decode(base, raw.count)
         }
-        guard let handle else { throw VisionError.imageUndecodable(source: source) }
-        self.init(handle: handle)
+        let message = withUnsafeBytes(of: report.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let handle else {
+            if report.over_pixel_limit != 0 {
+                throw VisionError.imageTooLarge(source: source, width: Int(report.width), height: Int(report.height), limit: maximumPixels)
+            }
+            throw VisionError.imageUnreadable(source: source, reason: message.isEmpty ? "not a decodable image" : message)
+        }
+        self.init(handle: handle, coordinateScale: Double(scale))
+        if report.warnings > 0 { throw VisionError.imageCorrupt(source: source, reason: message) }
     }
 
     /// The image as JPEG bytes, in memory (for pushed-frame sources and their tests; never written to disk here).
@@ -45,25 +71,10 @@ public final class Image: @unchecked Sendable {
         return Data(bytes[0..<Int(written)])
     }
 
-    /// Decodes a JPEG at 1/`reduction` of its size (2, 4 or 8), several times faster than a full
-    /// decode; ``coordinateScale`` records the reduction.
-    public convenience init(encoded bytes: Data, reduction: Int, source: String = "image") throws {
-        guard [2, 4, 8].contains(reduction) else {
-            try self.init(encoded: bytes, source: source)
-            return
-        }
-        let handle = bytes.withUnsafeBytes { raw -> OpaquePointer? in
-            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else { return nil }
-            return cvb_image_decode_reduced(base, raw.count, Int32(reduction))
-        }
-        guard let handle else { throw VisionError.imageUndecodable(source: source) }
-        self.init(handle: handle, coordinateScale: Double(reduction))
-    }
-
-    /// Reads and decodes an image file.
-    public convenience init(contentsOf path: String) throws {
+    /// Reads and decodes an image file whose header declares at most `maximumPixels`.
+    public convenience init(contentsOf path: String, maximumPixels: Int) throws {
         let data = try Image.readInput(path)
-        try self.init(encoded: data, source: path)
+        try self.init(encoded: data, maximumPixels: maximumPixels, source: path)
     }
 
     /// Converts one planar I420 frame (as in Y4M 4:2:0 streams).

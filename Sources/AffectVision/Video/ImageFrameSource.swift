@@ -7,9 +7,9 @@ final class ImageFrameSource: FrameSource {
     private var image: Image?
     private var delivered = false
 
-    init(path: String) throws {
+    init(path: String, maximumPixels: Int) throws {
         name = path
-        image = try Image(contentsOf: path)
+        image = try Image(contentsOf: path, maximumPixels: maximumPixels)
     }
 
     func advance() throws -> FrameStamp? {

@@ -18,7 +18,7 @@ final class OpenCVFrameSource: FrameSource {
     private var lastFrameAt = ContinuousClock.now
     private var connectionless = false
 
-    init(file path: String) throws {
+    init(file path: String, maximumPixels: Int) throws {
         _ = try Self.checkFile(path)
         OpenCVRuntime.prepared
         var error = [CChar](repeating: 0, count: 256)
@@ -33,9 +33,10 @@ final class OpenCVFrameSource: FrameSource {
         nominalFramesPerSecond = fps > 0 && fps < 1000 ? fps : nil
         let count = Int(cvb_video_frame_count(handle))
         declaredFrameCount = count > 0 ? count : nil
+        try checkSize(maximumPixels)
     }
 
-    init(stream url: String, timeoutSeconds: Double) throws {
+    init(stream url: String, timeoutSeconds: Double, maximumPixels: Int) throws {
         OpenCVRuntime.prepared
         var error = [CChar](repeating: 0, count: 256)
         let milliseconds = Int32(max(1, timeoutSeconds * 1000))
@@ -55,9 +56,10 @@ final class OpenCVFrameSource: FrameSource {
         declaredFrameCount = http && count > 0 ? count : nil
         isLive = declaredFrameCount == nil
         connectionless = ["udp", "rtp"].contains(scheme)
+        try checkSize(maximumPixels)
     }
 
-    init(device index: Int, path: String) throws {
+    init(device index: Int, path: String, maximumPixels: Int) throws {
         OpenCVRuntime.prepared
         var error = [CChar](repeating: 0, count: 256)
         guard FileManager.default.fileExists(atPath: path) else { throw VisionError.cameraMissing(path: path) }
@@ -71,10 +73,19 @@ final class OpenCVFrameSource: FrameSource {
         let fps = cvb_video_fps(handle)
         nominalFramesPerSecond = fps > 0 && fps < 1000 ? fps : nil
         declaredFrameCount = nil
+        try checkSize(maximumPixels)
     }
 
     deinit {
         cvb_video_close(handle)
+    }
+
+    /// Refuses a video whose frames are larger than `maximumPixels` before any frame is converted.
+    private func checkSize(_ maximumPixels: Int) throws {
+        let width = Int(cvb_video_width(handle)), height = Int(cvb_video_height(handle))
+        if width * height > maximumPixels {
+            throw VisionError.imageTooLarge(source: name, width: width, height: height, limit: maximumPixels)
+        }
     }
 
     static func checkFile(_ path: String) throws -> Int {

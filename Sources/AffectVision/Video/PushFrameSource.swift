@@ -34,33 +34,61 @@ public final class PushFrameSource: FrameSource, @unchecked Sendable {
 
     /// Larger frames are refused (a 1280x720 webcam JPEG is about 100 to 300 KB).
     public let maximumFrameBytes: Int
+    /// Frames whose header declares more pixels are refused before decoding (``PixelLimit/capture``).
+    public let maximumPixels: Int
 
     /// Why a pushed frame was refused before it reached the decoder.
     public enum Rejection: Error, Sendable, Hashable, CustomStringConvertible {
         case tooLarge(bytes: Int, limit: Int)
+        case tooManyPixels(width: Int, height: Int, limit: Int)
         case notJPEG
+        case malformed(String)
 
         public var description: String {
             switch self {
             case .tooLarge(let bytes, let limit): "frame of \(bytes) bytes exceeds the \(limit)-byte limit"
+            case .tooManyPixels(let width, let height, let limit):
+                "a \(width)x\(height) frame is over the \(PixelLimit.describe(limit)) limit"
             case .notJPEG: "frame is not a JPEG image"
+            case .malformed(let reason): "frame is not a readable JPEG: \(reason)"
+            }
+        }
+
+        /// The metrics label of the refusal.
+        public var reason: String {
+            switch self {
+            case .tooLarge: "bytes"
+            case .tooManyPixels: "pixels"
+            case .notJPEG, .malformed: "not_jpeg"
             }
         }
     }
 
-    public init(name: String, timeoutSeconds: Double = 10, decodeReduction: Int = 1, maximumFrameBytes: Int = 2 * 1024 * 1024) {
+    public init(name: String, timeoutSeconds: Double = 10, decodeReduction: Int = 1, maximumFrameBytes: Int = 2 * 1024 * 1024,
+                maximumPixels: Int = PixelLimit.capture) {
         self.name = name
         self.timeoutSeconds = timeoutSeconds
         self.decodeReduction = decodeReduction
         self.maximumFrameBytes = maximumFrameBytes
+        self.maximumPixels = maximumPixels
     }
 
     /// Offers one encoded frame captured at `timeMilliseconds` (the sender's clock, since its start).
-    /// Refuses, without disturbing the stream, frames over the size limit and bytes that do not start
-    /// like a JPEG (SOI marker `FF D8 FF`): a sender's mistake never reaches the decoder.
+    /// Refuses, without disturbing the stream, frames over the size limit, bytes that are not a JPEG and
+    /// JPEGs whose header declares more than ``maximumPixels``: a sender's mistake never reaches the
+    /// decoder, and a small frame cannot make it allocate gigabytes.
     public func push(_ bytes: Data, capturedAt timeMilliseconds: Double) throws(Rejection) {
         guard bytes.count <= maximumFrameBytes else { throw .tooLarge(bytes: bytes.count, limit: maximumFrameBytes) }
         guard bytes.count > 3, bytes.starts(with: [0xFF, 0xD8, 0xFF]) else { throw .notJPEG }
+        let header: ImageHeader
+        do {
+            header = try ImageHeader(reading: bytes)
+        } catch {
+            throw .malformed(error.description)
+        }
+        guard header.pixels <= maximumPixels else {
+            throw .tooManyPixels(width: header.width, height: header.height, limit: maximumPixels)
+        }
         condition.lock()
         if pending != nil { droppedCount += 1 }
         pending = (bytes, timeMilliseconds)
@@ -95,6 +123,7 @@ public final class PushFrameSource: FrameSource, @unchecked Sendable {
         let bytes = current
         condition.unlock()
         guard let bytes else { throw VisionError.streamCorrupt(source: name, reason: "no frame") }
-        return try Image(encoded: bytes, reduction: decodeReduction, source: "\(name) frame \(nextIndex - 1)")
+        return try Image(encoded: bytes, maximumPixels: maximumPixels, reduction: decodeReduction,
+                         source: "\(name) frame \(nextIndex - 1)")
     }
 }

@@ -19,6 +19,7 @@ final class StreamFrameSource: FrameSource {
     private(set) var isLive = true
     private let descriptor: Int32
     private let timeoutSeconds: Double
+    private let maximumPixels: Int
     private var buffer: [UInt8] = []
     private var endOfInput = false
     private var format: Format?
@@ -29,10 +30,11 @@ final class StreamFrameSource: FrameSource {
     /// Largest single frame accepted, so a stream of garbage cannot grow memory without bound.
     static let maximumFrameBytes = 64 << 20
 
-    init(fileDescriptor: Int32, name: String, timeoutSeconds: Double) throws {
+    init(fileDescriptor: Int32, name: String, timeoutSeconds: Double, maximumPixels: Int) throws {
         descriptor = fileDescriptor
         self.name = name
         self.timeoutSeconds = timeoutSeconds
+        self.maximumPixels = maximumPixels
         // Read the header now: whether the source is timed by its frame rate must be known before sampling starts.
         format = try detectFormat()
     }
@@ -68,7 +70,7 @@ final class StreamFrameSource: FrameSource {
         case .y4m(let width, let height):
             return try Image(i420: Data(frameBytes), width: width, height: height, source: "\(name) frame \(nextIndex - 1)")
         default:
-            return try Image(encoded: Data(frameBytes), source: "\(name) frame \(nextIndex - 1)")
+            return try Image(encoded: Data(frameBytes), maximumPixels: maximumPixels, source: "\(name) frame \(nextIndex - 1)")
         }
     }
 
@@ -110,9 +112,11 @@ final class StreamFrameSource: FrameSource {
             default: break
             }
         }
-        guard width > 0, height > 0, width % 2 == 0, height % 2 == 0,
-              width * height * 3 / 2 <= Self.maximumFrameBytes else {
+        guard width > 0, height > 0, width % 2 == 0, height % 2 == 0, width <= 1 << 20, height <= 1 << 20 else {
             throw VisionError.streamCorrupt(source: name, reason: "bad Y4M frame size \(width)x\(height)")
+        }
+        guard width * height <= maximumPixels, width * height * 3 / 2 <= Self.maximumFrameBytes else {
+            throw VisionError.imageTooLarge(source: name, width: width, height: height, limit: maximumPixels)
         }
         return .y4m(width: width, height: height)
     }

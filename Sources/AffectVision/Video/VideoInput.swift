@@ -44,14 +44,17 @@ public enum VideoInput: Sendable, Hashable {
     }
 
     /// Opens the input as a frame source.
-    /// - Parameter timeoutSeconds: how long a stream may take to open or go without a frame.
-    public func open(timeoutSeconds: Double = 10) throws -> any FrameSource {
+    /// - Parameters:
+    ///   - timeoutSeconds: how long a stream may take to open or go without a frame.
+    ///   - maximumPixels: the largest image or video frame accepted, by declared size (``PixelLimit``).
+    public func open(timeoutSeconds: Double = 10, maximumPixels: Int = PixelLimit.files) throws -> any FrameSource {
         switch self {
-        case .imageFile(let path): return try ImageFrameSource(path: path)
-        case .videoFile(let path): return try OpenCVFrameSource(file: path)
-        case .stream(let url): return try OpenCVFrameSource(stream: url, timeoutSeconds: timeoutSeconds)
-        case .device(let index, let path): return try OpenCVFrameSource(device: index, path: path)
-        case .standardInput: return try StreamFrameSource(fileDescriptor: 0, name: "stdin", timeoutSeconds: timeoutSeconds)
+        case .imageFile(let path): return try ImageFrameSource(path: path, maximumPixels: maximumPixels)
+        case .videoFile(let path): return try OpenCVFrameSource(file: path, maximumPixels: maximumPixels)
+        case .stream(let url): return try OpenCVFrameSource(stream: url, timeoutSeconds: timeoutSeconds, maximumPixels: maximumPixels)
+        case .device(let index, let path): return try OpenCVFrameSource(device: index, path: path, maximumPixels: maximumPixels)
+        case .standardInput:
+            return try StreamFrameSource(fileDescriptor: 0, name: "stdin", timeoutSeconds: timeoutSeconds, maximumPixels: maximumPixels)
         }
     }
 }

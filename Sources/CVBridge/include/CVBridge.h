@@ -33,6 +33,24 @@ cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length);
 /// Decodes a JPEG at 1/2, 1/4 or 1/8 of its size (`reduction` 2, 4 or 8) using the codec's own
 /// DCT scaling, which is several times faster than a full decode; other values decode at full size.
 cvb_image *cvb_image_decode_reduced(const uint8_t *bytes, size_t length, int reduction);
+/// What decoding a JPEG with libjpeg found besides its pixels.
+typedef struct {
+    /// The size the header declares (before any reduction), or 0 when no header was read.
+    int width;
+    int height;
+    /// 1 when the image was not decoded because width * height exceeds the caller's limit.
+    int over_pixel_limit;
+    /// libjpeg's warnings: data it could not read and made up (a file cut short, corrupt entropy data).
+    int warnings;
+    /// The first warning, or why decoding failed; one line.
+    char message[200];
+} cvb_jpeg_report;
+
+/// Decodes a JPEG into BGR with libjpeg itself, so that its warnings are counted, not printed: reads the
+/// header first and allocates nothing for pixels when width * height exceeds `max_pixels` (0: no limit).
+/// `reduction` 2, 4 or 8 decodes at that fraction of the size; any other value at full size. CMYK JPEGs are
+/// decoded by OpenCV after the same size check (their warnings are not counted). NULL when undecodable.
+cvb_image *cvb_jpeg_decode(const uint8_t *bytes, size_t length, int reduction, int64_t max_pixels, cvb_jpeg_report *report);
 /// Converts one planar I420 (YUV 4:2:0) frame into a BGR image.
 cvb_image *cvb_image_from_i420(const uint8_t *bytes, size_t length, int width, int height);
 /// Wraps a copy of tightly packed BGR pixels.

@@ -19,7 +19,7 @@ enum CaptureEngine {
         let provenance = Provenance.of(catalog: catalog, detector: detector, policy: settings.policy, classifier: .init(),
                                        tracking: true, halfLifeMilliseconds: 500)
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(), provenance: provenance,
-                                     settings: settings, logger: logger)
+                                     settings: settings, metrics: metrics, logger: logger)
         return (capture, engine)
     }
 }

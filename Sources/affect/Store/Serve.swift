@@ -24,6 +24,12 @@ struct Serve: AsyncParsableCommand {
         engine (--workers threads) and never written anywhere; only what the study's mode keeps is
         stored. Without models (see `affect models`) the server runs but refuses captures.
 
+        Every connection is bounded: a request's head must arrive within --header-timeout and fit in
+        --max-header-bytes (else 431), a body may not fall silent for longer than --body-timeout, an
+        idle kept-alive connection closes after --idle-timeout, and past --max-connections new ones
+        are answered 503. A capture frame's JPEG header is read before decoding: more pixels than
+        --max-frame-pixels close the socket (1009), a damaged frame closes it at once (1007).
+
         Binds 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C (SIGINT) or SIGTERM.
         """
     )
@@ -43,6 +49,18 @@ struct Serve: AsyncParsableCommand {
     var maxFrameBytes = 2 * 1024 * 1024
     @Option(help: "Most frames per second one capture page may send, sustained; more closes its socket (1008).")
     var maxFps = 20.0
+    @Option(help: "Most pixels (width x height) a capture frame's JPEG header may declare; more closes its socket (1009).")
+    var maxFramePixels = PixelLimit.capture
+    @Option(help: "Seconds a client has to send a request's head (request line and headers).")
+    var headerTimeout = 10.0
+    @Option(help: "Longest silence, in seconds, while a client sends a request body.")
+    var bodyTimeout = 30.0
+    @Option(help: "Seconds a kept-alive connection may wait idle for its next request.")
+    var idleTimeout = 60.0
+    @Option(help: "Largest request head (request line and headers) in bytes; larger ones get 431.")
+    var maxHeaderBytes = 32 * 1024
+    @Option(help: "Connections open at once (pages, sockets, dashboards); more get 503.")
+    var maxConnections = 1024
 
     struct Ready: Encodable {
         var url: String
@@ -54,6 +72,13 @@ struct Serve: AsyncParsableCommand {
         if !(1...256).contains(workers) { throw ValidationError("--workers must be 1 to 256") }
         if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
         if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
+        if !(10_000...100_000_000).contains(maxFramePixels) { throw ValidationError("--max-frame-pixels must be 10000 to 100000000") }
+        for (name, seconds) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout)]
+        where !(seconds >= 0.1 && seconds <= 3600) {
+            throw ValidationError("\(name) must be 0.1 to 3600 seconds")
+        }
+        if !(1024...(1024 * 1024)).contains(maxHeaderBytes) { throw ValidationError("--max-header-bytes must be 1 KiB to 1 MiB") }
+        if !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be 1 to 1000000") }
     }
 
     func run() async throws {
@@ -82,7 +107,12 @@ struct Serve: AsyncParsableCommand {
             // Hummingbird's own info lines would repeat ours; warnings and errors still show.
             var logger = Logger(label: "affect.server")
             logger.logLevel = .warning
-            let app = buildApplication(configuration: .init(host: host, port: port, stimulusDirectory: stimulusDirectory),
+            let limits = ConnectionLimits(headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
+                                          bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)),
+                                          idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
+                                          maximumHeaderBytes: maxHeaderBytes, maximumConnections: maxConnections)
+            let app = buildApplication(configuration: .init(host: host, port: port, stimulusDirectory: stimulusDirectory,
+                                                            connections: limits),
                                        store: store, capture: capture,
                                        metrics: metrics, logger: logger) { boundPort in
                 let url = "http://\(host):\(boundPort)"
@@ -101,7 +131,8 @@ struct Serve: AsyncParsableCommand {
 
     /// The shared engine for participant capture, started; without models the server still runs.
     func startCapture(store: PrivacyStore, metrics: LiveMetrics) -> (CaptureService, LiveEngine?) {
-        let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramesPerSecond: maxFps)
+        let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramePixels: maxFramePixels,
+                                               maximumFramesPerSecond: maxFps)
         do {
             let catalog = try ModelCatalog(directory: models)
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,

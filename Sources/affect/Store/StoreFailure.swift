@@ -4,7 +4,7 @@ import ArgumentParser
 extension CommandFailure {
     static func exitCode(for error: StoreError) -> Int32 {
         switch error {
-        case .unknownStudy, .unknownParticipant, .unknownSession, .unknownStimulus: 66
+        case .unknownStudy, .unknownParticipant, .unknownSession, .unknownStimulus, .unknownInvitation: 66
         case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .constraint, .invalidInput,
              .corruptRow, .schemaTooNew, .invitationUnusable: 65
         case .noConsent, .privacyBudgetSpent: 77

@@ -88,10 +88,17 @@ function start() {
     if (message.type === "ready") begin(message);
     if (message.type === "readout") showReadout(message.points);
   };
-  socket.onclose = (event) => {
+  socket.onclose = async (event) => {
     if (state.ended) return;
     stopCapture();
     if (event.code === 1000 && /withdrawn/.test(event.reason)) return;
+    if (!document.body.dataset.session) {
+      // Refused before it opened: a browser does not show a refused handshake's answer to the page,
+      // so ask the same address plainly; the server gives the same status and reason.
+      const response = await fetch(`${base}/ws`).catch(() => null);
+      const why = response && !response.ok ? await errorText(response) : "the server could not be reached";
+      return setState("closed", `The session could not start: ${why}.`, true);
+    }
     const reason = event.reason || "the connection was lost";
     setState("closed", `The session stopped: ${reason} (code ${event.code}).`, event.code !== 1000);
   };
