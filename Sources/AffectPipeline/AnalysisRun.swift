@@ -29,6 +29,20 @@ public struct AnalysisSummary: Sendable, Codable, Hashable {
     public var dropped: [String: Int]?
     /// Load-ladder step changes (live engine only).
     public var ladderSteps: Int?
+    /// Frames read but not decodable (damaged data, an oversized frame in a stream); they were skipped.
+    public var framesSkipped: Int?
+    /// Frames the file declares that could not be read at all (cut short, or damaged past a point).
+    public var framesMissing: Int?
+
+    /// One line saying what could not be analysed, or nil when everything could.
+    public var damageText: String? {
+        let skipped = framesSkipped ?? 0, missing = framesMissing ?? 0
+        guard skipped + missing > 0 else { return nil }
+        var parts: [String] = []
+        if missing > 0 { parts.append("\(missing) of \(framesRead + missing) declared frames could not be read (damaged or cut short)") }
+        if skipped > 0 { parts.append("\(skipped) damaged frame\(skipped == 1 ? " was" : "s were") skipped") }
+        return "\(input): " + parts.joined(separator: "; ") + "; the readable frames were analysed"
+    }
 
     public init(input: String, framesRead: Int, framesAnalysed: Int, faces: Int, framesWithOneFace: Int,
                 meanEmotions: EmotionDistribution?, elapsedSeconds: Double, analysedFramesPerSecond: Double,
@@ -54,6 +68,8 @@ public struct AnalysisSummary: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case input, faces, detector, tracks, moments, triggers, latency, dropped
         case ladderSteps = "ladder_steps"
+        case framesSkipped = "frames_skipped"
+        case framesMissing = "frames_missing"
         case framesRead = "frames_read"
         case framesAnalysed = "frames_analysed"
         case framesWithOneFace = "frames_with_one_face"
@@ -115,16 +131,24 @@ public struct AnalysisRun {
             tracking: options.tracking
                 ? TrackingStage(moments: options.moments, halfLifeMilliseconds: options.smoothingHalfLifeMilliseconds) : nil)
         var latency = LatencyRecorder()
-        var read = 0, analysed = 0, faceCount = 0, single = 0, momentCount = 0
+        var read = 0, analysed = 0, faceCount = 0, single = 0, momentCount = 0, skipped = 0
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
 
         while let stamp = try source.advance() {
             var captured = ContinuousClock.now
             read += 1
             if options.realtime && !source.isLive { captured = pacer.wait(until: stamp.timeMilliseconds) }
-            let (sample, decoded) = try stream.sample(at: stamp.timeMilliseconds) { try source.currentImage() }
-            if sample {
-                let frame = try decoded ?? source.currentImage()
+            let sampled: Image?
+            do {
+                let (sample, decoded) = try stream.sample(at: stamp.timeMilliseconds) { try source.currentImage() }
+                sampled = sample ? try decoded ?? source.currentImage() : nil
+            } catch let error as VisionError where Self.isDamagedFrame(error) {
+                // One bad frame of a video or stream is skipped and counted; the rest is still worth reading.
+                skipped += 1
+                progress?(read, source.declaredFrameCount)
+                continue
+            }
+            if let frame = sampled {
                 let (result, closed) = stream.complete(
                     FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds, faces: try analyzer.analyze(frame)),
                     image: frame)
@@ -145,11 +169,29 @@ public struct AnalysisRun {
         for moment in closed { try momentSink(moment) }
         momentCount += closed.count
         let elapsed = start.duration(to: .now).milliseconds / 1000
-        return AnalysisSummary(
+        var summary = AnalysisSummary(
             input: source.name, framesRead: read, framesAnalysed: analysed, faces: faceCount,
             framesWithOneFace: single, meanEmotions: EmotionDistribution(scores: sums), elapsedSeconds: elapsed,
             analysedFramesPerSecond: elapsed > 0 ? Double(analysed) / elapsed : 0, detector: analyzer.detector.name,
             tracks: stream.tracksStarted, moments: stream.tracking == nil ? nil : momentCount,
             triggers: stream.triggerSummary, latency: latency.summary)
+        summary.framesSkipped = skipped > 0 ? skipped : nil
+        summary.framesMissing = Self.missingFrames(read: read, declared: source.declaredFrameCount)
+        return summary
+    }
+
+    /// Errors that spoil one frame, not the source.
+    static func isDamagedFrame(_ error: VisionError) -> Bool {
+        switch error {
+        case .streamCorrupt, .imageCorrupt, .imageUnreadable, .imageUndecodable, .imageTooLarge: true
+        default: false
+        }
+    }
+
+    /// Declared frames never read. Containers round their counts (a WebM's comes from its duration), so
+    /// a shortfall of up to 2 frames or 1% is not reported.
+    static func missingFrames(read: Int, declared: Int?) -> Int? {
+        guard let declared, declared - read > max(2, declared / 100) else { return nil }
+        return declared - read
     }
 }

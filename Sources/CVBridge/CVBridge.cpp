@@ -172,6 +172,18 @@ long cvb_image_encode_jpeg(const cvb_image *image, int quality, uint8_t *out, si
     }
 }
 
+cvb_image *cvb_image_resize(const cvb_image *image, int width, int height) {
+    if (image == nullptr || image->mat.empty() || width <= 0 || height <= 0) return nullptr;
+    try {
+        cv::Mat resized;
+        bool shrinking = width < image->mat.cols && height < image->mat.rows;
+        cv::resize(image->mat, resized, cv::Size(width, height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+        return cvb_adopt(std::move(resized));
+    } catch (const std::exception &) {
+        return nullptr;
+    }
+}
+
 void cvb_image_free(cvb_image *image) {
     if (image == nullptr) return;
     cvb_wipe(image->mat);

@@ -201,6 +201,7 @@ struct Analyze: ParsableCommand {
             } else {
                 Console.info(Self.describe(result))
             }
+            if let damage = result.damageText { Console.info("affect: \(damage)") }
         }
     }
 

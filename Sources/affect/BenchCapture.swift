@@ -208,12 +208,9 @@ struct CaptureBenchmark {
                     let now = ContinuousClock.now
                     // The stimulus clock is the page's own: milliseconds since it started playing.
                     let media = start.duration(to: now).milliseconds.rounded()
-                    var buffer = ByteBuffer()
-                    buffer.writeInteger(media.bitPattern, endianness: .little)
-                    buffer.writeInteger(media.bitPattern, endianness: .little)
-                    buffer.writeBytes(frames[index % frames.count])
+                    let message = FrameMessage(mediaMilliseconds: media, captureMilliseconds: media, jpeg: frames[index % frames.count])
                     log.noteSent(media: media, at: now)
-                    try await outbound.writeBinaryMessage(buffer)
+                    try await outbound.writeBinaryMessage(ByteBuffer(bytes: message.encoded()))
                     index += 1
                     let fps = max(0.5, log.askedFPS)
                     try await Task.sleep(until: now.advanced(by: .milliseconds(1000 / fps)), clock: .continuous)

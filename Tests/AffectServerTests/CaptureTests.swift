@@ -75,11 +75,7 @@ import Testing
 
     /// A frame message as the page sends it: media ms, capture ms, then the JPEG.
     static func message(media: Double, capture: Double, jpeg: Data) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.writeInteger(media.bitPattern, endianness: .little)
-        buffer.writeInteger(capture.bitPattern, endianness: .little)
-        buffer.writeBytes(jpeg)
-        return buffer
+        ByteBuffer(bytes: FrameMessage(mediaMilliseconds: media, captureMilliseconds: capture, jpeg: jpeg).encoded())
     }
 
     /// Sends `count` frames 100 ms apart on the stimulus clock (at 10 per second), then `{"type": "end"}`.

@@ -1,6 +1,7 @@
 @testable import AffectServer
 import Foundation
 import NIOCore
+import AffectVision
 import Testing
 
 @Suite struct IngestTests {
@@ -9,14 +10,15 @@ import Testing
         buffer.writeInteger(Double(1234.5).bitPattern, endianness: .little)
         buffer.writeInteger(Double(99).bitPattern, endianness: .little)
         buffer.writeBytes([0xFF, 0xD8, 0xFF, 0xE0])
-        let frame = try IngestFrame(parsing: buffer)
+        let frame = try FrameMessage(parsing: buffer.readableBytesView)
         #expect(frame.mediaMilliseconds == 1234.5 && frame.captureMilliseconds == 99)
         #expect(frame.jpeg == Data([0xFF, 0xD8, 0xFF, 0xE0]))
-        #expect(throws: IngestFrame.Malformed.self) { try IngestFrame(parsing: ByteBuffer(bytes: [0, 1, 2])) }
+        #expect(Data(buffer.readableBytesView) == frame.encoded(), "the encoder writes what the parser reads")
+        #expect(throws: FrameMessage.Malformed.self) { try FrameMessage(parsing: [UInt8]([0, 1, 2])) }
         var negative = ByteBuffer()
         negative.writeInteger(Double(-1).bitPattern, endianness: .little)
         negative.writeInteger(Double.nan.bitPattern, endianness: .little)
-        #expect(throws: IngestFrame.Malformed.self) { try IngestFrame(parsing: negative) }
+        #expect(throws: FrameMessage.Malformed.self) { try FrameMessage(parsing: negative.readableBytesView) }
     }
 
     @Test func theRateLimitAllowsASecondsBurstThenTheSustainedRate() {

@@ -66,6 +66,17 @@ final class RawConnection {
         }
     }
 
+    /// The status code of a response, read up to the end of its head (for responses that stream on).
+    func readStatus() -> Int {
+        var received: [UInt8] = []
+        var byte: UInt8 = 0
+        while !received.suffix(4).elementsEqual([0x0D, 0x0A, 0x0D, 0x0A]) {
+            guard recv(descriptor, &byte, 1, 0) == 1 else { break }
+            received.append(byte)
+        }
+        return RawConnection.parse(received).status
+    }
+
     /// The status code and body of an HTTP response read to the end of the connection.
     static func parse(_ bytes: [UInt8]) -> (status: Int, headers: String, body: String) {
         let text = String(decoding: bytes, as: UTF8.self)

@@ -9,8 +9,10 @@ import HummingbirdTesting
 struct ServerFixture: Sendable {
     let store: PrivacyStore
     let database: TestDatabase
-    let admin: HTTPFields
-    let analyst: HTTPFields
+    let adminToken: String
+    let analystToken: String
+    var admin: HTTPFields { [.authorization: "Bearer \(adminToken)"] }
+    var analyst: HTTPFields { [.authorization: "Bearer \(analystToken)"] }
     /// The server's data directory: uploads go to its `stimuli` folder.
     var dataDirectory: URL { database.directory }
 
@@ -41,8 +43,7 @@ struct ServerFixture: Sendable {
                                                 stimulusDirectory: database.directory.appendingPathComponent("stimuli").path)
         configure(&configuration)
         let app = buildApplication(configuration: configuration, store: store)
-        let fixture = ServerFixture(store: store, database: database, admin: [.authorization: "Bearer \(admin)"],
-                                    analyst: [.authorization: "Bearer \(analyst)"])
+        let fixture = ServerFixture(store: store, database: database, adminToken: admin, analystToken: analyst)
         do {
             try await app.test(.live) { client in try await body(client, fixture) }
         } catch {

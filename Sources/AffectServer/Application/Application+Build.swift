@@ -1,6 +1,7 @@
 import AffectPipeline
 import AffectReport
 import AffectStore
+import AffectVision
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -66,7 +67,7 @@ extension HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let census = ConnectionGuard.Census(limit: limits.maximumConnections)
         // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
-        let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * maximumFrameBytes + IngestFrame.headerBytes)
+        let webSocket = WebSocketServerConfiguration(maxFrameSize: 2 * maximumFrameBytes + FrameMessage.headerBytes)
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [BodyReadTimeout(timeout: limits.bodyTimeout, logger: logger)],
             idleTimeout: limits.idleTimeout,

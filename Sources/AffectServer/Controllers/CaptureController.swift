@@ -8,7 +8,7 @@ import NIOWebSocket
 
 /// `/p/:secret/ws`, `/p/:secret/stimulus` and `/p/:secret/withdraw`: what a consented link opens.
 ///
-/// The socket carries binary frame messages (``IngestFrame``) from the page and a few JSON text
+/// The socket carries binary frame messages (``FrameMessage``) from the page and a few JSON text
 /// messages each way:
 /// - server to page: `{"type": "ready", "session": ..., "fps": ...}` once, then `{"type": "rate", "fps": ...}`
 ///   whenever the rate the server asks for changes (adaptive sampling, the load ladder);
@@ -32,9 +32,9 @@ struct CaptureController {
     func addRoutes(to group: Routes) {
         group.ws(":secret/ws", shouldUpgrade: { request, context in
             do {
-                try capture.checkAvailable()
                 let link = try await store.participantLink(secret: try context.parameters.require("secret"))
                 guard link.invitation.sessionID == nil else { throw StoreError.invitationUnusable("has already been used for a session") }
+                try capture.checkAvailable()
                 return .upgrade([:])
             } catch {
                 let (status, message) = Self.refusal(for: error)
@@ -146,13 +146,13 @@ struct CaptureController {
                                                                 maxFps: settings.maximumFramesPerSecond)))
             // Messages up to twice the limit reach the size check and get its reason; larger ones are
             // refused by the WebSocket layer itself, also with 1009.
-            for try await message in inbound.messages(maxSize: 2 * settings.maximumFrameBytes + IngestFrame.headerBytes) {
+            for try await message in inbound.messages(maxSize: 2 * settings.maximumFrameBytes + FrameMessage.headerBytes) {
                 if session.stopReason != nil { return nil }
                 switch message {
                 case .binary(let buffer):
-                    let frame: IngestFrame
+                    let frame: FrameMessage
                     do {
-                        frame = try IngestFrame(parsing: buffer)
+                        frame = try FrameMessage(parsing: buffer.readableBytesView)
                     } catch {
                         return close(.dataInconsistentWithMessage, error.description)
                     }

