@@ -115,7 +115,7 @@ let package = Package(
             ]
         ),
         .target(name: "AffectTestSupport", dependencies: ["AffectStore"], path: "Tests/AffectTestSupport"),
-        .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport"]),
+        .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport", "CVBridge"]),
         // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "AffectCLITests", dependencies: ["affect", "AffectTestSupport"]),
     ],
