@@ -3,7 +3,7 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 
-.PHONY: bootstrap build release test serve bench clean
+.PHONY: bootstrap build release test serve bench fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -24,6 +24,10 @@ serve: build
 
 bench: release
 	@scripts/bench
+
+# Each libFuzzer harness for FUZZ_SECONDS (default 300); findings are kept in .build/fuzz/crashes.
+fuzz: bootstrap
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz
 
 clean:
 	@rm -rf .build

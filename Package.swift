@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -80,7 +81,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            resources: [.copy("Public")]
+            resources: [.copy("Public"), .copy("OpenAPI/openapi.json")]
         ),
         // Study reports: audience statistics, A/B comparison, moments; JSON, CSV and self-contained HTML.
         .target(
@@ -121,3 +122,20 @@ let package = Package(
     ],
     cxxLanguageStandard: .cxx17
 )
+
+// libFuzzer harnesses, built only for `make fuzz` (AFFECT_FUZZ=1, `swift build --sanitize fuzzer`): each
+// defines LLVMFuzzerTestOneInput and gets libFuzzer's main, so they are left out of ordinary builds.
+if ProcessInfo.processInfo.environment["AFFECT_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(name: "fuzz-frame-messages", dependencies: ["AffectVision"], path: "Fuzz/FrameMessages",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "fuzz-request-bodies",
+                          dependencies: ["AffectServer", "AffectStore", "AffectCore", "AffectPipeline",
+                                         .product(name: "Hummingbird", package: "hummingbird"),
+                                         .product(name: "Logging", package: "swift-log"),
+                                         .product(name: "NIOEmbedded", package: "swift-nio")],
+                          path: "Fuzz/RequestBodies", swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+    ]
+    package.products += [.executable(name: "fuzz-frame-messages", targets: ["fuzz-frame-messages"]),
+                         .executable(name: "fuzz-request-bodies", targets: ["fuzz-request-bodies"])]
+}

@@ -90,6 +90,13 @@ public enum InputRules {
         }
     }
 
+    /// A list of expressions (opt-outs, exclusions): each at most once, so what was sent is what is kept.
+    public static func expressions(_ list: [Emotion], field: String) throws(Violation) -> Set<Emotion> {
+        let distinct = Set(list)
+        guard distinct.count == list.count else { throw Violation("\(field) lists an expression more than once") }
+        return distinct
+    }
+
     /// Characters of segment attribute names and values: they become report column headers and CSV cells.
     static let segmentCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.+")
 

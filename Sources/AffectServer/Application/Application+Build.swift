@@ -34,6 +34,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
                  logger: Logger = Logger(label: "affect.server")) -> Router<AffectRequestContext> {
     let router = Router(context: AffectRequestContext.self)
     router.add(middleware: ErrorMiddleware(logger: logger))
+    router.add(middleware: MethodNotAllowedMiddleware(catalog: catalog))
     router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static", logger: logger))
     // The chart script is the report module's: the dashboard and reports draw with the same code.
     router.get("static/timeline-chart.js") { _, _ in

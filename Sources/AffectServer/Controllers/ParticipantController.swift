@@ -48,7 +48,7 @@ struct ParticipantController {
             let (participant, consent, _) = try await store.consent(
                 throughInvitation: secret,
                 purposes: [Consent.analysisPurpose] + (segment == nil ? [] : [Consent.segmentPurpose]),
-                excludedEmotions: Set(body.excludedEmotions ?? []), segment: segment)
+                excludedEmotions: try InputRules.expressions(body.excludedEmotions ?? [], field: "excluded_emotions"), segment: segment)
             return EditedResponse(status: .created, response: ConsentGiven(participantId: participant.id, consentId: consent.id))
         }
     }

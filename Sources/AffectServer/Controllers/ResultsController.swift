@@ -53,8 +53,10 @@ struct ResultsController {
         }
         group.get(":study/results") { request, context -> Response in
             _ = try context.require(.admin, .analyst)
+            let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
+            guard ["json", "csv"].contains(format) else { throw HTTPError(.badRequest, message: "format is json or csv") }
             let results = try await query(study: try context.parameters.require("study"), request.uri.queryParameters)
-            if request.uri.queryParameters["format"].map(String.init) == "csv" {
+            if format == "csv" {
                 return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: Self.csv(results))))
             }
@@ -65,6 +67,11 @@ struct ResultsController {
             let bin = request.uri.queryParameters["bin_ms"].map { Double(String($0)) } ?? 500
             guard let bin, bin >= 100, bin <= 600_000 else { throw HTTPError(.badRequest, message: "bin_ms must be 100 to 600000") }
             let segmentBy = request.uri.queryParameters["segment_by"].map(String.init)
+            if let segmentBy {
+                guard (try? InputRules.segment([segmentBy: "x"])) != nil else {
+                    throw HTTPError(.badRequest, message: "segment_by is an attribute name: 1 to 64 letters, digits, spaces or _-.+")
+                }
+            }
             var epsilon: Double?
             if let text = request.uri.queryParameters["epsilon"] {
                 guard let value = Double(String(text)), value > 0, value <= 10 else {
@@ -96,7 +103,7 @@ struct ResultsController {
             let id = try context.parameters.require("moment")
             let study = try await store.study(try context.parameters.require("study"))
             guard try await store.audienceMoments(study: study.id).contains(where: { $0.id == id }) else {
-                throw HTTPError(.notFound, message: "no audience moment \(id) in this study")
+                throw HTTPError(.notFound, message: "no such audience moment in this study")
             }
             return try await store.reviewAudienceMoment(id, decision: decision, note: body.note, actor: "api:\(token.name)")
         }
@@ -135,6 +142,14 @@ struct ResultsController {
             let pair = value.split(separator: ":", maxSplits: 1).map(String.init)
             guard pair.count == 2, !pair[0].isEmpty else { throw HTTPError(.badRequest, message: "segment is key:value, e.g. segment=age:25-34") }
             segment[pair[0]] = pair[1]
+        }
+        do {
+            try InputRules.segment(segment)
+            if let name = parameters["name"] { try InputRules.label(String(name), field: "name") }
+            if let variant = parameters["variant"] { try InputRules.label(String(variant), field: "variant", maximum: InputRules.maximumTagLength) }
+            if let id = parameters["stimulus"] { try Identifier.validate(String(id), as: .stimulus) }
+        } catch let violation as InputRules.Violation {
+            throw HTTPError(.badRequest, message: violation.description)
         }
         // A stimulus by id, or by variant (and name): the variants of an A/B test are compared side by side.
         var stimuli: Set<String>?

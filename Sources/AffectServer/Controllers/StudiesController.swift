@@ -30,7 +30,7 @@ struct StudiesController {
             let definition = StudyDefinition(
                 name: body.name, purpose: body.purpose, context: body.context, exemption: body.exemption,
                 mode: body.mode ?? .individual, retentionDays: body.retentionDays ?? 30, kAnonymity: body.k ?? 5,
-                excludedEmotions: Set(body.excludedEmotions ?? []), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
+                excludedEmotions: try InputRules.expressions(body.excludedEmotions ?? [], field: "excluded_emotions"), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
                 participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget)
             let study = try await store.createStudy(definition, actor: "api:\(token.name)")

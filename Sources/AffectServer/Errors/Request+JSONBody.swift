@@ -12,8 +12,10 @@ extension Request {
         } catch {
             throw HTTPError(.contentTooLarge, message: "a JSON request body is at most \(context.maxUploadSize / 1024) KB")
         }
+        // No body at all reads as `{}`: a route whose fields all have defaults needs none.
+        let bytes = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
         do {
-            return try context.requestDecoder.decode(type, from: Data(buffer.readableBytesView))
+            return try context.requestDecoder.decode(type, from: bytes)
         } catch let error as DecodingError {
             throw HTTPError(.badRequest, message: Self.message(for: error))
         } catch {

@@ -106,6 +106,13 @@ extension PrivacyStore {
                                      actor: String) async throws -> AudienceMomentReview {
         try Identifier.validate(id, as: .audienceMoment)
         guard decision != .pending else { throw StoreError.invalidInput("a review confirms or dismisses") }
+        if let note, !note.isEmpty {
+            do {
+                try InputRules.prose(note, field: "a review note", maximum: 2000)
+            } catch {
+                throw StoreError.invalidInput(error.description)
+            }
+        }
         return try await database.transaction { transaction in
             guard try await transaction.query("SELECT id FROM audience_moments WHERE id = ?", [.text(id)]).first != nil else {
                 throw StoreError.invalidInput("no such audience moment in this study")
