@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -256,6 +257,23 @@ class StudyEndToEnd(unittest.TestCase):
                   message="the withdrawn session to leave the dashboard")
         # The first participant's results are untouched.
         self.assertEqual(len(self.export(participant)["sessions"][0]["face_results"]), len(times))
+
+        # A link that expires between consent and Start cannot open a session; the page says why
+        # in words (a browser hides a refused handshake's answer, so the page asks again plainly).
+        third_link = self.api("POST", f"/api/v1/studies/{study['id']}/invitations", {"stimulus_id": stimulus["id"], "hours": 1})["path"]
+        driver = self.participant
+        driver.get(self.url + third_link)
+        self.wait(lambda: self.state() == "briefing", message="the third briefing")
+        driver.find_element(By.ID, "agree").click()
+        driver.find_element(By.ID, "consent").click()
+        self.wait(lambda: self.state() == "camera", message="the third camera preview")
+        with sqlite3.connect(self.database, timeout=10) as database:
+            database.execute("UPDATE invitations SET expires_at = 0 WHERE session_id IS NULL AND used_at IS NOT NULL")
+        driver.find_element(By.ID, "start").click()
+        self.wait(lambda: self.state() == "closed", message="the refusal to show")
+        self.assertEqual(driver.find_element(By.ID, "message").text,
+                         "The session could not start: this participant link has expired.")
+        driver.save_screenshot(os.path.join(SCREENSHOTS, "participant-refused.png"))
 
 
 if __name__ == "__main__":
