@@ -169,7 +169,7 @@ struct CaptureController {
                         }
                     }
                     if let error = capture.streamError(session) {
-                        session.stop(.failed("\(error)"))
+                        session.stop(CaptureSession.stop(for: error))
                         return nil
                     }
                     let rate = capture.requestedRate(session)

@@ -85,14 +85,19 @@ public final class CaptureService: @unchecked Sendable {
                                        sink: { continuation.yield(.result($0)) },
                                        momentSink: { continuation.yield(.moment($0)) })
         let metrics = self.metrics
+        let logger = self.logger
         stream.errorSink = { error in
-            if case .badFrame = CaptureSession.stop(for: error) { metrics?.frameRefused(reason: "damaged") }
+            if case .badFrame = CaptureSession.stop(for: error) {
+                metrics?.frameRefused(reason: "damaged")
+            } else {
+                logger.warning("capture stopped by the engine: \(error)", metadata: ["session": "\(session.id)"])
+            }
             continuation.yield(.ended(error))
         }
         stream.metricsLabel = "participants"
         let id = engine.add(stream)
         let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
-                                     outputContinuation: continuation, engine: engine, feed: feed)
+                                     outputContinuation: continuation, engine: engine, feed: feed, logger: logger)
         lock.withLock { running[session.id] = capture }
         logger.info("capture started", metadata: ["session": "\(session.id)", "study": "\(session.studyID)"])
         return capture
@@ -110,7 +115,8 @@ public final class CaptureService: @unchecked Sendable {
             Thread.detachNewThread { done.resume(returning: engine.waitUntilFinished(stream: capture.streamID)) }
         }
         if capture.stopReason == nil, let error = engine.captureError(ofStream: capture.streamID) {
-            capture.stop(.failed("\(error)"))
+            logger.warning("capture stopped by the engine: \(error)", metadata: ["session": "\(capture.sessionID)"])
+            capture.stop(CaptureSession.stop(for: error))
         }
         capture.outputContinuation.finish()
         await consumed

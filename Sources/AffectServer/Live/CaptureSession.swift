@@ -3,6 +3,7 @@ import AffectPipeline
 import AffectStore
 import AffectVision
 import Foundation
+import Logging
 
 /// One participant's capture, from the WebSocket's opening to its close: frames go into a
 /// ``PushFrameSource`` on the shared engine; the engine's results come back through ``consume(_:)``
@@ -16,7 +17,8 @@ final class CaptureSession: @unchecked Sendable {
         case ended(any Error)
     }
 
-    /// Why the server ends a capture before the page does.
+    /// Why the server ends a capture before the page does. The text is what the page and the
+    /// dashboard are told: it names nothing of the server's (details go to the log).
     enum Stop: Sendable, Equatable {
         case withdrawn
         /// The page sent a frame that could not be decoded (damaged, or not what its header said).
@@ -33,6 +35,7 @@ final class CaptureSession: @unchecked Sendable {
     let outputContinuation: AsyncStream<Output>.Continuation
     private let engine: LiveEngine
     private let feed: LiveFeed
+    private let logger: Logger
     private let lock = NSLock()
     private var status: LiveFeed.SessionStatus
     private var stop: Stop?
@@ -45,7 +48,9 @@ final class CaptureSession: @unchecked Sendable {
     var sessionID: String { writer.session.id }
 
     init(link: PrivacyStore.ParticipantLink, writer: SessionWriter, source: PushFrameSource, streamID: Int,
-         outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, engine: LiveEngine, feed: LiveFeed) {
+         outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, engine: LiveEngine, feed: LiveFeed,
+         logger: Logger) {
+        self.logger = logger
         self.link = link
         self.writer = writer
         self.source = source
@@ -123,17 +128,31 @@ final class CaptureSession: @unchecked Sendable {
             } catch StoreError.noConsent {
                 stop(.withdrawn)
             } catch {
-                stop(.failed("results could not be stored: \(error)"))
+                logger.error("capture stopped: results could not be stored: \(error)", metadata: ["session": "\(sessionID)"])
+                stop(.failed("the server could not store results"))
             }
         }
     }
 
     /// A frame the page sent that would not decode is the page's fault (1007); anything else that ends
     /// a capture is the server's (1011).
+    /// The page is told what was wrong with its frame, in words that name nothing of the server's.
     static func stop(for error: any Error) -> Stop {
         switch error as? VisionError {
-        case .imageCorrupt, .imageUnreadable, .imageTooLarge, .imageUndecodable: .badFrame("\(error)")
-        default: .failed("\(error)")
+        case .imageCorrupt(_, let reason): .badFrame("a frame is damaged (\(reason.prefix(1).lowercased() + reason.dropFirst()))")
+        case .imageUnreadable(_, let reason): .badFrame("a frame cannot be read: \(reason)")
+        case .imageTooLarge(_, let width, let height, let limit): .badFrame("a \(width)x\(height) frame is over the \(PixelLimit.describe(limit)) limit")
+        case .imageUndecodable: .badFrame("a frame is not a decodable image")
+        default: .failed(publicReason(for: error))
+        }
+    }
+
+    /// Why the engine gave a stream up, in words for the page: shedding and stalls are said as such.
+    static func publicReason(for error: any Error) -> String {
+        switch error {
+        case is StreamShed: "the server is overloaded and stopped this session"
+        case VisionError.streamStalled(_, let seconds): "no frame arrived for \(Int(seconds)) s"
+        default: "the server could not go on analysing this session"
         }
     }
 
