@@ -110,19 +110,6 @@ cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length) {
     }
 }
 
-cvb_image *cvb_image_decode_reduced(const uint8_t *bytes, size_t length, int reduction) {
-    if (bytes == nullptr || length == 0) return nullptr;
-    int flag = reduction == 2 ? cv::IMREAD_REDUCED_COLOR_2
-             : reduction == 4 ? cv::IMREAD_REDUCED_COLOR_4
-             : reduction == 8 ? cv::IMREAD_REDUCED_COLOR_8 : cv::IMREAD_COLOR;
-    try {
-        cv::Mat encoded(1, static_cast<int>(length), CV_8UC1, const_cast<uint8_t *>(bytes));
-        return cvb_adopt(cv::imdecode(encoded, flag));
-    } catch (const std::exception &) {
-        return nullptr;
-    }
-}
-
 cvb_image *cvb_image_from_i420(const uint8_t *bytes, size_t length, int width, int height) {
     if (bytes == nullptr || width <= 0 || height <= 0 || width % 2 || height % 2) return nullptr;
     if (length < static_cast<size_t>(width) * height * 3 / 2) return nullptr;

@@ -30,9 +30,6 @@ const char *cvb_opencv_version(void);
 
 /// Decodes JPEG, PNG or any format OpenCV reads from memory into BGR. NULL when undecodable.
 cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length);
-/// Decodes a JPEG at 1/2, 1/4 or 1/8 of its size (`reduction` 2, 4 or 8) using the codec's own
-/// DCT scaling, which is several times faster than a full decode; other values decode at full size.
-cvb_image *cvb_image_decode_reduced(const uint8_t *bytes, size_t length, int reduction);
 /// What decoding a JPEG with libjpeg found besides its pixels.
 typedef struct {
     /// The size the header declares (before any reduction), or 0 when no header was read.
