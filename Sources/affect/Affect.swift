@@ -10,9 +10,9 @@ struct Affect: AsyncParsableCommand {
         commandName: "affect",
         abstract: "Estimate facial expressions of emotion in images, video files and streams.",
         discussion: """
-        Affect finds faces, then scores each face's appearance over seven expression
-        categories (angry, disgust, fear, happy, sad, surprise, neutral). Scores are
-        probabilities of how an expression *looks*, not statements about what anyone
+        Affect finds faces, then scores each face's appearance over seven expression \
+        categories (angry, disgust, fear, happy, sad, surprise, neutral). Scores are \
+        probabilities of how an expression *looks*, not statements about what anyone \
         feels. Frames stay in memory and are never written to disk.
 
         Examples:
@@ -31,9 +31,9 @@ struct Affect: AsyncParsableCommand {
           affect audit verify
           affect serve                  # the study server and its API
 
-        Exit codes: 0 success, 64 bad usage, 65 bad input data,
-        66 input or record missing, 69 stream or database unreachable,
-        70 internal error, 74 stream stopped, 77 no valid consent,
+        Exit codes: 0 success, 64 bad usage, 65 bad input data, \
+        66 input or record missing, 69 stream or database unreachable, \
+        70 internal error, 74 stream stopped, 77 no valid consent, \
         78 models missing or altered.
         """,
         version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",

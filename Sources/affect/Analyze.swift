@@ -11,7 +11,7 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find faces and score their expressions in an image, video file or stream.",
         discussion: """
-        INPUT is an image or video file, an rtsp://, http(s):// or udp:// URL, a camera
+        INPUT is an image or video file, an rtsp://, http(s):// or udp:// URL, a camera \
         (/dev/video0), or - for Motion JPEG or YUV4MPEG2 (Y4M) on stdin.
 
         Output (stdout, or --output FILE) has one JSON object per analysed frame:
@@ -19,17 +19,17 @@ struct Analyze: ParsableCommand {
            "score": 0.97, "landmarks": [[x, y], ...],
            "emotions": {"angry": 0.01, ..., "neutral": 0.03},
            "dominant": "happy", "valence": 0.71, "arousal": 0.42}]}
-        A frame without faces has "faces": []. t_ms is index / fps for files
-        and a monotonic clock for live sources. With --format csv there is one
+        A frame without faces has "faces": []. t_ms is index / fps for files \
+        and a monotonic clock for live sources. With --format csv there is one \
         row per face. Emotion values say how a face looks, not how anyone feels.
 
-        A summary (frames read and analysed, faces, mean distribution, speed) goes to
+        A summary (frames read and analysed, faces, mean distribution, speed) goes to \
         stderr, or as JSON to --summary FILE.
 
-        With --study and --participant, results go into the study's database instead, in
-        the shape its mode allows (per face, windowed aggregates, or per-frame group means;
-        with --track, individual studies also keep moments), and stdout gets the session as JSON. The participant needs valid consent (exit 77
-        otherwise, with nothing stored); if they withdraw while it runs, analysis stops at
+        With --study and --participant, results go into the study's database instead, in \
+        the shape its mode allows (per face, windowed aggregates, or per-frame group means; \
+        with --track, individual studies also keep moments), and stdout gets the session as JSON. The participant needs valid consent (exit 77 \
+        otherwise, with nothing stored); if they withdraw while it runs, analysis stops at \
         the next frame and their results are deleted.
         """
     )

@@ -8,30 +8,30 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed: analyse every frame and report per-stage times and frames per second.",
         discussion: """
-        Every frame of INPUT is decoded, searched for faces and classified. With
-        --threads 1 all three stages run one after another on one core; with N > 1 one
-        thread decodes and N workers (each with its own networks, OpenCV single-threaded)
-        analyse in parallel. Stage times are medians per frame, in milliseconds;
+        Every frame of INPUT is decoded, searched for faces and classified. With \
+        --threads 1 all three stages run one after another on one core; with N > 1 one \
+        thread decodes and N workers (each with its own networks, OpenCV single-threaded) \
+        analyse in parallel. Stage times are medians per frame, in milliseconds; \
         fps is end to end (frames / wall time).
 
         JSON keys: fps, decode_ms, detect_ms, classify_ms, frames, faces, threads, detector.
 
-        With --streams N it runs N concurrent live streams for --duration seconds
-        through the live engine instead: by default each stream decodes INPUT in real
-        time (looping), as an RTSP camera would; with --push the clip's frames are
-        JPEG-encoded once in memory and each stream pushes JPEGs at the rate its
-        sampler asks, as the browser capture page does. It reports sustained analysed
-        frames per second, capture-to-result latency, drops by reason and load-ladder
-        steps. JSON keys: streams, analysed_fps, p50_ms, p95_ms, p99_ms, max_ms,
+        With --streams N it runs N concurrent live streams for --duration seconds \
+        through the live engine instead: by default each stream decodes INPUT in real \
+        time (looping), as an RTSP camera would; with --push the clip's frames are \
+        JPEG-encoded once in memory and each stream pushes JPEGs at the rate its \
+        sampler asks, as the browser capture page does. It reports sustained analysed \
+        frames per second, capture-to-result latency, drops by reason and load-ladder \
+        steps. JSON keys: streams, analysed_fps, p50_ms, p95_ms, p99_ms, max_ms, \
         dropped, ladder_steps, frames_received, frames_analysed, seconds, mode.
 
-        With --streams N --websocket a study server runs on 127.0.0.1 (a throwaway
-        SQLite store, removed afterwards) and N consented participant pages connect to
-        it and send the clip's JPEGs over WebSockets at the rate it asks, reading back
-        each stored result, as `affect serve` runs a study. JSON keys: clients,
-        frames_sent, frames_answered, analysed_fps, end_to_end and engine (p50_ms,
-        p95_ms, p99_ms, max_ms: send to stored result back, and arrival to result),
-        dropped, ladder_steps, asked_fps, closes, capture_core_share,
+        With --streams N --websocket a study server runs on 127.0.0.1 (a throwaway \
+        SQLite store, removed afterwards) and N consented participant pages connect to \
+        it and send the clip's JPEGs over WebSockets at the rate it asks, reading back \
+        each stored result, as `affect serve` runs a study. JSON keys: clients, \
+        frames_sent, frames_answered, analysed_fps, end_to_end and engine (p50_ms, \
+        p95_ms, p99_ms, max_ms: send to stored result back, and arrival to result), \
+        dropped, ladder_steps, asked_fps, closes, capture_core_share, \
         analysis_core_share.
         """
     )

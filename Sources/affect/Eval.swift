@@ -7,14 +7,14 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure expression accuracy on a folder of labelled face images.",
         discussion: """
-        DIR holds one folder per class, named angry/anger, disgust, fear, happy/happiness,
-        neutral, sad/sadness or surprise/surprised. Other folders (such as contempt) are
-        reported and skipped. Each image is scored by its most confident face; an image
-        without a face counts as an error and is reported as no_face. With --no-detect the
+        DIR holds one folder per class, named angry/anger, disgust, fear, happy/happiness, \
+        neutral, sad/sadness or surprise/surprised. Other folders (such as contempt) are \
+        reported and skipped. Each image is scored by its most confident face; an image \
+        without a face counts as an error and is reported as no_face. With --no-detect the \
         whole image is the face (for pre-cropped data such as FER2013).
 
-        JSON keys: n, accuracy, macro_f1, per_class (precision, recall, f1, support),
-        confusion (true label -> predicted label -> count), ece (expected calibration
+        JSON keys: n, accuracy, macro_f1, per_class (precision, recall, f1, support), \
+        confusion (true label -> predicted label -> count), ece (expected calibration \
         error, 15 bins), no_face.
 
         Example: affect eval ../shared/data/fer2013-publictest --no-detect --tta

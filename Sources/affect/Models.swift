@@ -6,7 +6,7 @@ struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the models with their provenance, licence and verified hashes.",
         discussion: """
-        Every model is built by scripts/bootstrap from a pinned PyPI wheel and checked
+        Every model is built by scripts/bootstrap from a pinned PyPI wheel and checked \
         against the SHA-256 in models/manifest.json; a model whose bytes differ is refused.
         """
     )

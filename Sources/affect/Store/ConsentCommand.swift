@@ -14,8 +14,8 @@ struct ConsentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record consent, enrolling a new pseudonymous participant unless --participant names one.",
             discussion: """
-            The consent covers the study's current transparency notice (its SHA-256 is kept) and
-            expression analysis. Prints the participant and consent as JSON; pass the participant id
+            The consent covers the study's current transparency notice (its SHA-256 is kept) and \
+            expression analysis. Prints the participant and consent as JSON; pass the participant id \
             to `affect analyze --participant`.
             """
         )
@@ -118,8 +118,8 @@ struct PurgeCommand: AsyncParsableCommand {
         commandName: "purge",
         abstract: "Delete every session past its study's retention period (audited).",
         discussion: """
-        Run it daily (cron or a systemd timer). Deleted rows are overwritten in the database file
-        (SQLite secure_delete) and the file is vacuumed. --as-of purges as if it were that date
+        Run it daily (cron or a systemd timer). Deleted rows are overwritten in the database file \
+        (SQLite secure_delete) and the file is vacuumed. --as-of purges as if it were that date \
         (ISO 8601), to apply a retention period early.
         """
     )
@@ -155,8 +155,8 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every event's hash and link; name the first event that fails.",
             discussion: """
-            Exit 0 when intact, 65 when broken. The chain alone cannot show that events were cut
-            from its end; keep the head hash this prints somewhere else (a ticket, an e-mail) and
+            Exit 0 when intact, 65 when broken. The chain alone cannot show that events were cut \
+            from its end; keep the head hash this prints somewhere else (a ticket, an e-mail) and \
             pass it later with --includes: verification then also fails if that event is gone.
             """)
         @Option(help: "A head hash printed earlier: the chain must still contain that event.") var includes: String?

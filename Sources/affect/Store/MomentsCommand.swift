@@ -7,8 +7,8 @@ struct MomentsCommand: AsyncParsableCommand {
         commandName: "moments",
         abstract: "Review audience moments: list them, confirm or dismiss.",
         discussion: """
-        `affect report` finds audience-level peaks of an expression and queues each as pending. A person
-        looks at the stimulus at that time and confirms the moment or dismisses it; nothing in Affect
+        `affect report` finds audience-level peaks of an expression and queues each as pending. A person \
+        looks at the stimulus at that time and confirms the moment or dismisses it; nothing in Affect \
         acts on a moment by itself. Reports show each moment's review.
           affect moments list --study Trailer
           affect moments confirm am_0123456789abcdef --note "laugh at the pun"

@@ -9,13 +9,13 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Write a study's audience report: HTML, CSV or JSON.",
         discussion: """
-        Per stimulus and variant: the audience's mean expression probabilities, valence, arousal and
-        engagement over stimulus time, each with a 95% interval over participants; variants compared
-        (Welch's t on per-participant means, per-bin differences with Benjamini-Hochberg control);
-        audience moments for human review; method, model provenance and limitations. Bins with fewer
+        Per stimulus and variant: the audience's mean expression probabilities, valence, arousal and \
+        engagement over stimulus time, each with a 95% interval over participants; variants compared \
+        (Welch's t on per-participant means, per-bin differences with Benjamini-Hochberg control); \
+        audience moments for human review; method, model provenance and limitations. Bins with fewer \
         than the study's k participants are withheld.
 
-        The HTML file is self-contained (open it anywhere, print it); the CSV and JSON hold every
+        The HTML file is self-contained (open it anywhere, print it); the CSV and JSON hold every \
         number it shows.
 
           affect report Trailer --output trailer.html

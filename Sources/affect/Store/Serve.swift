@@ -11,24 +11,24 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the study server: API, participant capture, live dashboard.",
         discussion: """
-        The first start on a database creates an admin API token and prints it once (only its
-        SHA-256 is stored). When the server listens, one JSON line goes to stdout:
+        The first start on a database creates an admin API token and prints it once (only its SHA-256 is \
+        stored). When the server listens, one JSON line goes to stdout:
           {"url": "http://127.0.0.1:8080", "admin_token": "afk_..."}
         (admin_token only on the first start).
 
-        Pages: /dashboard (live sessions; asks for a token), /p/SECRET (a participant's link, made
-        with POST /api/v1/studies/ID/invitations). API: /api/v1 (Authorization: Bearer TOKEN),
-        described at /openapi.json. Operations: /healthz, /readyz, /metrics (Prometheus).
+        Pages: /dashboard (live sessions; asks for a token), /p/SECRET (a participant's link, made with POST \
+        /api/v1/studies/ID/invitations). API: /api/v1 (Authorization: Bearer TOKEN), described at \
+        /openapi.json. Operations: /healthz, /readyz, /metrics (Prometheus).
 
-        Participants' webcam frames arrive over a WebSocket, are analysed in memory on a shared
-        engine (--workers threads) and never written anywhere; only what the study's mode keeps is
-        stored. Without models (see `affect models`) the server runs but refuses captures.
+        Participants' webcam frames arrive over a WebSocket, are analysed in memory on a shared engine \
+        (--workers threads) and never written anywhere; only what the study's mode keeps is stored. Without \
+        models (see `affect models`) the server runs but refuses captures.
 
-        Every connection is bounded: a request's head must arrive within --header-timeout and fit in
-        --max-header-bytes (else 431), a body may not fall silent for longer than --body-timeout, an
-        idle kept-alive connection closes after --idle-timeout, and past --max-connections new ones
-        are answered 503. A capture frame's JPEG header is read before decoding: more pixels than
-        --max-frame-pixels close the socket (1009), a damaged frame closes it at once (1007).
+        Every connection is bounded: a request's head must arrive within --header-timeout and fit in \
+        --max-header-bytes (else 431), a body may not fall silent for longer than --body-timeout, an idle \
+        kept-alive connection closes after --idle-timeout, and past --max-connections new ones are answered \
+        503. A capture frame's JPEG header is read before decoding: more pixels than --max-frame-pixels \
+        close the socket (1009), a damaged frame closes it at once (1007).
 
         Binds 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C (SIGINT) or SIGTERM.
         """

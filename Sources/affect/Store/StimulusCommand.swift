@@ -13,12 +13,12 @@ struct StimulusCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a stimulus variant to a study; prints it as JSON.",
             discussion: """
-            A stimulus is either a web address the participant's browser plays (--source) or a video
-            file copied into the server's data directory (--file, MP4 or WebM), which `affect serve`
-            then sends to the participants of links made for it. A path on the server is never
+            A stimulus is either a web address the participant's browser plays (--source) or a video \
+            file copied into the server's data directory (--file, MP4 or WebM), which `affect serve` \
+            then sends to the participants of links made for it. A path on the server is never \
             recorded. Variants of one stimulus share its --name:
-              affect stimulus add --study Trailer --name "Cut" --variant A --file cut-a.mp4
-              affect stimulus add --study Trailer --name "Cut" --variant B --source https://cdn.example.com/cut-b.mp4
+              affect stimulus add --study Trailer --name Cut --variant A --file cut-a.mp4
+              affect stimulus add --study Trailer --name Cut --variant B --source https://cdn.example/b.mp4
             """
         )
         @Option(help: "Study id or name.") var study: String

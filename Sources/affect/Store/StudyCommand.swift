@@ -35,8 +35,8 @@ struct StudyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a study.",
             discussion: """
-            The context decides whether the study is lawful: the EU AI Act, Art. 5(1)(f), prohibits
-            emotion recognition at work and in education, so workplace and education studies are
+            The context decides whether the study is lawful: the EU AI Act, Art. 5(1)(f), prohibits \
+            emotion recognition at work and in education, so workplace and education studies are \
             refused unless --exemption names a medical or safety reason (recorded in the audit log).
 
             --mode sets what may be stored, enforced when results are written:
