@@ -1,10 +1,11 @@
+import AffectCore
 import AffectVision
 import ArgumentParser
 import CVBridge
 
 @main
 struct Affect: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = AffectVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "affect",

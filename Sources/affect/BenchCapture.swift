@@ -87,7 +87,7 @@ struct CaptureBenchmark {
         let metrics = LiveMetrics()
         let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
                                                         settings: CaptureService.Settings(policy: policy), store: store,
-                                                        metrics: metrics, logger: quiet)
+                                                        metrics: metrics, logger: quiet, log: { Console.info("affect: \($0)") })
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
                                    metrics: metrics, logger: quiet) { port in portContinuation.yield(port) }

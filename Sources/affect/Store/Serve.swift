@@ -136,7 +136,8 @@ struct Serve: AsyncParsableCommand {
         do {
             let catalog = try ModelCatalog(directory: models)
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
-                                                            settings: settings, store: store, metrics: metrics)
+                                                            settings: settings, store: store, metrics: metrics,
+                                                            log: { Console.info("affect: \($0)") })
             return (capture, engine)
         } catch {
             Console.info("affect: participant capture is off: \(error)")

@@ -1,3 +1,4 @@
+import AffectCore
 import AffectPipeline
 import AffectStore
 import AffectVision
@@ -5,12 +6,12 @@ import AffectVision
 extension Provenance {
     /// The models and settings that shape scores, as recorded with every session (CLI and server alike),
     /// so each score can be traced to them.
-    static func of(catalog: ModelCatalog, detector: DetectorKind, policy: SamplingPolicy,
+    public static func of(catalog: ModelCatalog, detector: DetectorKind, policy: SamplingPolicy,
                    classifier: EmotionClassifier.Options, tracking: Bool, halfLifeMilliseconds: Double) -> Provenance {
         var models: [String: String] = [:]
         for model in catalog.manifest.models { models[model.name] = model.sha256 }
         let configuration: [String: String] = [
-            "affect_version": Affect.version,
+            "affect_version": AffectVersion.current,
             "detector": detector.rawValue,
             "sampling": String(describing: policy),
             "crop_scale": String(classifier.cropScale),
