@@ -8,7 +8,10 @@
 #include <opencv2/videoio.hpp>
 #include <opencv2/core/utils/logger.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <initializer_list>
 #include <cstdarg>
 #include <dlfcn.h>
 #include <exception>
@@ -66,6 +69,23 @@ int write_tensor(cv::Mat &patch, cvb_tensor_colour colour, int mirror, float sca
     return 0;
 }
 
+// Whether OpenCV's decoder for these bytes is one Affect uses. OpenCV tries its decoders in turn and
+// takes the first whose signature matches; DICOM's (GDCM) looks at offset 128, so a buffer carrying its
+// "DICM" there is refused even when its first bytes look like another format.
+bool has_decodable_signature(const uint8_t *bytes, size_t length) {
+    auto starts = [&](std::initializer_list<uint8_t> prefix) {
+        return length >= prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes);
+    };
+    if (length >= 132 && std::memcmp(bytes + 128, "DICM", 4) == 0) return false;
+    if (starts({0xFF, 0xD8, 0xFF})) return true;                                       // JPEG
+    if (starts({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return true;            // PNG
+    if (starts({'B', 'M'})) return true;                                               // BMP
+    if (starts({'I', 'I', 0x2A, 0x00}) || starts({'M', 'M', 0x00, 0x2A})) return true; // TIFF
+    if (length >= 12 && starts({'R', 'I', 'F', 'F'}) && std::memcmp(bytes + 8, "WEBP", 4) == 0) return true;
+    // PNM: P1 to P6, then white space (what OpenCV's own check asks for).
+    return length >= 3 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6' && std::isspace(bytes[2]);
+}
+
 }  // namespace
 
 // Pixels are personal data: overwrite them before the memory goes back to the allocator.
@@ -101,7 +121,7 @@ void cvb_set_num_threads(int threads) {
 const char *cvb_opencv_version(void) { return CV_VERSION; }
 
 cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length) {
-    if (bytes == nullptr || length == 0) return nullptr;
+    if (bytes == nullptr || length == 0 || !has_decodable_signature(bytes, length)) return nullptr;
     try {
         cv::Mat encoded(1, static_cast<int>(length), CV_8UC1, const_cast<uint8_t *>(bytes));
         return cvb_adopt(cv::imdecode(encoded, cv::IMREAD_COLOR));

@@ -50,4 +50,22 @@ struct ImageDecodingTests {
         #expect(throws: ImageHeader.Unreadable.unknownFormat) { try ImageHeader(reading: Array("GIF89a".utf8)) }
         #expect(throws: ImageHeader.Unreadable.malformed(.jpeg)) { try ImageHeader(reading: [0xFF, 0xD8, 0xFF, 0xE0, 0x00]) }
     }
+
+    /// Found by the image-decode fuzzer in its hour-long run (P6): bytes with DICOM's "DICM" at offset 128
+    /// sent OpenCV's imdecode to GDCM, whose assertion aborted the whole process. The bridge now passes
+    /// OpenCV only the signatures Affect reads; the Swift header check refused this input already.
+    @Test func aDICOMSignatureNeverReachesOpenCV() throws {
+        let found = try #require(Data(base64Encoded: """
+            Av+KqIqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKiooPY4qKioqKioqKioqKioqKioqKio\
+            qKioqKioqKioqKioqKioqKioqKioqKiorY/8QASxABAAEAAAAAAAAAAAACRElDTQIAPf/7
+            """))
+        let bytes = found.dropFirst()  // the harness's first byte picks a reduction
+        let handle = bytes.withUnsafeBytes { cvb_image_decode($0.bindMemory(to: UInt8.self).baseAddress, $0.count) }
+        #expect(handle == nil)
+        #expect(throws: VisionError.self) { try Image(encoded: Data(bytes), maximumPixels: PixelLimit.files) }
+        // The same trick behind a PNG signature: OpenCV would try its DICOM decoder before others.
+        var png = [UInt8]([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + [UInt8](repeating: 0, count: 200)
+        png.replaceSubrange(128..<132, with: Array("DICM".utf8))
+        #expect(png.withUnsafeBufferPointer { cvb_image_decode($0.baseAddress, $0.count) } == nil)
+    }
 }

@@ -50,7 +50,8 @@ public struct ImageHeader: Sendable, Hashable {
             self = try Self.webp(data)
         } else if data.starts(with: [0x49, 0x49, 0x2A, 0x00]) || data.starts(with: [0x4D, 0x4D, 0x00, 0x2A]) {
             self = try Self.tiff(data)
-        } else if data.count >= 2, data[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "6")).contains(data[1]) {
+        } else if data.count >= 3, data[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "6")).contains(data[1]),
+                  [0x20, 0x09, 0x0A, 0x0D].contains(data[2]) {
             self = try Self.pnm(data)
         } else {
             throw .unknownFormat

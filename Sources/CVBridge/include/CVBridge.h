@@ -28,7 +28,10 @@ const char *cvb_opencv_version(void);
 
 // MARK: Images
 
-/// Decodes JPEG, PNG or any format OpenCV reads from memory into BGR. NULL when undecodable.
+/// Decodes a PNG, BMP, WebP, TIFF or PNM (PPM/PGM/PBM) image, or a JPEG, from memory into BGR with
+/// OpenCV. NULL when undecodable, and for any other signature: Debian's OpenCV also holds decoders
+/// Affect never uses (DICOM through GDCM, whose assertions abort the process on crafted input; JPEG
+/// 2000, OpenEXR, Radiance...), and OpenCV picks a decoder by signature, so only these reach it.
 cvb_image *cvb_image_decode(const uint8_t *bytes, size_t length);
 /// What decoding a JPEG with libjpeg found besides its pixels.
 typedef struct {
