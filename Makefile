@@ -1,7 +1,10 @@
 # Two commands do all set-up on a fresh Debian 12 machine: `make serve` and `make test`.
 # Both run scripts/bootstrap first, which installs only what is missing.
 SWIFT ?= swift
-SWIFT_FLAGS ?=
+# No index store: nothing here reads it (editors index on their own), and writing it costs every build.
+# scripts/test builds with the same flags, so `make test` and `make serve` share one build.
+SWIFT_FLAGS ?= --disable-index-store
+export SWIFT_FLAGS
 
 .PHONY: bootstrap build release test serve bench fuzz clean
 
