@@ -123,18 +123,32 @@ let package = Package(
     cxxLanguageStandard: .cxx17
 )
 
-// libFuzzer harnesses, built only for `make fuzz` (AFFECT_FUZZ=1, `swift build --sanitize fuzzer`): each
-// defines LLVMFuzzerTestOneInput and gets libFuzzer's main, so they are left out of ordinary builds.
+// libFuzzer harnesses, built only for `make fuzz` and `make test` (AFFECT_FUZZ=1): each defines
+// LLVMFuzzerTestOneInput and gets libFuzzer's main, so they are left out of ordinary builds.
+// Only Affect's own targets are instrumented (coverage and AddressSanitizer), in the ordinary .build:
+// the dependencies keep an ordinary debug build's flags there, so they are not compiled again, where
+// `swift build --sanitize` would rebuild all of them (about 10 minutes of a 2-core CI run). swiftc keeps
+// only the last -sanitize= it is given, so both sanitizers go in one flag.
 if ProcessInfo.processInfo.environment["AFFECT_FUZZ"] == "1" {
+    let sanitizers = "-sanitize=fuzzer,address"
+    for target in package.targets where target.type == .regular && target.name.hasPrefix("Affect") && target.name != "AffectTestSupport" {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags([sanitizers])]
+    }
+    for target in package.targets where target.name == "CVBridge" {
+        target.cxxSettings = (target.cxxSettings ?? []) + [.unsafeFlags(["-fsanitize=fuzzer-no-link,address"])]
+    }
+    let harness: [SwiftSetting] = [.unsafeFlags([sanitizers])]
+    let link: [LinkerSetting] = [.unsafeFlags([sanitizers, "-use-ld=lld"])]
     package.targets += [
-        .executableTarget(name: "fuzz-frame-messages", dependencies: ["AffectVision"], path: "Fuzz/FrameMessages",
-                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .target(name: "FuzzDriver", path: "Fuzz/Driver"),
+        .executableTarget(name: "fuzz-frame-messages", dependencies: ["AffectVision", "FuzzDriver"], path: "Fuzz/FrameMessages",
+                          swiftSettings: harness, linkerSettings: link),
         .executableTarget(name: "fuzz-request-bodies",
-                          dependencies: ["AffectServer", "AffectStore", "AffectCore", "AffectPipeline",
+                          dependencies: ["AffectServer", "AffectStore", "AffectCore", "AffectPipeline", "FuzzDriver",
                                          .product(name: "Hummingbird", package: "hummingbird"),
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "NIOEmbedded", package: "swift-nio")],
-                          path: "Fuzz/RequestBodies", swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+                          path: "Fuzz/RequestBodies", swiftSettings: harness, linkerSettings: link),
     ]
     package.products += [.executable(name: "fuzz-frame-messages", targets: ["fuzz-frame-messages"]),
                          .executable(name: "fuzz-request-bodies", targets: ["fuzz-request-bodies"])]

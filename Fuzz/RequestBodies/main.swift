@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import Synchronization
+import FuzzDriver
 
 /// libFuzzer entry point for the JSON request bodies: each input is one body, sent to one of the
 /// routes that take JSON (the first byte picks which) through the server's real router and a real
@@ -46,8 +47,8 @@ enum Answers {
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzRequestBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size > 0 else { return 0 }
+public func fuzzRequestBody(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data, size > 0 else { return 0 }
     let route = Int(data[0])
     let body = ByteBuffer(bytes: UnsafeBufferPointer(start: data + 1, count: size - 1))
     let done = DispatchSemaphore(value: 0)
@@ -122,3 +123,9 @@ actor Harness {
         return (responder, store, study.id, admin)
     }
 }
+
+// SwiftPM makes this file's top-level code the program's `main` (it links libFuzzer's `main` too, which
+// needs LLVMFuzzerTestOneInput defined, but is not the one called), so it starts libFuzzer's driver.
+var arguments = CommandLine.argc
+var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&arguments, &vector, fuzzRequestBody))

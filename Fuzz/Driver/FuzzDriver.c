@@ -1,0 +1,2 @@
+// Declarations only (include/FuzzDriver.h); SwiftPM needs a source file in a C target.
+#include "FuzzDriver.h"
