@@ -5,7 +5,9 @@ usage: fuzz_seeds.py DATA_DIR OUT_DIR
 
 OUT_DIR/image-decode: one selector byte, then an image (JPEG fixtures, and PNG, BMP, WebP and TIFF
 made from one of them with ffmpeg); OUT_DIR/frame-messages: capture messages (16-byte header, JPEG);
-OUT_DIR/request-bodies: one route byte, then a JSON body the route accepts.
+OUT_DIR/request-bodies: one route byte, then a JSON body the route accepts; OUT_DIR/request-bodies.dict:
+a libFuzzer dictionary of JSON's tokens and the field names and values in the server's OpenAPI
+document, so mutations keep bodies that parse and reach the input rules.
 """
 import glob
 import json
@@ -20,6 +22,45 @@ def write(folder, name, data):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "wb") as handle:
         handle.write(data)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPENAPI = os.path.join(ROOT, "Sources", "AffectServer", "OpenAPI", "openapi.json")
+
+
+def request_body_words(document):
+    """Every property name and string enum value the document's request bodies and schemas name."""
+    words = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                words.update(node["properties"])
+            words.update(value for value in node.get("enum", []) if isinstance(value, str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document.get("components", {}))
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                walk(operation.get("requestBody", {}))
+    return sorted(words)
+
+
+def write_dictionary(path):
+    with open(OPENAPI) as handle:
+        words = request_body_words(json.load(handle))
+    # JSON's tokens, numbers at the edges, and text the input rules refuse (NUL, bidi, ANSI escapes).
+    tokens = ["{", "}", "[", "]", ":", ",", '"', "true", "false", "null", "-0", "1e308", "9223372036854775807",
+              "\\u0000", "\\u202e", "\\u001b[", "https://", "/etc/passwd"]
+    with open(path, "w") as handle:
+        for token in tokens + [f'"{word}"' for word in words]:
+            escaped = token.replace("\\", "\\\\").replace('"', '\\"')
+            handle.write(f'"{escaped}"\n')
 
 
 def main(data_dir, out_dir):
@@ -52,6 +93,7 @@ def main(data_dir, out_dir):
     ]
     for index, (route, body) in enumerate(bodies):
         write(os.path.join(out_dir, "request-bodies"), f"seed{index}", bytes([route]) + json.dumps(body).encode())
+    write_dictionary(os.path.join(out_dir, "request-bodies.dict"))
 
 
 if __name__ == "__main__":
