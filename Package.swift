@@ -123,8 +123,8 @@ let package = Package(
     cxxLanguageStandard: .cxx17
 )
 
-// libFuzzer harnesses, built only for `make fuzz` and `make test` (AFFECT_FUZZ=1): each defines
-// LLVMFuzzerTestOneInput and gets libFuzzer's main, so they are left out of ordinary builds.
+// libFuzzer harnesses, built only for `make fuzz` and `make test` (AFFECT_FUZZ=1, scripts/fuzz): they link
+// libFuzzer, so they are left out of ordinary builds.
 // Only Affect's own targets are instrumented (coverage and AddressSanitizer), in the ordinary .build:
 // the dependencies keep an ordinary debug build's flags there, so they are not compiled again, where
 // `swift build --sanitize` would rebuild all of them (about 10 minutes of a 2-core CI run). swiftc keeps
@@ -138,6 +138,7 @@ if ProcessInfo.processInfo.environment["AFFECT_FUZZ"] == "1" {
         target.cxxSettings = (target.cxxSettings ?? []) + [.unsafeFlags(["-fsanitize=fuzzer-no-link,address"])]
     }
     let harness: [SwiftSetting] = [.unsafeFlags([sanitizers])]
+    // lld: gold fails with "internal error in format_file_lineno" when it reports a link error here.
     let link: [LinkerSetting] = [.unsafeFlags([sanitizers, "-use-ld=lld"])]
     package.targets += [
         .target(name: "FuzzDriver", path: "Fuzz/Driver"),
