@@ -22,6 +22,4 @@ public func fuzzFrameMessage(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 
 // SwiftPM makes this file's top-level code the program's `main` (it links libFuzzer's `main` too, which
 // needs LLVMFuzzerTestOneInput defined, but is not the one called), so it starts libFuzzer's driver.
-var arguments = CommandLine.argc
-var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&arguments, &vector, fuzzFrameMessage))
+exit(affect_fuzz_run(CommandLine.argc, CommandLine.unsafeArgv, fuzzFrameMessage))

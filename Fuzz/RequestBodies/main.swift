@@ -25,7 +25,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMut
     }
     done.wait()
     // libFuzzer ends with exit(), so the tally goes out from an exit handler.
-    atexit { Answers.print() }
+    atexit { Answers.report() }
     return 0
 }
 
@@ -38,7 +38,7 @@ enum Answers {
         counts.withLock { $0[status, default: 0] += 1 }
     }
 
-    static func print() {
+    static func report() {
         let line = counts.withLock { counts in
             counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
         }
@@ -126,6 +126,4 @@ actor Harness {
 
 // SwiftPM makes this file's top-level code the program's `main` (it links libFuzzer's `main` too, which
 // needs LLVMFuzzerTestOneInput defined, but is not the one called), so it starts libFuzzer's driver.
-var arguments = CommandLine.argc
-var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&arguments, &vector, fuzzRequestBody))
+exit(affect_fuzz_run(CommandLine.argc, CommandLine.unsafeArgv, fuzzRequestBody))
