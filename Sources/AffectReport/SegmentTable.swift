@@ -28,11 +28,16 @@ public struct SegmentTable: Sendable, Codable {
     public var epsilon: Double?
     public var budgetRemaining: Double?
 
-    /// Adds Laplace noise to every released mean, spending `epsilon` in equal parts across them.
-    mutating func addNoise<G: RandomNumberGenerator>(epsilon: Double, using generator: inout G) {
-        let released = rows.reduce(0) { count, row in
+    /// How many means the table publishes (cells with at least k participants, each with its measures).
+    var releasedValues: Int {
+        rows.reduce(0) { count, row in
             count + [row.valence, row.engagement].compactMap { $0 }.count + row.expressions.compactMap { $0 }.count
         }
+    }
+
+    /// Adds Laplace noise to every released mean, spending `epsilon` in equal parts across them.
+    mutating func addNoise<G: RandomNumberGenerator>(epsilon: Double, using generator: inout G) {
+        let released = releasedValues
         guard released > 0 else {
             self.epsilon = epsilon
             return

@@ -48,13 +48,85 @@ extension StudyReport {
         }
     }
 
-    /// Reads a study from the store and computes its report. With `segmentBy`, the report compares
-    /// participants by that attribute; in a study with a privacy budget that table is released only
-    /// with Laplace noise of total `epsilon`, which is spent from the budget before the report is
-    /// returned (a refused spend releases nothing).
+    /// Reads a study from the store and computes its report, changing nothing: reading a report
+    /// neither spends privacy budget nor queues moments. With `segmentBy`, the report compares
+    /// participants by that attribute; in a study with a privacy budget that table is the latest one
+    /// released (``releaseSegments(store:study:segmentBy:epsilon:idempotencyKey:actor:)``), and there is
+    /// none to show before the first release. Each moment shows its review, once queued
+    /// (``queueMoments(store:study:binMilliseconds:)``).
     public static func build(store: PrivacyStore, study reference: String, binMilliseconds: Double = 500,
-                             segmentBy: String? = nil, epsilon: Double? = nil, actor: String = "report") async throws -> StudyReport {
+                             segmentBy: String? = nil) async throws -> StudyReport {
         let study = try await store.study(reference)
+        var report = try await compute(store: store, study: study, binMilliseconds: binMilliseconds, segmentBy: segmentBy)
+        let reviews = try await store.audienceMomentReviews(study: study.id, report.moments.map(\.candidate))
+        for (index, review) in zip(report.moments.indices, reviews) {
+            report.moments[index].review = review?.status.rawValue ?? "not queued"
+            report.moments[index].reviewId = review?.id
+        }
+        guard let segmentBy, study.definition.privacyBudget != nil else { return report }
+        guard let release = try await store.latestRelease(study: study.id, description: Self.releaseDescription(segmentBy)),
+              let content = release.content,
+              var table = try? Self.decoder().decode(SegmentTable.self, from: Data(content.utf8)) else {
+            throw StoreError.invalidInput("this study releases segment comparisons only with differential privacy, "
+                + "and none by \(segmentBy) has been released yet (POST .../releases, or affect report --epsilon)")
+        }
+        table.budgetRemaining = try await store.privacyBudget(study: study.id)?.remaining
+        report.segments = table
+        return report
+    }
+
+    /// What one release of a segment comparison gave: the noised table, the release that spent
+    /// budget for it (nil when no cell had k participants, so nothing was published or spent), and
+    /// the budget after it.
+    public struct SegmentRelease: Sendable {
+        public var table: SegmentTable
+        public var release: PrivacyStore.PrivacyRelease?
+        public var budget: PrivacyStore.PrivacyBudget
+        /// True when an earlier request with the same idempotency key made this release.
+        public var replayed: Bool
+    }
+
+    /// Releases the study's segment comparison by `segmentBy` with Laplace noise of total `epsilon`,
+    /// spent from the study's budget in the same transaction that records what was released. A table
+    /// with no cell to publish spends nothing. A retry with the same `idempotencyKey` returns the
+    /// first release's numbers and spends nothing again.
+    public static func releaseSegments(store: PrivacyStore, study reference: String, segmentBy: String, epsilon: Double,
+                                       idempotencyKey: String?, actor: String) async throws -> SegmentRelease {
+        let study = try await store.study(reference)
+        guard let budget = try await store.privacyBudget(study: study.id) else {
+            throw StoreError.invalidInput("this study has no privacy budget (create it with one): its segment comparisons are in its report")
+        }
+        let report = try await compute(store: store, study: study, binMilliseconds: 500, segmentBy: segmentBy)
+        guard var table = report.segments else { throw StoreError.invalidInput("no segment comparison to release") }
+        guard table.releasedValues > 0 else { return SegmentRelease(table: table, release: nil, budget: budget, replayed: false) }
+        var generator = SystemRandomNumberGenerator()
+        table.addNoise(epsilon: epsilon, using: &generator)
+        let content = String(decoding: try encoder().encode(table), as: UTF8.self)
+        let (release, after, replayed) = try await store.recordRelease(
+            study: study.id, epsilon: epsilon, description: releaseDescription(segmentBy), content: content,
+            idempotencyKey: idempotencyKey, actor: actor)
+        // A replay returns what was released then, never the draw just made.
+        if replayed, let kept = release.content {
+            table = try decoder().decode(SegmentTable.self, from: Data(kept.utf8))
+        }
+        table.budgetRemaining = after.remaining
+        return SegmentRelease(table: table, release: release, budget: after, replayed: replayed)
+    }
+
+    /// Finds the study's audience moments and queues those not seen before for review; returns the
+    /// reviews in the report's order.
+    public static func queueMoments(store: PrivacyStore, study reference: String,
+                                    binMilliseconds: Double = 500) async throws -> [PrivacyStore.AudienceMomentReview] {
+        let study = try await store.study(reference)
+        let report = try await compute(store: store, study: study, binMilliseconds: binMilliseconds, segmentBy: nil)
+        return try await store.queueAudienceMoments(study: study.id, report.moments.map(\.candidate))
+    }
+
+    static func releaseDescription(_ segmentBy: String) -> String { "report: segments by \(segmentBy)" }
+
+    /// The report of the study's stored results, before reviews and releases are looked up.
+    private static func compute(store: PrivacyStore, study: Study, binMilliseconds: Double,
+                                segmentBy: String?) async throws -> StudyReport {
         let sessions = try await store.sessionResults(study: study.id)
         var provenance: [String: Provenance] = [:]
         for id in Set(sessions.map(\.session.provenanceID)) { provenance[id] = try await store.provenance(id: id) }
@@ -65,34 +137,9 @@ extension StudyReport {
             Recording(participant: $0.participantID, stimulus: $0.session.stimulusID, provenance: $0.session.provenanceID,
                       segment: $0.segment, records: $0.records)
         }
-        var report = StudyReport(Input(study: info, excludedEmotions: definition.excludedEmotions,
-                                       stimuli: try await store.stimuli(study: study.id), recordings: recordings,
-                                       provenance: provenance, binMilliseconds: binMilliseconds, segmentBy: segmentBy))
-        // Moments join the study's review queue; the report shows each one's review.
-        let reviews = try await store.queueAudienceMoments(study: study.id, report.moments.map {
-            .init(stimulusID: $0.stimulusId, expression: $0.expression, onsetMs: $0.onsetMs, peakMs: $0.peakMs,
-                  durationMs: $0.durationMs, peak: $0.peak, share: $0.shareOfAudience)
-        })
-        for (index, review) in zip(report.moments.indices, reviews) {
-            report.moments[index].review = review.status.rawValue
-            report.moments[index].reviewId = review.id
-        }
-        guard let segmentBy, var table = report.segments else {
-            if epsilon != nil { throw StoreError.invalidInput("ε applies to segment comparisons: give the attribute to compare by") }
-            return report
-        }
-        if definition.privacyBudget != nil && epsilon == nil {
-            throw StoreError.invalidInput("this study releases segment comparisons only with differential privacy: give ε")
-        }
-        if let epsilon {
-            var generator = SystemRandomNumberGenerator()
-            table.addNoise(epsilon: epsilon, using: &generator)
-            let budget = try await store.spendPrivacyBudget(study: study.id, epsilon: epsilon,
-                                                            description: "report: segments by \(segmentBy)", actor: actor)
-            table.budgetRemaining = budget.remaining
-            report.segments = table
-        }
-        return report
+        return StudyReport(Input(study: info, excludedEmotions: definition.excludedEmotions,
+                                 stimuli: try await store.stimuli(study: study.id), recordings: recordings,
+                                 provenance: provenance, binMilliseconds: binMilliseconds, segmentBy: segmentBy))
     }
 
     /// Thresholds of the audience-moment search.
@@ -315,4 +362,12 @@ extension StudyReport {
             + "it does not track gaze, and a face looking past the screen from straight ahead still counts.",
         "Small audiences give wide intervals; a non-significant difference is not evidence of no difference.",
     ]
+}
+
+extension StudyReport.AudienceMoment {
+    /// The moment as the review queue keys and keeps it.
+    var candidate: PrivacyStore.AudienceMomentCandidate {
+        .init(stimulusID: stimulusId, expression: expression, onsetMs: onsetMs, peakMs: peakMs, durationMs: durationMs,
+              peak: peak, share: shareOfAudience)
+    }
 }

@@ -4,10 +4,21 @@ import Foundation
 extension StudyReport {
     /// The report as JSON, keys in snake_case: every number the HTML shows.
     public func json() throws -> String {
+        String(decoding: try Self.encoder().encode(self), as: UTF8.self)
+    }
+
+    /// How a report and its parts are written as JSON (and a kept release is read back).
+    static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
     }
 
     /// The report as one long CSV table: a row per number, with its section and interval.

@@ -92,7 +92,8 @@ public struct StudyReport: Sendable, Codable {
         public var baseline: Double
         /// Share of the participants at the peak whose own estimate rose as much above their own usual level.
         public var shareOfAudience: Double
-        /// `pending` until a person confirms or dismisses it (`affect moments`).
+        /// `not queued` until queued for review (`POST .../audience-moments`, `affect report`), then `pending` until
+        /// a person confirms or dismisses it (`affect moments`).
         public var review: String
         /// Its entry in the study's review queue, for reports read from a store.
         public var reviewId: String?

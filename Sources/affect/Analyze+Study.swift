@@ -66,10 +66,13 @@ extension Analyze {
             sink: { result in try Blocking.run { _ = try await writer.record(result) } },
             momentSink: { moment in try Blocking.run { _ = try await writer.record(moment: moment) } })
         Console.clearProgress()
-        try Blocking.run { _ = try await writer.finish(actor: actor) }
+        let recordsWritten = try Blocking.run { () async throws -> Int in
+            _ = try await writer.finish(actor: actor)
+            return await writer.recordsWritten
+        }
         try JSONOutput.print(SessionSummary(
             session: writer.session.id, study: writer.session.studyID, participant: participant,
             mode: writer.policy.mode.rawValue, framesRead: outcome.framesRead, framesAnalysed: outcome.framesAnalysed,
-            recordsWritten: writer.recordsWritten, provenance: writer.session.provenanceID))
+            recordsWritten: recordsWritten, provenance: writer.session.provenanceID))
     }
 }

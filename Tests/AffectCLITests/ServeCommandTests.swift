@@ -1,3 +1,4 @@
+import AffectStore
 import AffectTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
@@ -8,22 +9,32 @@ import Testing
 /// `affect serve` as `make serve` runs it: first start prints the URL and a one-time admin token.
 @Suite struct ServeCommandTests {
     /// Starts `affect serve --port 0`, waits for its ready line, and returns the process and that line.
-    func start(data: URL) throws -> (Process, [String: Any], Pipe) {
+    func start(data: URL, database: String? = nil) throws -> (Process, [String: Any], Pipe) {
+        let (process, out, err) = try launch(data: data, database: database)
+        return (process, readyLine(process, out), err)
+    }
+
+    /// Starts `affect serve --port 0` without waiting for it.
+    func launch(data: URL, database: String? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.affectPath)
-        process.arguments = ["serve", "--port", "0", "--data", data.path]
+        process.arguments = ["serve", "--port", "0", "--data", data.path] + (database.map { ["--db", $0] } ?? [])
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        return (process, out, err)
+    }
+
+    /// The server's first stdout line (its ready line) as JSON, waiting up to 20 s.
+    func readyLine(_ process: Process, _ out: Pipe) -> [String: Any] {
         var buffer = Data()
         let deadline = Date().addingTimeInterval(20)
         while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline, process.isRunning {
             buffer += out.fileHandleForReading.availableData
         }
         let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-        let ready = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
-        return (process, ready, err)
+        return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
     }
 
     func get(_ url: String, token: String? = nil) async throws -> (Int, String) {
@@ -55,5 +66,49 @@ import Testing
         second.waitUntilExit()
         let files = try FileManager.default.contentsOfDirectory(atPath: data.path)
         #expect(files == ["affect.sqlite"])
+    }
+
+    /// Finding 4 of P7: three servers started at once on an empty PostgreSQL database: one came up,
+    /// two exited 65 with a duplicate key from the migrations; on a migrated one, two admin tokens.
+    @Test(arguments: TestDatabase.Backend.available)
+    func serversStartedTogetherShareOneSchemaAndOneAdminToken(_ backend: TestDatabase.Backend) async throws {
+        let database = try TestDatabase.make(backend)
+        defer { database.drop() }
+        let location: String = switch database.location {
+        case .sqlite(let path): "sqlite:" + path
+        case .postgres(let url): url
+        }
+        for round in ["empty", "migrated"] {
+            // Launched together, so their migrations and first-token checks meet.
+            let launched = try (0..<3).map { _ in try launch(data: database.directory, database: location) }
+            var tokens: [String] = []
+            for (process, out, errors) in launched {
+                let ready = readyLine(process, out)
+                let url = ready["url"] as? String
+                if url == nil {
+                    process.terminate()
+                    process.waitUntilExit()
+                    let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    Issue.record("\(round): a server did not come up (exit \(process.terminationStatus)): \(said)")
+                }
+                if let url { #expect(try await get(url + "/healthz").0 == 200) }
+                if let token = ready["admin_token"] as? String { tokens.append(token) }
+            }
+            for (process, _, _) in launched {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            #expect(tokens.count == (round == "empty" ? 1 : 0), "\(round): one admin token between them")
+        }
+        let store = try await database.open()
+        let admins = try await store.database.transaction {
+            try await $0.query("SELECT COUNT(*) AS n FROM api_tokens WHERE role = 'admin'").first?["n"].int
+        }
+        let migrations = try await store.database.transaction {
+            try await $0.query("SELECT COUNT(*) AS n FROM schema_migrations").first?["n"].int
+        }
+        try await store.close()
+        #expect(admins == 1)
+        #expect(migrations == 14)
     }
 }

@@ -129,6 +129,12 @@ import Testing
             for peak in [0.9, 0.9, 0.3] {
                 try await Self.watch(store, study: study, stimulus: a, happy: { (10..<15).contains($0) ? peak : 0.1 })
             }
+            // Reading a report queues nothing; queueing is its own act.
+            let unqueued = try await StudyReport.build(store: store, study: study.id)
+            #expect(unqueued.moments.allSatisfy { $0.review == "not queued" && $0.reviewId == nil })
+            #expect(try await store.audienceMoments(study: study.id).isEmpty)
+            let queued = try await StudyReport.queueMoments(store: store, study: study.id)
+            #expect(queued.count == unqueued.moments.count)
             let report = try await StudyReport.build(store: store, study: study.id)
             let moment = try #require(report.moments.first { $0.expression == .happy })
             #expect(moment.onsetMs == 1000 && moment.peakMs == 1000 && moment.durationMs == 500)
@@ -139,6 +145,7 @@ import Testing
             let id = try #require(moment.reviewId)
             #expect(try await store.audienceMoments(study: study.id).map(\.id).contains(id))
             _ = try await store.reviewAudienceMoment(id, decision: .confirmed, note: "the laugh at 1 s", actor: "reviewer")
+            _ = try await StudyReport.queueMoments(store: store, study: study.id)
             let again = try await StudyReport.build(store: store, study: study.id)
             let reviewed = try #require(again.moments.first { $0.expression == .happy })
             #expect(reviewed.reviewId == id && reviewed.review == "confirmed")

@@ -50,6 +50,8 @@ import Testing
         Route(method: "GET", path: "/api/v1/studies/{study}/report"): .readers,
         Route(method: "GET", path: "/api/v1/studies/{study}/moments"): .readers,
         Route(method: "GET", path: "/api/v1/studies/{study}/audience-moments"): .readers,
+        Route(method: "POST", path: "/api/v1/studies/{study}/audience-moments"): .readers,
+        Route(method: "POST", path: "/api/v1/studies/{study}/releases"): .admins,
         Route(method: "POST", path: "/api/v1/studies/{study}/audience-moments/{moment}"): .readers,
         Route(method: "GET", path: "/api/v1/live"): .readers,
         Route(method: "GET", path: "/api/v1/live/events"): .readers,

@@ -53,6 +53,8 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     let library = configuration.stimulusDirectory.map { StimulusLibrary(directory: $0, maximumBytes: configuration.maximumUploadBytes) }
     StimulusUploadController(store: store, library: library).addRoutes(to: api.group("studies"))
     ResultsController(store: store).addRoutes(to: api.group("studies"))
+    AudienceMomentsController(store: store).addRoutes(to: api.group("studies"))
+    ReleasesController(store: store).addRoutes(to: api.group("studies"))
     InvitationsController(store: store).addRoutes(to: api.group("studies"))
     LiveController(feed: capture.feed).addRoutes(to: api.group("live"))
     let participant = root.group("p")

@@ -4,7 +4,7 @@ import AffectStore
 import Foundation
 import Hummingbird
 
-/// `/api/v1/studies/:study/{sessions,results,moments}` (admin, analyst): what a study collected.
+/// `/api/v1/studies/:study/{sessions,results,report,moments}` (admin, analyst): what a study collected.
 ///
 /// Results leave the server only as audience bins on the stimulus clock, each a mean over
 /// participants, and a bin with fewer than the study's k participants is withheld, values and count
@@ -35,11 +35,6 @@ struct ResultsController {
         var note: String
     }
 
-    struct Review: Decodable {
-        var decision: String
-        var note: String?
-    }
-
     struct SessionMoment: ResponseEncodable {
         var session: String
         var stimulusId: String?
@@ -63,7 +58,7 @@ struct ResultsController {
             return try results.response(from: request, context: context)
         }
         group.get(":study/report") { request, context -> Response in
-            let token = try context.require(.admin, .analyst)
+            _ = try context.require(.admin, .analyst)
             let bin = request.uri.queryParameters["bin_ms"].map { Double(String($0)) } ?? 500
             guard let bin, bin >= 100, bin <= 600_000 else { throw HTTPError(.badRequest, message: "bin_ms must be 100 to 600000") }
             let segmentBy = request.uri.queryParameters["segment_by"].map(String.init)
@@ -72,15 +67,12 @@ struct ResultsController {
                     throw HTTPError(.badRequest, message: "segment_by is an attribute name: 1 to 64 letters, digits, spaces or _-.+")
                 }
             }
-            var epsilon: Double?
-            if let text = request.uri.queryParameters["epsilon"] {
-                guard let value = Double(String(text)), value > 0, value <= 10 else {
-                    throw HTTPError(.badRequest, message: "epsilon must be above 0 and at most 10")
-                }
-                epsilon = value
+            // Reading a report changes nothing; a noised release is its own POST.
+            if request.uri.queryParameters["epsilon"] != nil {
+                throw HTTPError(.badRequest, message: "a report only reads: release with ε by POST /api/v1/studies/{study}/releases")
             }
             let report = try await StudyReport.build(store: store, study: try context.parameters.require("study"), binMilliseconds: bin,
-                                                     segmentBy: segmentBy, epsilon: epsilon, actor: "api:\(token.name)")
+                                                     segmentBy: segmentBy)
             let (type, text): (String, String) = switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
             case "html": ("text/html; charset=utf-8", try report.html())
             case "csv": ("text/csv; charset=utf-8", report.csv())
@@ -89,23 +81,6 @@ struct ResultsController {
             }
             return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
-        group.get(":study/audience-moments") { _, context -> [PrivacyStore.AudienceMomentReview] in
-            _ = try context.require(.admin, .analyst)
-            return try await store.audienceMoments(study: try context.parameters.require("study"))
-        }
-        group.post(":study/audience-moments/:moment") { request, context -> PrivacyStore.AudienceMomentReview in
-            let token = try context.require(.admin, .analyst)
-            let body = try await request.decodeJSON(as: Review.self, context: context)
-            guard let decision = PrivacyStore.AudienceMomentReview.Status(rawValue: body.decision), decision != .pending else {
-                throw HTTPError(.badRequest, message: "decision is confirmed or dismissed")
-            }
-            let id = try context.parameters.require("moment")
-            let study = try await store.study(try context.parameters.require("study"))
-            guard try await store.audienceMoments(study: study.id).contains(where: { $0.id == id }) else {
-                throw HTTPError(.notFound, message: "no such audience moment in this study")
-            }
-            return try await store.reviewAudienceMoment(id, decision: decision, note: body.note, actor: "api:\(token.name)")
         }
         group.get(":study/moments") { _, context -> [SessionMoment] in
             _ = try context.require(.admin, .analyst)
@@ -196,4 +171,3 @@ struct ResultsController {
 }
 
 extension Session: ResponseEncodable {}
-extension PrivacyStore.AudienceMomentReview: ResponseEncodable {}

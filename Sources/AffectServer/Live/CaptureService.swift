@@ -123,8 +123,9 @@ public final class CaptureService: @unchecked Sendable {
         capture.publishHealth(force: true)
         await capture.finish(actor: "participant:\(capture.link.invitation.id)")
         lock.withLock { running[capture.sessionID] = nil }
+        let records = await capture.writer.recordsWritten
         logger.info("capture ended", metadata: [
-            "session": "\(capture.sessionID)", "records": "\(capture.writer.recordsWritten)",
+            "session": "\(capture.sessionID)", "records": "\(records)",
             "dropped": "\(report?.dropped.values.reduce(0, +) ?? 0)",
         ])
     }

@@ -157,7 +157,10 @@ final class CaptureSession: @unchecked Sendable {
     }
 
     /// Shows records just stored on the dashboard, and to the participant when the study allows it.
+    /// Shows stored records on the feed and the page's readout, and counts them (the count the
+    /// status reports, kept under this session's lock rather than read across from the writer).
     private func published(_ records: [MinimisedRecord]) {
+        lock.withLock { status.recordsWritten += records.count }
         feed.add(records, session: sessionID)
         let points = records.compactMap(LiveFeed.point(of:))
         if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
@@ -186,7 +189,6 @@ final class CaptureSession: @unchecked Sendable {
                 status.state = failure == nil ? .ended : .failed
                 status.reason = failure
             }
-            status.recordsWritten = writer.recordsWritten
             return status
         }
         feed.update(final)
@@ -211,7 +213,6 @@ final class CaptureSession: @unchecked Sendable {
             status.latencyP50Ms = report?.latency?.p50
             status.latencyP95Ms = report?.latency?.p95
             status.dropped = report?.dropped.values.reduce(0, +) ?? 0
-            status.recordsWritten = writer.recordsWritten
             return status
         }
         if let snapshot { feed.update(snapshot) }

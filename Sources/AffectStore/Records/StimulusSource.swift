@@ -36,18 +36,33 @@ public enum StimulusSource: Sendable, Hashable {
         }
     }
 
-    /// A web address given by a user: `http`/`https` with a host, no credentials, no whitespace or
-    /// control characters.
+    /// The grammar of an accepted web address, the same text as `source`'s `pattern` in the OpenAPI
+    /// document (a test holds them equal): `http`/`https`, a host name or IPv4 address of letters,
+    /// digits, dots and inner dashes, an optional port, then an optional path and query of URL
+    /// characters and percent escapes. No user name or password (an `@` before the path), no
+    /// whitespace, no control characters, no fragment (browsers keep it to themselves).
+    public static let webAddressPattern =
+        #"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"#
+
+    /// A web address given by a user, matching ``webAddressPattern`` whole.
     public init(webAddress text: String) throws(Refusal) {
-        guard text.count <= Self.maximumURLLength else { throw .tooLong }
-        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || (0x7F...0x9F).contains($0.value) }),
-              let components = URLComponents(string: text),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty else {
+        guard text.unicodeScalars.count <= Self.maximumURLLength else { throw .tooLong }
+        // `Regex` is not `Sendable`, so it is compiled per check rather than shared; a check is rare
+        // (a researcher adding a stimulus) and compiling takes microseconds.
+        guard let grammar = try? Regex(Self.webAddressPattern).matchingSemantics(.unicodeScalar),
+              (try? grammar.wholeMatch(in: text)) != nil else {
+            // Say why when it is the one mistake a user can make with an otherwise good address.
+            if let authority = Self.authority(of: text), authority.contains("@") { throw .credentials }
             throw .notWebAddress
         }
-        guard components.user == nil, components.password == nil else { throw .credentials }
         self = .url(text)
+    }
+
+    /// The part between `://` and the first `/`, `?` or `#`, when the text has a scheme.
+    private static func authority(of text: String) -> Substring? {
+        guard let schemeEnd = text.range(of: "://") else { return nil }
+        let rest = text[schemeEnd.upperBound...]
+        return rest.prefix(while: { !"/?#".contains($0) })
     }
 
     /// An upload's file name as the server made it: letters, digits and dashes, then `.mp4` or `.webm`.
@@ -94,3 +109,4 @@ extension StimulusSource: Codable {
         self = StimulusSource(storedText: try decoder.singleValueContainer().decode(String.self))
     }
 }
+

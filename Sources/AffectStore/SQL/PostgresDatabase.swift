@@ -67,19 +67,44 @@ public final class PostgresDatabase: SQLDatabase {
         runner = Task { await client.run() }
     }
 
+    /// How many times a transaction is tried when PostgreSQL aborts it for a deadlock or a
+    /// serialization failure (two transactions locking the same rows in opposite orders): the loser
+    /// of such a race is rolled back whole and may simply run again.
+    static let conflictAttempts = 4
+
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(Connection(connection: connection, logger: logger))
+        var attempt = 1
+        while true {
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    try await body(Connection(connection: connection, logger: logger))
+                }
+            } catch {
+                if attempt < Self.conflictAttempts, Self.isConflict(error) {
+                    attempt += 1
+                    // A short random pause so the two losers of one race do not meet again.
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 5...(20 * attempt))))
+                    continue
+                }
+                if let transactionError = error as? PostgresTransactionError {
+                    // Unwrap our own errors from the transaction wrapper.
+                    if let closureError = transactionError.closureError as? StoreError { throw closureError }
+                    if let closureError = transactionError.closureError { throw mapError(closureError) }
+                    throw StoreError.backend("\(label): \(PostgresDatabase.describe(transactionError))")
+                }
+                throw mapError(error)
             }
-        } catch let error as PostgresTransactionError {
-            // Unwrap our own errors from the transaction wrapper.
-            if let closureError = error.closureError as? StoreError { throw closureError }
-            if let closureError = error.closureError { throw mapError(closureError) }
-            throw StoreError.backend("\(label): \(PostgresDatabase.describe(error))")
-        } catch {
-            throw mapError(error)
         }
+    }
+
+    /// Whether PostgreSQL rolled the transaction back for a deadlock (40P01) or a serialization
+    /// failure (40001), the aborts that running the transaction again resolves.
+    static func isConflict(_ error: any Error) -> Bool {
+        if let transaction = error as? PostgresTransactionError {
+            return [transaction.closureError, transaction.commitError].contains { $0.map(isConflict) ?? false }
+        }
+        guard let psql = error as? PSQLError, let code = psql.serverInfo?[.sqlState] else { return false }
+        return code == "40P01" || code == "40001"
     }
 
     public func compact() async throws {
@@ -124,6 +149,7 @@ public final class PostgresDatabase: SQLDatabase {
         // Used only inside the transaction closure that lent it, one statement at a time.
         let connection: PostgresConnection
         let logger: Logger
+        var dialect: SQLDialect { .postgres }
 
         func execute(_ sql: String, _ bindings: [SQLValue]) async throws {
             _ = try await query(sql, bindings)

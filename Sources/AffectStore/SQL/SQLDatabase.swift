@@ -22,6 +22,8 @@ public protocol SQLDatabase: Sendable {
 
 /// Statements inside one transaction.
 public protocol SQLTransaction: Sendable {
+    /// The backend the statements run on.
+    var dialect: SQLDialect { get }
     func execute(_ sql: String, _ bindings: [SQLValue]) async throws
     func query(_ sql: String, _ bindings: [SQLValue]) async throws -> [SQLRow]
 }
@@ -29,6 +31,30 @@ public protocol SQLTransaction: Sendable {
 extension SQLTransaction {
     public func execute(_ sql: String) async throws { try await execute(sql, []) }
     public func query(_ sql: String) async throws -> [SQLRow] { try await query(sql, []) }
+}
+
+/// Locks for work that must run one at a time across every process on a database, named so that
+/// two places cannot pick the same key by accident.
+public enum SerialLock: Int64, Sendable {
+    /// Bringing the schema up to date: three servers started at once must not each run a migration.
+    case schema = 7_146_001
+    /// Creating the first admin token: one, however many servers start at once.
+    case firstAdminToken = 7_146_002
+}
+
+extension SQLTransaction {
+    /// Waits until no other transaction on the database holds `lock`, then holds it until this one
+    /// ends. PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing to do, since every
+    /// transaction begins `IMMEDIATE` and so already holds the database's one write lock.
+    public func serialise(on lock: SerialLock) async throws {
+        if dialect == .postgres { try await execute("SELECT pg_advisory_xact_lock(?)", [.integer(lock.rawValue)]) }
+    }
+
+    /// Appended to a `SELECT` that reads a row the transaction is about to change on the strength of
+    /// what it read (a link's use, a study's budget): on PostgreSQL the row stays locked until the
+    /// transaction ends, so a concurrent one waits and then reads the changed row instead of the same
+    /// stale one. SQLite needs nothing (one writer at a time) and has no such clause.
+    public var forUpdate: String { dialect == .postgres ? " FOR UPDATE" : "" }
 }
 
 public enum SQLDialect: String, Sendable {

@@ -72,6 +72,7 @@ public final class SQLiteDatabase: SQLDatabase {
 
     /// Statements run on the queue's one connection, inside the transaction the gate protects.
     private struct Connection: SQLTransaction {
+        var dialect: SQLDialect { .sqlite }
         let queue: DatabaseQueue
         let path: String
 

@@ -70,26 +70,43 @@ extension PrivacyStore {
             let study = try await self.loadStudy(transaction, reference: reference)
             var reviews: [AudienceMomentReview] = []
             for candidate in candidates {
-                let key: [SQLValue] = [.text(study.id), .text(candidate.stimulusID ?? ""), .text(candidate.expression.rawValue),
-                                       .real(candidate.onsetMs)]
-                let find = "SELECT * FROM audience_moments WHERE study_id = ? AND stimulus_id = ? AND expression = ? AND onset_ms = ?"
-                if let row = try await transaction.query(find, key).first {
-                    reviews.append(try AudienceMomentReview(row: row))
-                    continue
-                }
+                let key = Self.momentKey(study: study.id, candidate)
+                // Concurrent queueings of one moment insert it once (the table's unique key decides).
                 try await transaction.execute(
                     """
                     INSERT INTO audience_moments (id, study_id, stimulus_id, expression, onset_ms, peak_ms, duration_ms, peak, share,
                         status, found_at, reviewed_at, reviewer, note)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL)
+                    ON CONFLICT (study_id, stimulus_id, expression, onset_ms) DO NOTHING
                     """,
                     [.text(Identifier.make(.audienceMoment))] + key
                         + [.real(candidate.peakMs), .real(candidate.durationMs), .real(candidate.peak), .real(candidate.share),
                            .integer(Clock.nowMilliseconds())])
-                if let row = try await transaction.query(find, key).first { reviews.append(try AudienceMomentReview(row: row)) }
+                if let row = try await transaction.query(Self.findMoment, key).first { reviews.append(try AudienceMomentReview(row: row)) }
             }
             return reviews
         }
+    }
+
+    /// The study's reviews of these moments where they are queued (nil where not), in the candidates'
+    /// order; reads only.
+    public func audienceMomentReviews(study reference: String,
+                                      _ candidates: [AudienceMomentCandidate]) async throws -> [AudienceMomentReview?] {
+        try await database.transaction { transaction in
+            let study = try await self.loadStudy(transaction, reference: reference)
+            var reviews: [AudienceMomentReview?] = []
+            for candidate in candidates {
+                reviews.append(try await transaction.query(Self.findMoment, Self.momentKey(study: study.id, candidate))
+                    .first.map(AudienceMomentReview.init(row:)))
+            }
+            return reviews
+        }
+    }
+
+    private static let findMoment = "SELECT * FROM audience_moments WHERE study_id = ? AND stimulus_id = ? AND expression = ? AND onset_ms = ?"
+
+    private static func momentKey(study: String, _ candidate: AudienceMomentCandidate) -> [SQLValue] {
+        [.text(study), .text(candidate.stimulusID ?? ""), .text(candidate.expression.rawValue), .real(candidate.onsetMs)]
     }
 
     /// A study's audience moments, oldest first.

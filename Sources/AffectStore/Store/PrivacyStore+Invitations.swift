@@ -73,14 +73,17 @@ extension PrivacyStore {
                                      segment: segment)
         try request.check()
         return try await database.transaction { transaction in
-            // One transaction: a link used by a concurrent request cannot record a second consent.
-            let (invitation, study) = try await self.usableInvitation(transaction, secret: secret)
+            // The link's row is locked before it is checked, so a concurrent consent through the same
+            // link waits, then finds it used: one link, one participant, on either backend.
+            let (invitation, study) = try await self.usableInvitation(transaction, secret: secret, locking: true)
             var bound = request
             bound.study = study.id
             bound.noticeText = TransparencyNotice.text(for: study.definition)
             let (participant, consent) = try await self.recordConsent(transaction, bound, actor: "participant:\(invitation.id)")
-            try await transaction.execute("UPDATE invitations SET used_at = ?, participant_id = ? WHERE id = ?",
-                                          [.integer(Clock.nowMilliseconds()), .text(participant.id), .text(invitation.id)])
+            let claimed = try await transaction.query(
+                "UPDATE invitations SET used_at = ?, participant_id = ? WHERE id = ? AND used_at IS NULL RETURNING id",
+                [.integer(Clock.nowMilliseconds()), .text(participant.id), .text(invitation.id)])
+            guard !claimed.isEmpty else { throw StoreError.invitationUnusable("has already been used") }
             let used = try Invitation(row: try await transaction.query("SELECT * FROM invitations WHERE id = ?", [.text(invitation.id)])[0])
             return (participant, consent, used)
         }
@@ -104,15 +107,18 @@ extension PrivacyStore {
     /// Starts the link's one capture session, for its stimulus; a second start is refused.
     public func startSession(throughInvitation secret: String, provenance: Provenance) async throws -> (Session, ParticipantLink) {
         try await database.transaction { transaction in
-            let link = try await self.consentedLink(transaction, secret: secret)
+            // Locked first: ten sockets opened at once on one link start one session between them.
+            let link = try await self.consentedLink(transaction, secret: secret, locking: true)
             guard link.invitation.sessionID == nil else {
                 throw StoreError.invitationUnusable("has already been used for a session")
             }
             let session = try await self.insertSession(transaction, study: link.study, participant: link.participant,
                                                        stimulus: link.invitation.stimulusID, provenance: provenance,
                                                        actor: "participant:\(link.invitation.id)")
-            try await transaction.execute("UPDATE invitations SET session_id = ? WHERE id = ?",
-                                          [.text(session.id), .text(link.invitation.id)])
+            let claimed = try await transaction.query(
+                "UPDATE invitations SET session_id = ? WHERE id = ? AND session_id IS NULL RETURNING id",
+                [.text(session.id), .text(link.invitation.id)])
+            guard !claimed.isEmpty else { throw StoreError.invitationUnusable("has already been used for a session") }
             var started = link
             started.invitation.sessionID = session.id
             return (session, started)
@@ -126,8 +132,9 @@ extension PrivacyStore {
         return (withdrawal, link)
     }
 
-    private func consentedLink(_ transaction: any SQLTransaction, secret: String) async throws -> ParticipantLink {
-        let invitation = try await invitation(transaction, secret: secret)
+    private func consentedLink(_ transaction: any SQLTransaction, secret: String,
+                               locking: Bool = false) async throws -> ParticipantLink {
+        let invitation = try await invitation(transaction, secret: secret, locking: locking)
         guard let participantID = invitation.participantID, invitation.usedAt != nil else {
             throw StoreError.invitationUnusable("has no consent yet")
         }
@@ -145,17 +152,20 @@ extension PrivacyStore {
         return ParticipantLink(invitation: invitation, study: study, participant: participant, stimulus: stimulus)
     }
 
-    private func invitation(_ transaction: any SQLTransaction, secret: String) async throws -> Invitation {
+    /// The invitation a secret opens; `locking` holds its row until the transaction ends (see
+    /// ``SQLTransaction/forUpdate``), for callers that change it on the strength of what they read.
+    private func invitation(_ transaction: any SQLTransaction, secret: String, locking: Bool = false) async throws -> Invitation {
         guard secret.count == 48, secret.allSatisfy(\.isHexDigit),
-              let row = try await transaction.query("SELECT * FROM invitations WHERE secret_sha256 = ?",
+              let row = try await transaction.query("SELECT * FROM invitations WHERE secret_sha256 = ?" + (locking ? transaction.forUpdate : ""),
                                                     [.text(Self.digest(secret))]).first else {
             throw StoreError.unknownInvitation
         }
         return try Invitation(row: row)
     }
 
-    private func usableInvitation(_ transaction: any SQLTransaction, secret: String) async throws -> (Invitation, Study) {
-        let invitation = try await invitation(transaction, secret: secret)
+    private func usableInvitation(_ transaction: any SQLTransaction, secret: String,
+                                  locking: Bool = false) async throws -> (Invitation, Study) {
+        let invitation = try await invitation(transaction, secret: secret, locking: locking)
         if invitation.usedAt != nil { throw StoreError.invitationUnusable("has already been used") }
         if invitation.expiresAt <= Clock.nowMilliseconds() { throw StoreError.invitationUnusable("has expired") }
         return (invitation, try await loadStudy(transaction, reference: invitation.studyID))

@@ -11,13 +11,14 @@ extension PrivacyStore {
         }
         let id = Identifier.make(.study)
         return try await database.transaction { transaction in
-            let clash = try await transaction.query("SELECT id FROM studies WHERE name = ?", [.text(definition.name)])
-            guard clash.isEmpty else { throw StoreError.duplicateStudyName(definition.name) }
-            try await transaction.execute(
+            // One statement decides: of concurrent creates of one name, one inserts and the rest find the
+            // name taken (on PostgreSQL a separate check would pass for all of them).
+            let inserted = try await transaction.query(
                 """
                 INSERT INTO studies (id, name, purpose, context, exemption, legal_basis, mode, retention_days, k_anonymity,
                     excluded_emotions, window_ms, notice_version, created_at, on_withdrawal, participant_readout, privacy_budget)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO NOTHING RETURNING id
                 """,
                 [.text(id), .text(definition.name), .text(definition.purpose), .text(definition.context.rawValue),
                  SQLValue(definition.exemption?.rawValue), .text(definition.legalBasis), .text(definition.mode.rawValue),
@@ -25,6 +26,7 @@ extension PrivacyStore {
                  .text(EmotionList.encode(definition.excludedEmotions)), .real(definition.windowMilliseconds),
                  .text(definition.noticeVersion), .integer(Clock.nowMilliseconds()), .text(definition.onWithdrawal.rawValue),
                  .integer(definition.participantReadout ? 1 : 0), SQLValue(definition.privacyBudget)])
+            guard !inserted.isEmpty else { throw StoreError.duplicateStudyName(definition.name) }
             var details = [
                 "name": definition.name, "context": definition.context.rawValue, "mode": definition.mode.rawValue,
                 "retention_days": String(definition.retentionDays), "k": String(definition.kAnonymity),

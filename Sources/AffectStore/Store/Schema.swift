@@ -181,6 +181,15 @@ enum Schema {
                        OR substr(source, 1, 7) = 'upload:')
             """,
         ]),
+        (14, [
+            // A release is a POST: who made it, the key that makes its retry harmless, and what it released
+            // (the noised table as first returned: a retry gets the same numbers, never a fresh draw).
+            "ALTER TABLE privacy_releases ADD COLUMN actor TEXT",
+            "ALTER TABLE privacy_releases ADD COLUMN idempotency_key TEXT",
+            "ALTER TABLE privacy_releases ADD COLUMN content TEXT",
+            "CREATE UNIQUE INDEX privacy_releases_by_key ON privacy_releases(study_id, idempotency_key)",
+            "CREATE INDEX privacy_releases_by_study ON privacy_releases(study_id, released_at)",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.
@@ -191,12 +200,15 @@ enum Schema {
     /// Brings the database to the latest version; refuses one written by a newer Affect.
     static func migrate(_ database: any SQLDatabase) async throws {
         try await database.transaction { transaction in
+            // Servers started together on one empty database would otherwise each create the tables.
+            try await transaction.serialise(on: .schema)
             try await transaction.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            let rows = try await transaction.query("SELECT MAX(version) AS version FROM schema_migrations")
-            let current = rows.first?["version"].int ?? 0
-            if current > latestVersion { throw StoreError.schemaTooNew(found: current, supported: latestVersion) }
-            for migration in migrations where migration.version > current {
+            // Each migration not yet recorded, in order (as GRDB's migrator tracks them by name).
+            let applied = Set(try await transaction.query("SELECT version FROM schema_migrations").compactMap { $0["version"].int })
+            let newest = applied.max() ?? 0
+            if newest > latestVersion { throw StoreError.schemaTooNew(found: newest, supported: latestVersion) }
+            for migration in migrations where !applied.contains(migration.version) {
                 for statement in migration.statements { try await transaction.execute(statement) }
                 try await transaction.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                                               [.integer(Int64(migration.version)), .integer(Clock.nowMilliseconds())])

@@ -7,16 +7,18 @@ import AffectCore
 /// ``record(_:)`` checks consent with every write (the store does, in the same transaction): once
 /// the participant withdraws, the next frame's write fails with ``StoreError/noConsent(participant:reason:)``
 /// and the caller stops, so processing ends within one analysed frame.
-public final class SessionWriter: @unchecked Sendable {
-    // Used by one analysis at a time, in frame order.
-    public let store: PrivacyStore
-    public let session: Session
-    public let policy: PrivacyStore.SessionPolicy
+///
+/// An actor: the analysis writes from its consume task while the socket's task and the status
+/// reports read ``recordsWritten``; the actor orders them (an `@unchecked Sendable` class hid that race).
+public actor SessionWriter {
+    nonisolated public let store: PrivacyStore
+    nonisolated public let session: Session
+    nonisolated public let policy: PrivacyStore.SessionPolicy
     private var minimiser: ResultMinimiser
     public private(set) var recordsWritten = 0
 
     /// Starts a session for a consenting participant (refused, with nothing stored, otherwise).
-    public convenience init(store: PrivacyStore, study: String, participant: String, stimulus: String? = nil, provenance: Provenance,
+    public init(store: PrivacyStore, study: String, participant: String, stimulus: String? = nil, provenance: Provenance,
                 actor: String) async throws {
         let session = try await store.startSession(study: study, participant: participant, stimulus: stimulus,
                                                    provenance: provenance, actor: actor)

@@ -58,8 +58,16 @@ struct ReportCommand: AsyncParsableCommand {
             let store = try await database.open()
             // The output file is opened first: a release that spends privacy budget must not be lost to a bad path.
             let file = try OutputFile(path: output, overwrite: overwrite)
-            let report = try await StudyReport.build(store: store, study: study, binMilliseconds: binMs, segmentBy: segmentBy,
-                                                     epsilon: epsilon, actor: DatabaseOptions.actor)
+            // A command is an act, not a read: it queues the moments it finds, and with --epsilon makes a release.
+            _ = try await StudyReport.queueMoments(store: store, study: study, binMilliseconds: binMs)
+            var release: StudyReport.SegmentRelease?
+            if let epsilon, let segmentBy {
+                release = try await StudyReport.releaseSegments(store: store, study: study, segmentBy: segmentBy, epsilon: epsilon,
+                                                                idempotencyKey: nil, actor: DatabaseOptions.actor)
+            }
+            var report = try await StudyReport.build(store: store, study: study, binMilliseconds: binMs,
+                                                     segmentBy: release == nil ? segmentBy : nil)
+            if let release { report.segments = release.table }
             let text: String = switch chosenFormat {
             case .html: try report.html()
             case .csv: report.csv()
@@ -68,8 +76,13 @@ struct ReportCommand: AsyncParsableCommand {
             try file.writeLine(text.hasSuffix("\n") ? String(text.dropLast()) : text)
             try file.close()
             if let output { Console.info("affect: wrote the \(chosenFormat.rawValue) report of \(report.study.name) to \(output)") }
-            if let spent = report.segments?.epsilon, let left = report.segments?.budgetRemaining {
-                Console.info(String(format: "affect: this release spent ε = %g; %g of the study's privacy budget is left", spent, left))
+            if let release {
+                if let spent = release.release?.epsilon {
+                    Console.info(String(format: "affect: this release spent ε = %g; %g of the study's privacy budget is left",
+                                        spent, release.budget.remaining))
+                } else {
+                    Console.info("affect: nothing released and no ε spent: every cell has fewer participants than the study's k")
+                }
             }
         }
     }

@@ -94,9 +94,8 @@ struct Serve: AsyncParsableCommand {
             if retired > 0 {
                 Console.info("affect: \(retired) stimuli named files on this server, which are no longer served; upload them again (POST /api/v1/studies/ID/stimuli/upload or affect stimulus add --file)")
             }
-            var adminToken: String?
-            if try await !store.hasAdminToken() {
-                adminToken = try await store.createToken(name: "admin", role: .admin, actor: DatabaseOptions.actor).secret
+            let adminToken = try await store.createFirstAdminToken(name: "admin", actor: DatabaseOptions.actor)?.secret
+            if adminToken != nil {
                 Console.info("affect: created the admin API token; it is shown once, below, and stored only as a hash")
             }
             let metrics = LiveMetrics()
