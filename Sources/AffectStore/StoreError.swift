@@ -14,6 +14,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case noConsent(participant: String, reason: String)
     case modeForbids(record: String, mode: String)
     case sessionClosed(String)
+    /// A newer connection through the participant's link resumed the session; this writer is fenced off.
+    case sessionContinuedElsewhere(String)
     case invalidLocation(String)
     /// A value the caller gave breaks a rule (``InputRules``); the message is fixed text.
     case invalidInput(String)
@@ -39,6 +41,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noConsent(let participant, let reason): "participant \(participant) has no valid consent (\(reason)): not processed"
         case .modeForbids(let record, let mode): "refused: a \(mode)-mode study stores no \(record)"
         case .sessionClosed(let id): "session \(id) has ended"
+        case .sessionContinuedElsewhere(let id): "session \(id) continued on a newer connection"
         case .invalidLocation(let text): "'\(text)' is not a database location (use sqlite:PATH or postgres://USER@HOST/DB)"
         case .invalidInput(let message): message
         case .constraint(let message): "refused by the database: \(message)"

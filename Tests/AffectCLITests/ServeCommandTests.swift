@@ -109,6 +109,6 @@ import Testing
         }
         try await store.close()
         #expect(admins == 1)
-        #expect(migrations == 14)
+        #expect(migrations == 15)
     }
 }

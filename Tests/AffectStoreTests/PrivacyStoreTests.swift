@@ -372,23 +372,92 @@ import Testing
         let (_, secret) = try await store.createInvitation(study: study.id, stimulus: stimulus.id, hours: 1, actor: Self.actor)
         let provenance = Provenance(models: ["emotion": "abc"], configuration: [:])
         await #expect(throws: StoreError.invitationUnusable("has no consent yet")) {
-            _ = try await store.startSession(throughInvitation: secret, provenance: provenance)
+            _ = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: "test")
         }
         let (participant, _, _) = try await store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose],
                                                           excludedEmotions: [], segment: nil)
-        let (session, link) = try await store.startSession(throughInvitation: secret, provenance: provenance)
-        #expect(session.stimulusID == stimulus.id && session.participantID == participant.id)
+        let started = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: "test")
+        let (session, link) = (started.session, started.link)
+        #expect(session.stimulusID == stimulus.id && session.participantID == participant.id && started.resumeFromMilliseconds == nil)
         #expect(link.invitation.sessionID == session.id && link.stimulus?.id == stimulus.id)
         #expect(try await store.participantLink(secret: secret).invitation.sessionID == session.id)
-        await #expect(throws: StoreError.invitationUnusable("has already been used for a session")) {
-            _ = try await store.startSession(throughInvitation: secret, provenance: provenance)
-        }
         try await Self.write(Self.frames(4), to: session, store: store)
         let (withdrawal, _) = try await store.withdrawConsent(throughInvitation: secret)
         #expect(withdrawal.sessionsDeleted == 1 && withdrawal.rowsDeleted == 4)
         await #expect(throws: StoreError.noConsent(participant: participant.id, reason: "withdrawn")) {
             _ = try await store.participantLink(secret: secret)
         }
+    }
+
+    /// A link's session that did not complete is resumed through the link: the epoch rises, the
+    /// earlier writer is fenced off, frames before what is stored are not taken again, and a completed
+    /// session is not reopened.
+    @Test(arguments: StoreBackend.available)
+    func aResumeFencesTheEarlierWriterAndStartsAfterWhatIsStored(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        let (_, secret) = try await store.createInvitation(study: study.id, hours: 1, actor: Self.actor)
+        _ = try await store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
+        let provenance = Provenance(models: ["emotion": "abc"], configuration: [:])
+        let first = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: "server:a")
+        let policy = try await store.policy(forSession: first.session.id)
+        var minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions, windowMilliseconds: policy.windowMilliseconds)
+        let frames = Self.frames(6)
+        for frame in frames.prefix(3) {
+            try await store.append(minimiser.consume(frame), toSession: first.session.id, epoch: first.session.epoch)
+        }
+        let second = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: "server:b")
+        #expect(second.session.id == first.session.id && second.session.epoch == first.session.epoch + 1)
+        #expect(second.resumeFromMilliseconds == (400.0).nextUp, "three frames at 0, 200 and 400 ms are stored")
+        await #expect(throws: StoreError.sessionContinuedElsewhere(first.session.id)) {
+            try await store.append(minimiser.consume(frames[3]), toSession: first.session.id, epoch: first.session.epoch)
+        }
+        try await store.endSession(first.session.id, actor: "server:a", epoch: first.session.epoch)
+        #expect(try await store.session(first.session.id).status == "running", "a fenced writer ends nothing")
+        await #expect(throws: StoreError.invitationUnusable("has a session scored by other models, which cannot be continued here")) {
+            _ = try await store.startSession(throughInvitation: secret, provenance: .init(models: ["emotion": "def"], configuration: [:]),
+                                             owner: "server:c")
+        }
+        for frame in frames.suffix(3) {
+            try await store.append(minimiser.consume(frame), toSession: second.session.id, epoch: second.session.epoch)
+        }
+        try await store.endSession(second.session.id, actor: "server:b", epoch: second.session.epoch)
+        #expect(try await store.results(session: second.session.id).count == 6, "nothing lost, nothing doubled")
+        await #expect(throws: StoreError.invitationUnusable("has already been used for a session")) {
+            _ = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: "server:c")
+        }
+        #expect(try await store.auditEvents().map(\.action).contains("session.resume"))
+    }
+
+    /// A session whose owner stops renewing its lease (a server killed mid-capture) becomes
+    /// `interrupted`, once, however many servers settle at once; it then counts for retention.
+    @Test(arguments: StoreBackend.available)
+    func anAbandonedSessionIsInterruptedOnceAndPurgedByRetention(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore(sessionLeaseMilliseconds: 1_000)
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        let (participant, _) = try await store.recordConsent(
+            .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition)), actor: Self.actor)
+        let abandoned = try await store.startSession(study: study.id, participant: participant.id,
+                                                     provenance: .init(models: ["emotion": "abc"], configuration: [:]), actor: Self.actor)
+        let kept = try await store.startSession(study: study.id, participant: participant.id,
+                                                provenance: .init(models: ["emotion": "abc"], configuration: [:]), actor: Self.actor)
+        try await Self.write(Self.frames(3), to: abandoned, store: store)
+        #expect(try await store.interruptExpiredSessions(actor: "server").isEmpty, "leases still held")
+        try await Task.sleep(for: .milliseconds(1_500))
+        // Renewed late but before anyone settled: still the owner's (a lease is judged when settling).
+        #expect(try await store.renewLeases([(kept.id, kept.epoch)]) == [])
+        let settled = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<5 { group.addTask { try await store.interruptExpiredSessions(actor: "server") } }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(settled == [abandoned.id], "interrupted once, by one of five settling at once")
+        let session = try await store.session(abandoned.id)
+        #expect(session.status == "interrupted" && session.endedAt != nil)
+        #expect(try await store.auditEvents().filter { $0.action == "session.interrupt" }.map(\.subject) == [abandoned.id])
+        let purge = try await store.purge(asOf: (session.endedAt ?? 0) + 400 * 86_400_000, actor: Self.actor)
+        #expect(purge.sessionsDeleted == 1, "retention counts an interrupted session")
     }
 }
 

@@ -15,11 +15,13 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     var testDescription: String { rawValue }
 
     /// A store on an empty database. SQLite gets a new file; PostgreSQL an emptied schema (the suite is serialised).
-    func makeStore() async throws -> (PrivacyStore, cleanup: () -> Void) {
+    func makeStore(sessionLeaseMilliseconds: Int64 = PrivacyStore.defaultSessionLeaseMilliseconds) async throws
+        -> (PrivacyStore, cleanup: () -> Void) {
         switch self {
         case .sqlite:
             let directory = try TestEnvironment.temporaryDirectory()
-            let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
+            let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path),
+                                                    sessionLeaseMilliseconds: sessionLeaseMilliseconds)
             return (store, { try? FileManager.default.removeItem(at: directory) })
         case .postgres:
             let database = try await PostgresDatabase(url: TestEnvironment.postgresURL ?? "")
@@ -27,7 +29,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 try await transaction.execute("DROP SCHEMA public CASCADE")
                 try await transaction.execute("CREATE SCHEMA public")
             }
-            let store = try await PrivacyStore(database: database)
+            let store = try await PrivacyStore(database: database, sessionLeaseMilliseconds: sessionLeaseMilliseconds)
             return (store, { Task { try? await database.close() } })
         }
     }

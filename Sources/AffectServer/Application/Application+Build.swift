@@ -24,6 +24,7 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
         server: .guarded(webSocketRouter: router, maximumFrameBytes: capture.settings.maximumFrameBytes,
                          limits: configuration.connections, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "affect"),
+        services: [SessionLeaseService(store: store, capture: capture, logger: logger)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

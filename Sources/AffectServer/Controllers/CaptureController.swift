@@ -10,14 +10,15 @@ import NIOWebSocket
 ///
 /// The socket carries binary frame messages (``FrameMessage``) from the page and a few JSON text
 /// messages each way:
-/// - server to page: `{"type": "ready", "session": ..., "fps": ...}` once, then `{"type": "rate", "fps": ...}`
+/// - server to page: `{"type": "ready", "session": ..., "fps": ..., "resume_from_ms": ...}` once (the last for
+///   a session resumed after a lost connection or a server's crash: frames before it are already stored), then `{"type": "rate", "fps": ...}`
 ///   whenever the rate the server asks for changes (adaptive sampling, the load ladder);
 /// - page to server: `{"type": "end"}` when the stimulus is over.
 ///
 /// A client's mistake closes its own socket at once with a code and a one-line reason, and nothing
 /// else: 1009 a frame over the byte or pixel limit, 1007 a frame that is not a readable JPEG (or a
 /// malformed header or text message), 1003 an unknown message type, 1008 frames faster than allowed or
-/// a link that cannot start a session. The server closes with 1000 when the participant withdraws and
+/// a link that cannot start a session, or a session that went on over a newer connection. The server closes with 1000 when the participant withdraws and
 /// 1011 when it gives the stream up (storage failed, shed under load).
 ///
 /// A link that cannot open a socket is refused before the upgrade, with the HTTP status and JSON
@@ -33,7 +34,15 @@ struct CaptureController {
         group.ws(":secret/ws", shouldUpgrade: { request, context in
             do {
                 let link = try await store.participantLink(secret: try context.parameters.require("secret"))
-                guard link.invitation.sessionID == nil else { throw StoreError.invitationUnusable("has already been used for a session") }
+                // A link whose session did not complete is resumed (the page lost its connection, or a
+                // server died); one whose session this server is running now is open in another window.
+                if let sessionID = link.invitation.sessionID {
+                    if capture.isRunning(session: sessionID) { throw StoreError.invitationUnusable("is already open in another window") }
+                    let status = try await store.session(sessionID).status
+                    guard status == "running" || status == "interrupted" else {
+                        throw StoreError.invitationUnusable("has already been used for a session")
+                    }
+                }
                 try capture.checkAvailable()
                 return .upgrade([:])
             } catch {
@@ -58,6 +67,7 @@ struct CaptureController {
                     case .withdrawn: try? await outbound.close(.normalClosure, reason: "consent withdrawn; data handled as the study says")
                     case .badFrame(let reason): try? await outbound.close(.dataInconsistentWithMessage, reason: Self.reason(reason))
                     case .failed(let reason): try? await outbound.close(.unexpectedServerError, reason: Self.reason(reason))
+                    case .superseded: try? await outbound.close(.policyViolation, reason: "this session continued on a newer connection")
                     }
                 }
             }
@@ -110,6 +120,8 @@ struct CaptureController {
         var fps: Double?
         var maxFrameBytes: Int
         var maxFps: Double
+        /// For a resumed session: frames before this media time are already stored and are ignored.
+        var resumeFromMs: Double?
     }
 
     struct Rate: Encodable {
@@ -143,7 +155,8 @@ struct CaptureController {
         do {
             try await outbound.writeTextMessage(Self.json(Ready(session: session.sessionID, fps: sentRate,
                                                                 maxFrameBytes: settings.maximumFrameBytes,
-                                                                maxFps: settings.maximumFramesPerSecond)))
+                                                                maxFps: settings.maximumFramesPerSecond,
+                                                                resumeFromMs: session.resumeFrom)))
             // Messages up to twice the limit reach the size check and get its reason; larger ones are
             // refused by the WebSocket layer itself, also with 1009.
             for try await message in inbound.messages(maxSize: 2 * settings.maximumFrameBytes + FrameMessage.headerBytes) {

@@ -67,6 +67,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .duplicateStudyName: .refusal(.conflict, "a study with this name already exists")
         case .duplicateStimulus: .refusal(.conflict, "the study already has a stimulus with this name and variant")
         case .sessionClosed: .refusal(.conflict, "this session has ended")
+        case .sessionContinuedElsewhere: .refusal(.conflict, "this session continued on a newer connection")
         case .noConsent: .refusal(.forbidden, "no valid consent: not processed")
         case .privacyBudgetSpent: .refusal(.forbidden, error.description)
         case .invitationUnusable: .refusal(.gone, error.description)

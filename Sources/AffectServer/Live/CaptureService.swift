@@ -45,6 +45,8 @@ public final class CaptureService: @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var running: [String: CaptureSession] = [:]
+    /// This process as the owner of the sessions it runs (see ``PrivacyStore/renewLeases(_:)``).
+    public let ownerID = "server:" + UUID().uuidString.lowercased()
 
     /// - Parameters:
     ///   - engine: a started engine; nil when the server has no models, and captures are then refused.
@@ -70,12 +72,13 @@ public final class CaptureService: @unchecked Sendable {
     /// Starts the link's one session and its stream on the engine.
     func begin(secret: String) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
-        let (session, link) = try await store.startSession(throughInvitation: secret, provenance: provenance)
+        let started = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: ownerID)
+        let (session, link) = (started.session, started.link)
         let writer: SessionWriter
         do {
             writer = try await SessionWriter(store: store, session: session)
         } catch {
-            try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)")
+            try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
             throw error
         }
         let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
@@ -97,9 +100,19 @@ public final class CaptureService: @unchecked Sendable {
         stream.metricsLabel = "participants"
         let id = engine.add(stream)
         let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
-                                     outputContinuation: continuation, engine: engine, feed: feed, logger: logger)
-        lock.withLock { running[session.id] = capture }
-        logger.info("capture started", metadata: ["session": "\(session.id)", "study": "\(session.studyID)"])
+                                     outputContinuation: continuation, engine: engine, feed: feed, logger: logger,
+                                     resumeFrom: started.resumeFromMilliseconds)
+        // A resumed session's earlier capture on this server (a page that reconnected before its old
+        // socket closed) is fenced off in the store; stop it here too.
+        let earlier = lock.withLock {
+            let earlier = running[session.id]
+            running[session.id] = capture
+            return earlier
+        }
+        earlier?.stop(.superseded)
+        logger.info(started.resumeFromMilliseconds == nil ? "capture started" : "capture resumed", metadata: [
+            "session": "\(session.id)", "study": "\(session.studyID)", "epoch": "\(session.epoch)",
+        ])
         return capture
     }
 
@@ -122,7 +135,10 @@ public final class CaptureService: @unchecked Sendable {
         await consumed
         capture.publishHealth(force: true)
         await capture.finish(actor: "participant:\(capture.link.invitation.id)")
-        lock.withLock { running[capture.sessionID] = nil }
+        lock.withLock {
+            // A resumed capture may already hold this session's place.
+            if running[capture.sessionID] === capture { running[capture.sessionID] = nil }
+        }
         let records = await capture.writer.recordsWritten
         logger.info("capture ended", metadata: [
             "session": "\(capture.sessionID)", "records": "\(records)",
@@ -154,5 +170,23 @@ public final class CaptureService: @unchecked Sendable {
     /// Whether the engine gave up on the capture's stream (shed under load, stalled).
     func streamError(_ capture: CaptureSession) -> (any Error)? {
         engine?.captureError(ofStream: capture.streamID)
+    }
+}
+
+extension CaptureService {
+    /// Whether this server is running a capture of `session` now.
+    func isRunning(session: String) -> Bool {
+        lock.withLock { running[session] != nil }
+    }
+
+    /// The sessions this server is running, with the epoch each writes at.
+    func runningSessions() -> [(id: String, epoch: Int64)] {
+        lock.withLock { running.values.map { ($0.sessionID, $0.writer.session.epoch) } }
+    }
+
+    /// Stops the capture of a session whose lease this server no longer holds.
+    func lost(session: String) {
+        let capture = lock.withLock { running[session] }
+        capture?.stop(.superseded)
     }
 }

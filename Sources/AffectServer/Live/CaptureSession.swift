@@ -25,6 +25,9 @@ final class CaptureSession: @unchecked Sendable {
         case badFrame(String)
         /// The server's side failed (storage, shedding under load, a stall).
         case failed(String)
+        /// The page reconnected through its link and the session went on over the new connection
+        /// (on this server or another): this one stops writing and closes.
+        case superseded
     }
 
     let link: PrivacyStore.ParticipantLink
@@ -46,10 +49,16 @@ final class CaptureSession: @unchecked Sendable {
     private var lastHealth = ContinuousClock.now
 
     var sessionID: String { writer.session.id }
+    /// For a resumed session, the media time its stored results reach (see ``PrivacyStore/LinkSession``).
+    let resumeFrom: Double?
 
+    /// - Parameter resumeFrom: for a resumed session, the media time its stored results reach: earlier
+    ///   frames are skipped, so nothing is stored twice.
     init(link: PrivacyStore.ParticipantLink, writer: SessionWriter, source: PushFrameSource, streamID: Int,
          outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, engine: LiveEngine, feed: LiveFeed,
-         logger: Logger) {
+         logger: Logger, resumeFrom: Double? = nil) {
+        if let resumeFrom { lastMediaMilliseconds = resumeFrom.nextDown }
+        self.resumeFrom = resumeFrom
         self.logger = logger
         self.link = link
         self.writer = writer
@@ -127,6 +136,8 @@ final class CaptureSession: @unchecked Sendable {
                 published(records)
             } catch StoreError.noConsent {
                 stop(.withdrawn)
+            } catch StoreError.sessionContinuedElsewhere {
+                stop(.superseded)
             } catch {
                 logger.error("capture stopped: results could not be stored: \(error)", metadata: ["session": "\(sessionID)"])
                 stop(.failed("the server could not store results"))
@@ -174,6 +185,8 @@ final class CaptureSession: @unchecked Sendable {
                 published(try await writer.finish(actor: actor))
             } catch StoreError.noConsent {
                 stop(.withdrawn)
+            } catch StoreError.sessionContinuedElsewhere {
+                stop(.superseded)
             } catch {
                 failure = "the session could not be closed: \(error)"
             }
@@ -182,6 +195,8 @@ final class CaptureSession: @unchecked Sendable {
             feed.remove(session: sessionID)
             return
         }
+        // The newer connection reports this session from now on.
+        if stopReason == .superseded { return }
         let final = lock.withLock {
             switch stop {
             case .failed(let reason), .badFrame(let reason): status.state = .failed; status.reason = reason

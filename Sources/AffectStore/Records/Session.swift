@@ -8,8 +8,10 @@ public struct Session: Sendable, Hashable, Codable {
     public var stimulusID: String?
     public var startedAt: Int64
     public var endedAt: Int64?
-    /// `running`, `completed`, or `withdrawn`.
+    /// `running`, `completed`, or `interrupted` (its owner's lease expired: the server died mid-capture).
     public var status: String
+    /// Raised by each resume through the participant's link; writes carrying an older epoch are refused.
+    public var epoch: Int64
 
     init(row: SQLRow) throws {
         id = try row.text("id")
@@ -20,6 +22,7 @@ public struct Session: Sendable, Hashable, Codable {
         startedAt = try row.integer("started_at")
         endedAt = row["ended_at"].int64
         status = try row.text("status")
+        epoch = row["epoch"].int64 ?? 1
     }
 }
 

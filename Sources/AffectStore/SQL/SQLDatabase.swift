@@ -55,6 +55,15 @@ extension SQLTransaction {
     /// transaction ends, so a concurrent one waits and then reads the changed row instead of the same
     /// stale one. SQLite needs nothing (one writer at a time) and has no such clause.
     public var forUpdate: String { dialect == .postgres ? " FOR UPDATE" : "" }
+
+    /// The database server's clock in integer milliseconds since 1970, as an SQL expression. Leases
+    /// are judged by it, so nodes whose clocks disagree still agree on whether a lease has expired.
+    public var nowMilliseconds: String {
+        switch dialect {
+        case .postgres: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+        case .sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+        }
+    }
 }
 
 public enum SQLDialect: String, Sendable {

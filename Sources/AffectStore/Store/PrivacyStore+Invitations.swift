@@ -104,27 +104,6 @@ extension PrivacyStore {
         try await database.transaction { transaction in try await self.consentedLink(transaction, secret: secret) }
     }
 
-    /// Starts the link's one capture session, for its stimulus; a second start is refused.
-    public func startSession(throughInvitation secret: String, provenance: Provenance) async throws -> (Session, ParticipantLink) {
-        try await database.transaction { transaction in
-            // Locked first: ten sockets opened at once on one link start one session between them.
-            let link = try await self.consentedLink(transaction, secret: secret, locking: true)
-            guard link.invitation.sessionID == nil else {
-                throw StoreError.invitationUnusable("has already been used for a session")
-            }
-            let session = try await self.insertSession(transaction, study: link.study, participant: link.participant,
-                                                       stimulus: link.invitation.stimulusID, provenance: provenance,
-                                                       actor: "participant:\(link.invitation.id)")
-            let claimed = try await transaction.query(
-                "UPDATE invitations SET session_id = ? WHERE id = ? AND session_id IS NULL RETURNING id",
-                [.text(session.id), .text(link.invitation.id)])
-            guard !claimed.isEmpty else { throw StoreError.invitationUnusable("has already been used for a session") }
-            var started = link
-            started.invitation.sessionID = session.id
-            return (session, started)
-        }
-    }
-
     /// Withdraws the consent given through a link: the participant's data goes as the study's policy says.
     public func withdrawConsent(throughInvitation secret: String) async throws -> (Withdrawal, ParticipantLink) {
         let link = try await participantLink(secret: secret)
@@ -132,7 +111,7 @@ extension PrivacyStore {
         return (withdrawal, link)
     }
 
-    private func consentedLink(_ transaction: any SQLTransaction, secret: String,
+    func consentedLink(_ transaction: any SQLTransaction, secret: String,
                                locking: Bool = false) async throws -> ParticipantLink {
         let invitation = try await invitation(transaction, secret: secret, locking: locking)
         guard let participantID = invitation.participantID, invitation.usedAt != nil else {

@@ -3,8 +3,9 @@ import Foundation
 
 extension PrivacyStore {
     /// Starts a session for a participant with valid consent; refuses (and stores nothing) otherwise.
+    /// The session is owned by `owner` (the command or server writing it), whose writes renew its lease.
     public func startSession(study reference: String, participant id: String, stimulus: String? = nil,
-                             provenance: Provenance, actor: String) async throws -> Session {
+                             provenance: Provenance, actor: String, owner: String = "command") async throws -> Session {
         try Identifier.validate(id, as: .participant)
         if let stimulus { try Identifier.validate(stimulus, as: .stimulus) }
         return try await database.transaction { transaction in
@@ -12,13 +13,13 @@ extension PrivacyStore {
             let participant = try await self.loadParticipant(transaction, id: id)
             guard participant.studyID == study.id else { throw StoreError.unknownParticipant(id) }
             return try await self.insertSession(transaction, study: study, participant: participant, stimulus: stimulus,
-                                                provenance: provenance, actor: actor)
+                                                provenance: provenance, actor: actor, owner: owner)
         }
     }
 
     /// Inserts a running session after checking consent and the stimulus; call inside a transaction.
     func insertSession(_ transaction: any SQLTransaction, study: Study, participant: Participant, stimulus: String?,
-                       provenance: Provenance, actor: String) async throws -> Session {
+                       provenance: Provenance, actor: String, owner: String) async throws -> Session {
         if let problem = try await consentProblem(transaction, participant: participant, study: study) {
             throw StoreError.noConsent(participant: participant.id, reason: problem)
         }
@@ -27,11 +28,7 @@ extension PrivacyStore {
                                                    [.text(stimulus), .text(study.id)])
             guard !rows.isEmpty else { throw StoreError.unknownStimulus(stimulus) }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let models = String(decoding: try encoder.encode(provenance.models), as: UTF8.self)
-        let configuration = String(decoding: try encoder.encode(provenance.configuration), as: UTF8.self)
-        let provenanceID = Identifier.sha256Hex(models + "\n" + configuration)
+        let (provenanceID, models, configuration) = try Self.provenanceRow(provenance)
         let now = Clock.nowMilliseconds()
         if try await transaction.query("SELECT id FROM provenance WHERE id = ?", [.text(provenanceID)]).isEmpty {
             try await transaction.execute("INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?)",
@@ -40,15 +37,26 @@ extension PrivacyStore {
         let sessionID = Identifier.make(.session)
         try await transaction.execute(
             """
-            INSERT INTO sessions (id, study_id, participant_id, provenance_id, stimulus_id, started_at, ended_at, status)
-            VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')
+            INSERT INTO sessions (id, study_id, participant_id, provenance_id, stimulus_id, started_at, ended_at, status,
+                owner, lease_expires_at, epoch)
+            VALUES (?, ?, ?, ?, ?, ?, NULL, 'running', ?, \(transaction.nowMilliseconds) + ?, 1)
             """,
-            [.text(sessionID), .text(study.id), .text(participant.id), .text(provenanceID), SQLValue(stimulus), .integer(now)])
+            [.text(sessionID), .text(study.id), .text(participant.id), .text(provenanceID), SQLValue(stimulus), .integer(now),
+             .text(owner), .integer(sessionLeaseMilliseconds)])
         try await audit(transaction, actor: actor, action: "session.start", subject: sessionID, details: [
             "study": study.id, "participant": participant.id, "provenance": provenanceID,
             "mode": study.definition.mode.rawValue, "stimulus": stimulus ?? "",
         ])
         return try await loadSession(transaction, id: sessionID)
+    }
+
+    /// A provenance's id (the SHA-256 of its canonical JSON) and that JSON, as stored.
+    static func provenanceRow(_ provenance: Provenance) throws -> (id: String, models: String, configuration: String) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let models = String(decoding: try encoder.encode(provenance.models), as: UTF8.self)
+        let configuration = String(decoding: try encoder.encode(provenance.configuration), as: UTF8.self)
+        return (Identifier.sha256Hex(models + "\n" + configuration), models, configuration)
     }
 
     /// The rules a session's writes must follow, read once when it starts.
@@ -69,15 +77,20 @@ extension PrivacyStore {
         }
     }
 
-    /// Appends results to a running session.
+    /// Appends results to a running session and renews its lease.
     ///
     /// Refuses, writing nothing, when consent is no longer valid (the caller must stop
-    /// processing), when a record's shape is not the one the study's mode allows, or when
-    /// a record carries an expression the participant or study excluded.
-    public func append(_ records: [MinimisedRecord], toSession id: String) async throws {
+    /// processing), when a record's shape is not the one the study's mode allows, when
+    /// a record carries an expression the participant or study excluded, or when `epoch` is given
+    /// and a resume through the link has raised the session's epoch since
+    /// (``StoreError/sessionContinuedElsewhere(_:)``: the writer must stop).
+    public func append(_ records: [MinimisedRecord], toSession id: String, epoch: Int64? = nil) async throws {
         guard !records.isEmpty else { return }
         try Identifier.validate(id, as: .session)
         try await database.transaction { transaction in
+            // The fence and the lease renewal are one statement, taken first: a resume committing
+            // concurrently either happened before (this write is refused) or waits for this one.
+            try await self.holdLease(transaction, session: id, epoch: epoch)
             let (session, study, participant) = try await self.sessionContext(transaction, id: id)
             guard session.status == "running" else { throw StoreError.sessionClosed(id) }
             if let problem = try await self.consentProblem(transaction, participant: participant, study: study) {
@@ -101,12 +114,18 @@ extension PrivacyStore {
         }
     }
 
-    /// Ends a session; its data then waits for its study's retention period.
-    public func endSession(_ id: String, actor: String) async throws {
+    /// Ends a session; its data then waits for its study's retention period. With `epoch`, a writer
+    /// fenced off by a resume ends nothing (the newer connection owns the session).
+    public func endSession(_ id: String, actor: String, epoch: Int64? = nil) async throws {
         try Identifier.validate(id, as: .session)
         try await database.transaction { transaction in
             let (session, _, _) = try await self.sessionContext(transaction, id: id)
             guard session.status == "running" else { return }
+            if let epoch {
+                let held = try await transaction.query("SELECT id FROM sessions WHERE id = ? AND epoch = ?" + transaction.forUpdate,
+                                                       [.text(id), .integer(epoch)])
+                guard !held.isEmpty else { return }
+            }
             try await transaction.execute("UPDATE sessions SET status = 'completed', ended_at = ? WHERE id = ?",
                                           [.integer(Clock.nowMilliseconds()), .text(id)])
             let counts = try await self.rowCounts(transaction, session: id).mapValues(String.init)

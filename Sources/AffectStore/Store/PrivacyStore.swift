@@ -9,16 +9,25 @@ import Foundation
 /// transaction, so a change and its record commit or fail together.
 public final class PrivacyStore: Sendable {
     public let database: any SQLDatabase
+    /// How long a running session's owner may go without renewing its lease before the session
+    /// counts as interrupted (its server died): see ``interruptExpiredSessions(actor:)``.
+    public let sessionLeaseMilliseconds: Int64
+
+    /// The lease when none is given: long enough for a busy server to renew (it renews every third
+    /// of it), short enough that a crashed server's sessions are settled within a minute.
+    public static let defaultSessionLeaseMilliseconds: Int64 = 30_000
 
     /// Wraps an open database, bringing its schema up to date.
-    public init(database: any SQLDatabase) async throws {
+    public init(database: any SQLDatabase, sessionLeaseMilliseconds: Int64 = PrivacyStore.defaultSessionLeaseMilliseconds) async throws {
         self.database = database
+        self.sessionLeaseMilliseconds = max(1_000, sessionLeaseMilliseconds)
         try await Schema.migrate(database)
     }
 
     /// Opens the database at `location` and migrates it.
-    public static func open(_ location: DatabaseLocation) async throws -> PrivacyStore {
-        try await PrivacyStore(database: location.open())
+    public static func open(_ location: DatabaseLocation,
+                            sessionLeaseMilliseconds: Int64 = PrivacyStore.defaultSessionLeaseMilliseconds) async throws -> PrivacyStore {
+        try await PrivacyStore(database: location.open(), sessionLeaseMilliseconds: sessionLeaseMilliseconds)
     }
 
     public func close() async throws {

@@ -190,6 +190,17 @@ enum Schema {
             "CREATE UNIQUE INDEX privacy_releases_by_key ON privacy_releases(study_id, idempotency_key)",
             "CREATE INDEX privacy_releases_by_study ON privacy_releases(study_id, released_at)",
         ]),
+        (15, [
+            // Crash recovery: a running session has an owner (a server process or a command) holding a
+            // lease it renews on the database's clock, and an epoch that a resume through the link raises
+            // so the earlier owner's writes are refused (fencing).
+            "ALTER TABLE sessions ADD COLUMN owner TEXT",
+            "ALTER TABLE sessions ADD COLUMN lease_expires_at BIGINT",
+            "ALTER TABLE sessions ADD COLUMN epoch BIGINT NOT NULL DEFAULT 1",
+            // Sessions left running by an Affect that had no leases were stranded by a crash: settled at once.
+            "UPDATE sessions SET lease_expires_at = 0 WHERE status = 'running'",
+            "CREATE INDEX sessions_by_lease ON sessions(status, lease_expires_at)",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

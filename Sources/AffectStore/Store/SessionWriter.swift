@@ -54,7 +54,7 @@ public actor SessionWriter {
                 if checkingConsentIfEmpty { try await store.checkConsent(session: session.id) }
                 return []
             }
-            try await store.append(records, toSession: session.id)
+            try await store.append(records, toSession: session.id, epoch: session.epoch)
             recordsWritten += records.count
             return records
         } catch StoreError.unknownSession {
@@ -67,9 +67,9 @@ public actor SessionWriter {
     @discardableResult
     public func finish(actor: String) async throws -> [MinimisedRecord] {
         let records = minimiser.finish()
-        try await store.append(records, toSession: session.id)
+        try await store.append(records, toSession: session.id, epoch: session.epoch)
         recordsWritten += records.count
-        try await store.endSession(session.id, actor: actor)
+        try await store.endSession(session.id, actor: actor, epoch: session.epoch)
         return records
     }
 }

@@ -1,0 +1,47 @@
+import AffectStore
+import Logging
+import ServiceLifecycle
+
+/// Keeps this server's claim on the sessions it runs, and settles the sessions of servers that died.
+///
+/// Every third of the store's session lease it renews the lease of each capture this server runs
+/// (a paused page writes nothing for a while, and its lease must not run out meanwhile), stops any
+/// capture whose session was resumed elsewhere, and marks `interrupted` every session whose owner's
+/// lease ran out (``PrivacyStore/interruptExpiredSessions(actor:)``): that is how a crash's stranded
+/// sessions come to count for retention, purge and reports. Every node runs it; the store's
+/// statements make running it on several nodes at once harmless. It runs once at start, before the
+/// first wait, so a restarted server settles what its previous run left at once.
+struct SessionLeaseService: Service {
+    let store: PrivacyStore
+    let capture: CaptureService
+    let logger: Logger
+
+    func run() async throws {
+        let interval = Duration.milliseconds(store.sessionLeaseMilliseconds / 3)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await upkeep()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// One round: renew, stop what was lost, settle what expired. A failure (the database briefly
+    /// unreachable) is logged and the next round tries again.
+    func upkeep() async {
+        do {
+            for lost in try await store.renewLeases(capture.runningSessions()) {
+                logger.warning("a session this server ran was resumed elsewhere or ended; stopping its capture",
+                               metadata: ["session": "\(lost)"])
+                capture.lost(session: lost)
+            }
+            let interrupted = try await store.interruptExpiredSessions(actor: "server")
+            if !interrupted.isEmpty {
+                logger.info("sessions whose server stopped renewing them are now interrupted",
+                            metadata: ["sessions": "\(interrupted.joined(separator: ","))"])
+            }
+        } catch {
+            logger.warning("session lease upkeep failed; trying again: \(error)")
+        }
+    }
+}
