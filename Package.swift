@@ -118,7 +118,11 @@ let package = Package(
         .target(name: "AffectTestSupport", dependencies: ["AffectStore"], path: "Tests/AffectTestSupport"),
         .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport", "CVBridge"]),
         // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.
-        .testTarget(name: "AffectCLITests", dependencies: ["affect", "AffectTestSupport"]),
+        .testTarget(name: "AffectCLITests", dependencies: [
+            "affect", "AffectTestSupport", "AffectVision",
+            // A participant page's protocol, spoken to a server process that a test kills and restarts.
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ]),
     ],
     cxxLanguageStandard: .cxx17
 )

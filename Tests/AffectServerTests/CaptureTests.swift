@@ -47,11 +47,12 @@ import Testing
         }
     }
 
-    func withServer(maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual, readout: Bool = false,
+    func withServer(_ backend: TestDatabase.Backend = .sqlite, maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual,
+                    readout: Bool = false,
                     _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
-        let directory = try TestEnvironment.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
+        let database = try TestDatabase.make(backend)
+        defer { database.drop() }
+        let store = try await database.open()
         let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface),
                                 catalog: try ModelCatalog(directory: TestEnvironment.modelsDirectory))
         try engine.start()
@@ -68,9 +69,15 @@ import Testing
                                                    actor: "test")
         let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
                                    metrics: engine.metrics)
-        try await app.test(.live) { client in
-            try await body(client, Fixture(store: store, capture: capture, study: study, stimulus: stimulus))
+        do {
+            try await app.test(.live) { client in
+                try await body(client, Fixture(store: store, capture: capture, study: study, stimulus: stimulus))
+            }
+        } catch {
+            try? await store.close()
+            throw error
         }
+        try await store.close()
     }
 
     /// A frame message as the page sends it: media ms, capture ms, then the JPEG.
@@ -234,6 +241,72 @@ import Testing
             }
             #expect(windows == [500, 1500, 2500])
             #expect(shown.values.sorted() == windows)
+        }
+    }
+
+    /// Finding 3 of P7: ten sockets opened at once on one consented link opened 2 and 4 sessions. Now
+    /// they share one: the first starts it, the others are refused as another window or resume it
+    /// (fencing the one before), and what is stored has no frame twice.
+    @Test(.enabled(if: ready), arguments: TestDatabase.Backend.available)
+    func tenSocketsOnOneLinkOpenOneSession(_ backend: TestDatabase.Backend) async throws {
+        try await withServer(backend) { client, fixture in
+            let secret = try await fixture.consentedLink()
+            let closes = await withTaskGroup(of: WebSocketCloseFrame?.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        try? await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                            try await Self.watch(outbound, count: 5)
+                            try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                            for try await _ in inbound {}
+                        } ?? nil
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let sessions = try await fixture.store.sessions(study: fixture.study.id)
+            #expect(sessions.count == 1, "\(closes.map { $0?.reason ?? "refused" })")
+            let session = try #require(sessions.first)
+            let times = try await fixture.store.results(session: session.id).compactMap { record -> Double? in
+                switch record {
+                case .face(let row): row.timeMilliseconds
+                case .noFace(let row): row.timeMilliseconds
+                default: nil
+                }
+            }
+            #expect(Set(times).count == times.count, "no frame stored twice")
+        }
+    }
+
+    /// A page that loses its connection reconnects through its link and goes on with the same session
+    /// from where its stored results end.
+    @Test(.enabled(if: ready), arguments: TestDatabase.Backend.available)
+    func aReconnectingPageResumesItsSession(_ backend: TestDatabase.Backend) async throws {
+        try await withServer(backend) { client, fixture in
+            let secret = try await fixture.consentedLink()
+            // The first connection drops without an end (the page's network went away).
+            _ = try await client.ws("/p/\(secret)/ws") { _, outbound, _ in
+                try await Self.watch(outbound, count: 10)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let first = try #require(try await Self.sessionOfLink(fixture, secret: secret))
+            let stored = try await fixture.store.results(session: first.id).count
+            let resumeFrom = Collected()
+            let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                if case .text(let text) = try await messages.next(),
+                   let ready = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
+                    resumeFrom.append([ready["resume_from_ms"] as? Double ?? -1])
+                }
+                // The page goes on from where it is; it re-sends nothing it sent before.
+                try await Self.watch(outbound, count: 10, startingAt: 10)
+                try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                while try await messages.next() != nil {}
+            }
+            #expect(close?.closeCode == .normalClosure)
+            let sessions = try await fixture.store.sessions(study: fixture.study.id)
+            #expect(sessions.map(\.id) == [first.id] && sessions.first?.status == "completed" && sessions.first?.epoch == 2)
+            #expect((resumeFrom.values.first ?? -1) > 0, "the page is told where the stored results end")
+            #expect(try await fixture.store.results(session: first.id).count > stored)
         }
     }
 

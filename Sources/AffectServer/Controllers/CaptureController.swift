@@ -12,7 +12,8 @@ import NIOWebSocket
 /// messages each way:
 /// - server to page: `{"type": "ready", "session": ..., "fps": ..., "resume_from_ms": ...}` once (the last for
 ///   a session resumed after a lost connection or a server's crash: frames before it are already stored), then `{"type": "rate", "fps": ...}`
-///   whenever the rate the server asks for changes (adaptive sampling, the load ladder);
+///   whenever the rate the server asks for changes (adaptive sampling, the load ladder), and
+///   `{"type": "stored", "t_ms": [...]}` once records are committed (what survives a crash);
 /// - page to server: `{"type": "end"}` when the stimulus is over.
 ///
 /// A client's mistake closes its own socket at once with a code and a one-line reason, and nothing
@@ -71,21 +72,28 @@ struct CaptureController {
                     }
                 }
             }
-            // With the study's leave, the participant sees exactly what is stored about them, as it is stored.
-            let readouts = AsyncStream<[LiveFeed.SessionPoint]>.makeStream()
+            // With the study's leave, the participant sees exactly what is stored about them, as it is stored;
+            // every page hears which of its frames are committed.
+            let replies = AsyncStream<String>.makeStream()
             if session.link.study.definition.participantReadout {
-                session.onStored { readouts.continuation.yield($0) }
+                session.onStored { points in
+                    if let text = try? Self.json(Readout(points: points)) { replies.continuation.yield(text) }
+                }
+            }
+            session.onCommitted { times in
+                if let text = try? Self.json(Stored(tMs: times)) { replies.continuation.yield(text) }
             }
             let readout = Task {
-                for await points in readouts.stream {
-                    try? await outbound.writeTextMessage(Self.json(Readout(points: points)))
+                for await text in replies.stream {
+                    try? await outbound.writeTextMessage(text)
                 }
             }
             var closing: Closing?
             await capture.run(session) {
                 closing = await ingest(inbound: inbound, outbound: outbound, session: session)
+                if closing == nil && session.stopReason == nil { session.markDisconnected() }
             }
-            readouts.continuation.finish()
+            replies.continuation.finish()
             await readout.value
             // Closed only once the session is closed in the store: a page that sees 1000 knows its
             // results are all written.
@@ -122,6 +130,12 @@ struct CaptureController {
         var maxFps: Double
         /// For a resumed session: frames before this media time are already stored and are ignored.
         var resumeFromMs: Double?
+    }
+
+    /// The media times of records just committed to the store (a frame's time, a window's start).
+    struct Stored: Encodable {
+        var type = "stored"
+        var tMs: [Double]
     }
 
     struct Rate: Encodable {

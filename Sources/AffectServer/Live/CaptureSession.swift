@@ -77,6 +77,14 @@ final class CaptureSession: @unchecked Sendable {
     /// Why the capture was stopped by the server, if it was.
     var stopReason: Stop? { lock.withLock { stop } }
 
+    private var disconnected = false
+
+    /// The page's connection went away without ending the session: the session stays open (its
+    /// lease runs out unless the page resumes through its link), and the open window is not closed.
+    func markDisconnected() {
+        lock.withLock { disconnected = true }
+    }
+
     /// Called once when the server stops the capture (withdrawal, a failed stream), to close the socket.
     func onStop(_ body: @escaping @Sendable (Stop) -> Void) {
         let already = lock.withLock {
@@ -89,6 +97,14 @@ final class CaptureSession: @unchecked Sendable {
     /// Called with the points of every record stored, for a study that shows participants their own results.
     func onStored(_ body: @escaping @Sendable ([LiveFeed.SessionPoint]) -> Void) {
         lock.withLock { onStored = body }
+    }
+
+    private var onCommitted: (@Sendable ([Double]) -> Void)?
+
+    /// Called, once they are committed, with the media times of the records just stored (a frame's
+    /// time, a window's start): the page's acknowledgement that they survive a crash.
+    func onCommitted(_ body: @escaping @Sendable ([Double]) -> Void) {
+        lock.withLock { onCommitted = body }
     }
 
     /// Stops the capture for `reason` (the first reason wins) and ends the engine's stream.
@@ -171,14 +187,37 @@ final class CaptureSession: @unchecked Sendable {
     /// Shows stored records on the feed and the page's readout, and counts them (the count the
     /// status reports, kept under this session's lock rather than read across from the writer).
     private func published(_ records: [MinimisedRecord]) {
-        lock.withLock { status.recordsWritten += records.count }
+        let acknowledge = lock.withLock {
+            status.recordsWritten += records.count
+            return onCommitted
+        }
+        let times = records.compactMap { record -> Double? in
+            switch record {
+            case .face(let row): row.timeMilliseconds
+            case .noFace(let row): row.timeMilliseconds
+            case .group(let row): row.timeMilliseconds
+            case .window(let row): row.startMilliseconds
+            case .moment: nil
+            }
+        }
+        if !times.isEmpty { acknowledge?(times) }
         feed.add(records, session: sessionID)
         let points = records.compactMap(LiveFeed.point(of:))
         if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
     }
 
-    /// Ends the session in the store (unless its data went with a withdrawal) and in the feed.
+    /// Ends the session in the store (unless its data went with a withdrawal, or the page only lost
+    /// its connection) and in the feed.
     func finish(actor: String) async {
+        if lock.withLock({ disconnected && stop == nil }) {
+            let final = lock.withLock {
+                status.state = .interrupted
+                status.reason = "the page's connection dropped; it may resume through its link"
+                return status
+            }
+            feed.update(final)
+            return
+        }
         var failure: String?
         if stopReason != .withdrawn {
             do {

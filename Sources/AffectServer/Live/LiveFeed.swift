@@ -12,7 +12,8 @@ import Foundation
 public final class LiveFeed: @unchecked Sendable {
     /// A session as the dashboard lists it.
     public struct SessionStatus: Sendable, Codable, Hashable {
-        public enum State: String, Sendable, Codable { case running, ended, withdrawn, failed }
+        /// `interrupted`: the page's connection dropped without ending; it may resume through its link.
+        public enum State: String, Sendable, Codable { case running, ended, withdrawn, failed, interrupted }
 
         public var session: String
         public var study: String

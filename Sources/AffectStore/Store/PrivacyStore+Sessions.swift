@@ -30,10 +30,11 @@ extension PrivacyStore {
         }
         let (provenanceID, models, configuration) = try Self.provenanceRow(provenance)
         let now = Clock.nowMilliseconds()
-        if try await transaction.query("SELECT id FROM provenance WHERE id = ?", [.text(provenanceID)]).isEmpty {
-            try await transaction.execute("INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?)",
-                                          [.text(provenanceID), .text(models), .text(configuration), .integer(now)])
-        }
+        // Sessions starting together share one provenance row: one statement decides who inserts it
+        // (a check and an insert let two concurrent first sessions collide on PostgreSQL).
+        try await transaction.execute(
+            "INSERT INTO provenance (id, models, configuration, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            [.text(provenanceID), .text(models), .text(configuration), .integer(now)])
         let sessionID = Identifier.make(.session)
         try await transaction.execute(
             """

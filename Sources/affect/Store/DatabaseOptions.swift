@@ -10,11 +10,11 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "location"))
     var location: String?
 
-    func open() async throws -> PrivacyStore {
+    func open(sessionLeaseMilliseconds: Int64 = PrivacyStore.defaultSessionLeaseMilliseconds) async throws -> PrivacyStore {
         let configured = ProcessInfo.processInfo.environment["AFFECT_DB"].flatMap { $0.isEmpty ? nil : $0 }
         let text = location ?? configured
         let parsed = try text.map(DatabaseLocation.init(parsing:)) ?? .defaultLocation
-        return try await PrivacyStore.open(parsed)
+        return try await PrivacyStore.open(parsed, sessionLeaseMilliseconds: sessionLeaseMilliseconds)
     }
 
     /// Who is acting, for the audit log.

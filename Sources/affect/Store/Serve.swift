@@ -61,6 +61,10 @@ struct Serve: AsyncParsableCommand {
     var maxHeaderBytes = 32 * 1024
     @Option(help: "Connections open at once (pages, sockets, dashboards); more get 503.")
     var maxConnections = 1024
+    @Option(help: ArgumentHelp(
+        "Seconds a capture session stays this server's without a renewal (renewed every third of it). A session whose server died becomes 'interrupted' this long after; a page may resume it through its link before and after.",
+        valueName: "seconds"))
+    var sessionLease: Double = Double(PrivacyStore.defaultSessionLeaseMilliseconds) / 1000
 
     struct Ready: Encodable {
         var url: String
@@ -69,6 +73,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
+        if !(sessionLease >= 1 && sessionLease <= 3600) { throw ValidationError("--session-lease must be 1 to 3600 seconds") }
         if !(1...256).contains(workers) { throw ValidationError("--workers must be 1 to 256") }
         if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
         if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
@@ -87,7 +92,7 @@ struct Serve: AsyncParsableCommand {
             if options.location == nil, let data {
                 options.location = "sqlite:" + (data as NSString).appendingPathComponent("affect.sqlite")
             }
-            let store = try await options.open()
+            let store = try await options.open(sessionLeaseMilliseconds: Int64((sessionLease * 1000).rounded()))
             // Uploaded stimuli live beside the embedded database (or in --data with another database).
             let stimulusDirectory = StimulusLibrary.inDataDirectory(data).directory
             let retired = try await store.retiredStimulusCount()

@@ -74,6 +74,15 @@ function mediaTime() {
 
 function start() {
   $("start").disabled = true;
+  connect();
+}
+
+// Close codes after which the session can go on over a new connection: the network dropped (1006),
+// the server went away or restarted (1001, 1012), or was briefly overloaded (1013).
+const RESUMABLE = [1001, 1006, 1012, 1013];
+const MAX_RECONNECTS = 30;
+
+function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}${base}/ws`);
   socket.binaryType = "arraybuffer";
@@ -85,13 +94,19 @@ function start() {
       state.fps = message.fps;
       $("rate").textContent = message.fps.toFixed(1);
     }
-    if (message.type === "ready") begin(message);
+    if (message.type === "ready") document.body.dataset.session ? resumed() : begin(message);
     if (message.type === "readout") showReadout(message.points);
   };
   socket.onclose = async (event) => {
     if (state.ended) return;
+    if (event.code === 1000 && /withdrawn/.test(event.reason)) return stopCapture();
+    if (document.body.dataset.session && RESUMABLE.includes(event.code) && (state.reconnects || 0) < MAX_RECONNECTS) {
+      // The stimulus plays on; frames are sent again once the server has the session back.
+      state.reconnects = (state.reconnects || 0) + 1;
+      setState("reconnecting", "The connection was lost. Reconnecting; the video goes on.");
+      return setTimeout(connect, 1000);
+    }
     stopCapture();
-    if (event.code === 1000 && /withdrawn/.test(event.reason)) return;
     if (!document.body.dataset.session) {
       // Refused before it opened: a browser does not show a refused handshake's answer to the page,
       // so ask the same address plainly; the server gives the same status and reason.
@@ -102,6 +117,12 @@ function start() {
     const reason = event.reason || "the connection was lost";
     setState("closed", `The session stopped: ${reason} (code ${event.code}).`, event.code !== 1000);
   };
+}
+
+function resumed() {
+  state.reconnects = 0;
+  setState(state.paused ? "paused" : "capturing", state.paused ? "Paused: nothing is sent." : "Watching. Your expressions are being estimated.");
+  schedule();
 }
 
 async function begin(ready) {

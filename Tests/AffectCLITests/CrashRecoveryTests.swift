@@ -1,0 +1,188 @@
+import AffectCore
+import AffectStore
+import AffectTestSupport
+import AffectVision
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Finding 5 of P7: after `kill -9` mid-capture a session stayed `running` forever. Now the server is
+/// killed during a capture and started again; a client speaking the participant page's protocol
+/// reconnects through its link and resumes; nothing it was told is stored goes missing, nothing is
+/// stored twice, the audit chain holds, and a session nobody resumes becomes `interrupted` and is
+/// purged by retention.
+@Suite(.serialized) struct CrashRecoveryTests {
+    static var ready: Bool { TestEnvironment.hasModels && TestEnvironment.hasSharedData }
+
+    /// A server process on `port` (0: any), with a short session lease so expiry shows within the test.
+    final class Server: @unchecked Sendable {
+        // Touched only by the test's own task.
+        let process = Process()
+        let url: String
+        let port: Int
+
+        init(database: String, data: URL, port: Int) throws {
+            process.executableURL = URL(fileURLWithPath: CommandRunner.affectPath)
+            process.arguments = ["serve", "--port", String(port), "--data", data.path, "--db", database, "--session-lease", "3",
+                                 "--workers", "2"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var buffer = Data()
+            let deadline = Date().addingTimeInterval(30)
+            while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline, process.isRunning {
+                buffer += out.fileHandleForReading.availableData
+            }
+            let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+            let ready = (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+            url = ready["url"] as? String ?? ""
+            self.port = Int(url.split(separator: ":").last ?? "") ?? 0
+        }
+
+        func kill() {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// What the client saw of one connection.
+    final class Page: @unchecked Sendable {
+        private let lock = NSLock()
+        private var acknowledged: [Double] = []
+        private var resumeFrom: Double?
+        private var session: String?
+        var stored: [Double] { lock.withLock { acknowledged } }
+        var resumedFrom: Double? { lock.withLock { resumeFrom } }
+        var sessionID: String? { lock.withLock { session } }
+
+        func note(_ text: String) {
+            guard let message = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return }
+            lock.withLock {
+                switch message["type"] as? String {
+                case "ready":
+                    session = message["session"] as? String
+                    resumeFrom = message["resume_from_ms"] as? Double
+                case "stored": acknowledged += message["t_ms"] as? [Double] ?? []
+                default: break
+                }
+            }
+        }
+    }
+
+    static let frame: Data? = try? Data(contentsOf: URL(fileURLWithPath: TestEnvironment.data("fer-fixtures/images/justin.jpg")))
+
+    /// Connects through the link and sends frames at 10 per second on the stimulus clock from `first`
+    /// ms, until `stop` returns true; then sends the end if `end`, and reads until the server closes.
+    static func watch(url: String, secret: String, page: Page, from first: Double, count: Int, end: Bool) async throws {
+        let jpeg = try #require(frame)
+        let wsURL = url.replacingOccurrences(of: "http://", with: "ws://") + "/p/\(secret)/ws"
+        _ = try await WebSocketClient.connect(url: wsURL, configuration: .init(maxFrameSize: 1 << 22),
+                                              logger: Logger(label: "test.page")) { inbound, outbound, _ in
+            let reader = Task {
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    if case .text(let text) = message { page.note(text) }
+                }
+            }
+            for index in 0..<count {
+                let media = first + Double(index) * 100
+                let message = FrameMessage(mediaMilliseconds: media, captureMilliseconds: media, jpeg: jpeg)
+                try await outbound.writeBinaryMessage(ByteBuffer(bytes: message.encoded()))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if end { try await outbound.writeTextMessage(#"{"type": "end"}"#) }
+            _ = try? await reader.value
+        }
+    }
+
+    @Test(.enabled(if: ready), arguments: TestDatabase.Backend.available)
+    func aKilledServersCaptureResumesAndNothingAcknowledgedIsLostOrDoubled(_ backend: TestDatabase.Backend) async throws {
+        let database = try TestDatabase.make(backend)
+        defer { database.drop() }
+        let location: String = switch database.location {
+        case .sqlite(let path): "sqlite:" + path
+        case .postgres(let url): url
+        }
+        var store: PrivacyStore? = try await database.open()
+        let study = try #require(try await store?.createStudy(
+            StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch), actor: "test"))
+        var secrets: [String] = []
+        for _ in 0..<2 {
+            let (_, secret) = try #require(try await store?.createInvitation(study: study.id, hours: 1, actor: "test"))
+            _ = try await store?.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
+            secrets.append(secret)
+        }
+        try await store?.close()
+        store = nil
+
+        let first = try Server(database: location, data: database.directory, port: 0)
+        #expect(!first.url.isEmpty, "the server comes up")
+        let resumed = Page(), abandoned = Page()
+        // Two pages capture; the server is killed while they send (the clients' sockets then fail).
+        async let resumedBefore: Void = Self.watch(url: first.url, secret: secrets[0], page: resumed, from: 0, count: 40, end: false)
+        async let abandonedBefore: Void = Self.watch(url: first.url, secret: secrets[1], page: abandoned, from: 0, count: 40, end: false)
+        try await Task.sleep(for: .milliseconds(2_500))
+        first.kill()
+        _ = try? await resumedBefore
+        _ = try? await abandonedBefore
+        let acknowledgedBeforeKill = resumed.stored
+        #expect(acknowledgedBeforeKill.count >= 5, "frames were stored and acknowledged before the kill")
+
+        let killedAt = ContinuousClock.now
+        let second = try Server(database: location, data: database.directory, port: first.port)
+        defer { second.stop() }
+        let restarted = killedAt.duration(to: .now)
+        // The page reconnects through its link and goes on from its media time (2.5 s and later).
+        let page = Page()
+        async let after: Void = Self.watch(url: second.url, secret: secrets[0], page: page, from: 3_000, count: 20, end: true)
+        while page.sessionID == nil && killedAt.duration(to: .now) < .seconds(30) { try await Task.sleep(for: .milliseconds(50)) }
+        let resumedWithin = killedAt.duration(to: .now)
+        try await after
+        #expect(page.sessionID == resumed.sessionID && page.sessionID != nil, "the same session goes on")
+        FileHandle.standardError.write(Data("crash recovery (\(backend)): server restarted in \(restarted), session resumed \(resumedWithin) after the kill\n".utf8))
+        #expect(resumedWithin < .seconds(5), "resumed \(resumedWithin) after the kill (the server took \(restarted) to start)")
+        #expect((page.resumedFrom ?? 0) >= (acknowledgedBeforeKill.max() ?? 0), "the page is told where stored results end")
+
+        store = try await database.open()
+        let sessionID = try #require(page.sessionID)
+        let session = try #require(try await store?.session(sessionID))
+        #expect(session.status == "completed" && session.epoch == 2)
+        let times = try #require(try await store?.results(session: session.id)).compactMap { record -> Double? in
+            switch record {
+            case .face(let row): row.timeMilliseconds
+            case .noFace(let row): row.timeMilliseconds
+            default: nil
+            }
+        }
+        #expect(Set(acknowledgedBeforeKill).isSubset(of: Set(times)), "no acknowledged record is missing")
+        #expect(Set(page.stored).isSubset(of: Set(times)))
+        #expect(Set(times).count == times.count, "no record is stored twice")
+
+        // The abandoned page never comes back: its session is settled as interrupted once the lease runs
+        // out (3 s here), and retention then purges it like an ended one.
+        let abandonedID = try #require(abandoned.sessionID)
+        var status = ""
+        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        while status != "interrupted" && ContinuousClock.now < deadline {
+            status = try await store?.session(abandonedID).status ?? ""
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(status == "interrupted")
+        try await store?.close()
+        second.stop()
+        let purge = try CommandRunner.affect(["purge", "--as-of", "2099-01-01", "--db", location])
+        #expect(purge.status == 0 && purge.stdout.contains("\"sessions_deleted\" : 2"), "\(purge.stdout) \(purge.stderr)")
+        let audit = try CommandRunner.affect(["audit", "verify", "--db", location])
+        #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
+    }
+}
