@@ -1,5 +1,6 @@
 import AffectCore
 import AffectPipeline
+import AffectStore
 import AffectVision
 import ArgumentParser
 import Foundation
@@ -66,6 +67,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Live benchmark: the streams are participant pages on WebSockets to a local study server.")
     var websocket = false
 
+    @Option(help: ArgumentHelp("With --websocket: the study server's store is this PostgreSQL database (a study is added to it) instead of a throwaway SQLite file.",
+                               valueName: "postgres-url"))
+    var storeDb: String?
+
     @Option(help: "Live benchmark: seconds to run.")
     var duration: Double = 30
 
@@ -77,6 +82,7 @@ struct Bench: ParsableCommand {
         if let streams, !(1...2000).contains(streams) { throw ValidationError("--streams must be between 1 and 2000") }
         if (push || websocket) && streams == nil { throw ValidationError("--push and --websocket need --streams N") }
         if push && websocket { throw ValidationError("choose one of --push and --websocket") }
+        if storeDb != nil && !websocket { throw ValidationError("--store-db applies to --websocket") }
         guard duration > 0, fps > 0, maxFps >= fps else {
             throw ValidationError("--duration and --fps must be positive and --max-fps at least --fps")
         }
@@ -174,7 +180,8 @@ struct Bench: ParsableCommand {
         try CommandFailure.reporting {
             let benchmark = CaptureBenchmark(input: input, clients: count, workers: threads, detector: detector,
                                              duration: duration, policy: policy.policy(fps: fps, maxFps: maxFps),
-                                             catalog: try ModelCatalog(directory: models))
+                                             catalog: try ModelCatalog(directory: models),
+                                             store: try storeDb.map(DatabaseLocation.init(parsing:)))
             OpenCVRuntime.limitThreadsPerCall(to: 1)
             let report = try Blocking.run { try await benchmark.run() }
             switch format {

@@ -26,6 +26,8 @@ struct CaptureBenchmark {
     var duration: Double
     var policy: SamplingPolicy
     var catalog: ModelCatalog
+    /// The store's database; nil for a throwaway SQLite file.
+    var store: DatabaseLocation?
 
     struct Report: Codable {
         var clients: Int
@@ -62,10 +64,10 @@ struct CaptureBenchmark {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("affect-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
+        let store = try await PrivacyStore.open(self.store ?? .sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
         let actor = "bench"
         let study = try await store.createStudy(
-            StudyDefinition(name: "Capture benchmark", purpose: "Measure the capture path's throughput",
+            StudyDefinition(name: "Capture benchmark \(UUID().uuidString.prefix(8))", purpose: "Measure the capture path's throughput",
                             context: .mediaResearch, mode: .individual, participantReadout: true),
             actor: actor)
         // The pages never play it: the clip is sent as camera frames, so any address will do.
