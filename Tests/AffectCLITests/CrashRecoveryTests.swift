@@ -129,9 +129,13 @@ import FoundationNetworking
         #expect(!first.url.isEmpty, "the server comes up")
         let resumed = Page(), abandoned = Page()
         // Two pages capture; the server is killed while they send (the clients' sockets then fail).
-        async let resumedBefore: Void = Self.watch(url: first.url, secret: secrets[0], page: resumed, from: 0, count: 40, end: false)
-        async let abandonedBefore: Void = Self.watch(url: first.url, secret: secrets[1], page: abandoned, from: 0, count: 40, end: false)
-        try await Task.sleep(for: .milliseconds(2_500))
+        async let resumedBefore: Void = Self.watch(url: first.url, secret: secrets[0], page: resumed, from: 0, count: 100, end: false)
+        async let abandonedBefore: Void = Self.watch(url: first.url, secret: secrets[1], page: abandoned, from: 0, count: 100, end: false)
+        // Killed mid-stream, once some of the page's frames are acknowledged as stored.
+        let started = ContinuousClock.now
+        while (resumed.stored.count < 5 || abandoned.stored.isEmpty) && started.duration(to: .now) < .seconds(8) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         first.kill()
         _ = try? await resumedBefore
         _ = try? await abandonedBefore
@@ -142,9 +146,9 @@ import FoundationNetworking
         let second = try Server(database: location, data: database.directory, port: first.port)
         defer { second.stop() }
         let restarted = killedAt.duration(to: .now)
-        // The page reconnects through its link and goes on from its media time (2.5 s and later).
+        // The page reconnects through its link and goes on from its media time (10 s: the stimulus played on).
         let page = Page()
-        async let after: Void = Self.watch(url: second.url, secret: secrets[0], page: page, from: 3_000, count: 20, end: true)
+        async let after: Void = Self.watch(url: second.url, secret: secrets[0], page: page, from: 10_000, count: 20, end: true)
         while page.sessionID == nil && killedAt.duration(to: .now) < .seconds(30) { try await Task.sleep(for: .milliseconds(50)) }
         let resumedWithin = killedAt.duration(to: .now)
         try await after

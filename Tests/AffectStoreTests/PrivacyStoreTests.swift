@@ -168,7 +168,8 @@ import Testing
         let individual = try await store.createStudy(Self.mediaStudy(.individual), actor: Self.actor)
         let (participant, session) = try await Self.consentingSession(store, study: individual)
         let writer = try await SessionWriter(store: store, study: individual.id, participant: participant.id,
-                                             provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor)
+                                             provenance: Provenance(models: [:], configuration: [:]), actor: Self.actor,
+                                             batching: .immediate)
         try await writer.record(moment: moment)
         #expect(try await store.results(session: writer.session.id) == [.moment(moment)])
         let export = try await store.exportSubject(participant: participant.id, actor: Self.actor)

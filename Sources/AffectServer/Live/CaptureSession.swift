@@ -134,30 +134,42 @@ final class CaptureSession: @unchecked Sendable {
     }
 
     /// Writes the engine's results as they come, until the stream ends; stops the capture when a
-    /// write is refused (consent withdrawn) or fails.
+    /// write is refused (consent withdrawn, the session resumed elsewhere) or fails. The writer commits
+    /// in batches; a ticker commits a due batch when results stop coming (a paused page, a slow engine).
     func consume() async {
+        let ticker = Task { [writer] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: writer.batching.maximumDelay)
+                guard !Task.isCancelled, stopReason == nil else { continue }
+                await write { try await writer.flushIfDue() }
+            }
+        }
         for await output in outputs {
             guard stopReason == nil else { continue }
-            do {
-                let records: [MinimisedRecord]
-                switch output {
-                case .result(let result):
-                    records = try await writer.record(result)
-                    noteAnalysed()
-                case .moment(let moment): records = try await writer.record(moment: moment)
-                case .ended(let error):
-                    stop(Self.stop(for: error))
-                    continue
-                }
-                published(records)
-            } catch StoreError.noConsent {
-                stop(.withdrawn)
-            } catch StoreError.sessionContinuedElsewhere {
-                stop(.superseded)
-            } catch {
-                logger.error("capture stopped: results could not be stored: \(error)", metadata: ["session": "\(sessionID)"])
-                stop(.failed("the server could not store results"))
+            switch output {
+            case .result(let result):
+                await write { try await writer.record(result) }
+                noteAnalysed()
+            case .moment(let moment):
+                await write { try await writer.record(moment: moment) }
+            case .ended(let error):
+                stop(Self.stop(for: error))
             }
+        }
+        ticker.cancel()
+    }
+
+    /// One call into the writer: what it committed is published; a refusal or failure stops the capture.
+    private func write(_ body: () async throws -> [MinimisedRecord]) async {
+        do {
+            published(try await body())
+        } catch StoreError.noConsent {
+            stop(.withdrawn)
+        } catch StoreError.sessionContinuedElsewhere {
+            stop(.superseded)
+        } catch {
+            logger.error("capture stopped: results could not be stored: \(error)", metadata: ["session": "\(sessionID)"])
+            stop(.failed("the server could not store results"))
         }
     }
 

@@ -1,76 +1,176 @@
 import AffectCore
 
 /// The sink between a running analysis and the store: minimises each frame result to what the
-/// session's mode allows and appends it, so per-frame scores of an aggregate or group session
-/// never leave memory.
+/// session's mode allows and appends it in batches, so per-frame scores of an aggregate or group
+/// session never leave memory.
 ///
-/// ``record(_:)`` checks consent with every write (the store does, in the same transaction): once
-/// the participant withdraws, the next frame's write fails with ``StoreError/noConsent(participant:reason:)``
-/// and the caller stops, so processing ends within one analysed frame.
+/// Records are committed a batch at a time (``Batching``: by default every 250 ms or 20 records,
+/// whichever comes first), one transaction per batch instead of one per frame. Each commit checks
+/// consent in the same transaction, and while nothing is pending consent is still checked at the same
+/// pace: once the participant withdraws, the next commit or check fails with
+/// ``StoreError/noConsent(participant:reason:)`` and the caller stops, so processing ends within one
+/// batch. What a call returns is exactly what was committed by it, so a live view shows no more than
+/// the store keeps, and only once it is kept.
 ///
-/// An actor: the analysis writes from its consume task while the socket's task and the status
-/// reports read ``recordsWritten``; the actor orders them (an `@unchecked Sendable` class hid that race).
+/// A database that is briefly unreachable (``StoreError/backend(_:)``) does not end the session: the
+/// batch stays pending and is tried again with growing pauses, up to ``Batching/bufferLimit`` records;
+/// past that the error is thrown and the caller stops.
+///
+/// An actor: the analysis writes from its consume task, a ticker flushes due batches, and status
+/// reports read ``recordsWritten``; the actor orders them (an `@unchecked Sendable` class hid a race).
 public actor SessionWriter {
+    /// When a batch is committed, and how much may wait while the database is unreachable.
+    public struct Batching: Sendable, Hashable {
+        /// A batch this large is committed at once.
+        public var maximumRecords: Int
+        /// A batch's first record waits at most this long (also the pace of consent checks when idle).
+        public var maximumDelay: Duration
+        /// Records kept pending while commits fail; one more and the session gives up.
+        public var bufferLimit: Int
+
+        public init(maximumRecords: Int = 20, maximumDelay: Duration = .milliseconds(250), bufferLimit: Int = 3_000) {
+            self.maximumRecords = max(1, maximumRecords)
+            self.maximumDelay = maximumDelay
+            self.bufferLimit = max(self.maximumRecords, bufferLimit)
+        }
+
+        /// Every record committed on its own, as it comes (for tools that want each write to land at once).
+        public static let immediate = Batching(maximumRecords: 1, maximumDelay: .zero)
+    }
+
     nonisolated public let store: PrivacyStore
     nonisolated public let session: Session
     nonisolated public let policy: PrivacyStore.SessionPolicy
+    nonisolated public let batching: Batching
     private var minimiser: ResultMinimiser
     public private(set) var recordsWritten = 0
+    /// Minimised records not committed yet, oldest first, and when the oldest arrived.
+    private var pending: [MinimisedRecord] = []
+    private var pendingSince: ContinuousClock.Instant?
+    private var lastCheck = ContinuousClock.now
+    /// After a failed commit, no new attempt before this; the pause doubles with each failure.
+    private var retryAt: ContinuousClock.Instant?
+    private var retryPause = Duration.milliseconds(250)
+    /// Commits that failed because the database could not be reached, over the session.
+    public private(set) var failedCommits = 0
+    /// True while a batch's transaction runs. An actor lets other calls in while it awaits the store,
+    /// so without this a ticker's call and a frame's call could both commit the same batch.
+    private var committing = false
 
     /// Starts a session for a consenting participant (refused, with nothing stored, otherwise).
     public init(store: PrivacyStore, study: String, participant: String, stimulus: String? = nil, provenance: Provenance,
-                actor: String) async throws {
+                actor: String, batching: Batching = Batching()) async throws {
         let session = try await store.startSession(study: study, participant: participant, stimulus: stimulus,
                                                    provenance: provenance, actor: actor)
-        try await self.init(store: store, session: session)
+        try await self.init(store: store, session: session, batching: batching)
     }
 
     /// Writes into a session already started (through a participant link, say).
-    public init(store: PrivacyStore, session: Session) async throws {
+    public init(store: PrivacyStore, session: Session, batching: Batching = Batching()) async throws {
         self.store = store
         self.session = session
+        self.batching = batching
         policy = try await store.policy(forSession: session.id)
         minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions,
                                     windowMilliseconds: policy.windowMilliseconds)
     }
 
-    /// Stores what the session's mode keeps of one frame's result; returns exactly what was stored,
-    /// so a live view can show no more than the store keeps.
+    /// Adds what the session's mode keeps of one frame's result to the batch; returns what was
+    /// committed by this call (this frame's records and earlier ones, or nothing yet).
     @discardableResult
     public func record(_ result: FrameResult) async throws -> [MinimisedRecord] {
-        // With an aggregate window still open there is nothing to write, but consent must still hold.
-        try await write(minimiser.consume(result), checkingConsentIfEmpty: true)
+        add(minimiser.consume(result))
+        return try await flushIfDue()
     }
 
-    /// Stores a closed moment when the session's mode and opt-outs allow it.
+    /// Adds a closed moment when the session's mode and opt-outs allow it; returns what was committed.
     @discardableResult
     public func record(moment: Moment) async throws -> [MinimisedRecord] {
-        try await write(minimiser.consume(moment: moment), checkingConsentIfEmpty: false)
+        add(minimiser.consume(moment: moment))
+        return try await flushIfDue()
     }
 
-    private func write(_ records: [MinimisedRecord], checkingConsentIfEmpty: Bool) async throws -> [MinimisedRecord] {
-        do {
-            if records.isEmpty {
-                if checkingConsentIfEmpty { try await store.checkConsent(session: session.id) }
-                return []
+    /// Commits the batch when it is full or its oldest record has waited long enough, and checks
+    /// consent at that pace while nothing is pending. Call it periodically while a session runs, so a
+    /// batch is not held back when frames stop coming.
+    @discardableResult
+    public func flushIfDue(at now: ContinuousClock.Instant = .now) async throws -> [MinimisedRecord] {
+        if let retryAt, now < retryAt { return [] }
+        if pending.count >= batching.maximumRecords || (pendingSince.map { $0.duration(to: now) >= batching.maximumDelay } ?? false) {
+            return try await commit(at: now)
+        }
+        if pending.isEmpty && lastCheck.duration(to: now) >= batching.maximumDelay {
+            lastCheck = now
+            do {
+                try await store.checkConsent(session: session.id)
+            } catch StoreError.unknownSession {
+                throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
+            } catch StoreError.backend {
+                // Unreachable now; the next check or commit tries again.
             }
-            try await store.append(records, toSession: session.id, epoch: session.epoch)
-            recordsWritten += records.count
-            return records
+        }
+        return []
+    }
+
+    /// Writes what is still pending and open, and ends the session; returns the records committed last.
+    /// A database that does not answer is tried for a while (the same growing pauses), then the error is thrown.
+    @discardableResult
+    public func finish(actor: String) async throws -> [MinimisedRecord] {
+        add(minimiser.finish())
+        var committed: [MinimisedRecord] = []
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while !pending.isEmpty || committing {
+            if committing {
+                // Another call's batch is on its way; wait for it rather than commit beside it.
+                try await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            if let retryAt { try await Task.sleep(until: retryAt, clock: .continuous) }
+            committed += try await commit(at: .now)
+            if !pending.isEmpty && ContinuousClock.now > deadline {
+                throw StoreError.backend("the store did not answer for 30 s; \(pending.count) records of the session were not stored")
+            }
+        }
+        try await store.endSession(session.id, actor: actor, epoch: session.epoch)
+        return committed
+    }
+
+    private func add(_ records: [MinimisedRecord]) {
+        guard !records.isEmpty else { return }
+        if pending.isEmpty { pendingSince = .now }
+        pending += records
+    }
+
+    /// One transaction for the whole batch; on success the batch is what the call returns. The batch
+    /// leaves `pending` before the store is awaited, and goes back to its front if the store could not
+    /// be reached; a call that finds a commit under way commits nothing.
+    private func commit(at now: ContinuousClock.Instant) async throws -> [MinimisedRecord] {
+        guard !pending.isEmpty, !committing else { return [] }
+        committing = true
+        defer { committing = false }
+        let batch = pending
+        let batchSince = pendingSince
+        pending = []
+        pendingSince = nil
+        do {
+            try await store.append(batch, toSession: session.id, epoch: session.epoch)
         } catch StoreError.unknownSession {
             // A withdrawal deletes the session with the rest of the participant's data: say why it is gone.
             throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
+        } catch StoreError.backend(let reason) {
+            failedCommits += 1
+            pending = batch + pending
+            pendingSince = batchSince ?? pendingSince
+            guard pending.count <= batching.bufferLimit else { throw StoreError.backend(reason) }
+            retryAt = now.advanced(by: retryPause)
+            retryPause = min(retryPause * 2, .seconds(2))
+            return []
         }
-    }
-
-    /// Writes what is still open and ends the session; returns the records written last.
-    @discardableResult
-    public func finish(actor: String) async throws -> [MinimisedRecord] {
-        let records = minimiser.finish()
-        try await store.append(records, toSession: session.id, epoch: session.epoch)
-        recordsWritten += records.count
-        try await store.endSession(session.id, actor: actor, epoch: session.epoch)
-        return records
+        retryAt = nil
+        retryPause = .milliseconds(250)
+        lastCheck = now
+        recordsWritten += batch.count
+        return batch
     }
 }
 
