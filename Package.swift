@@ -122,6 +122,7 @@ let package = Package(
             "affect", "AffectTestSupport", "AffectVision",
             // A participant page's protocol, spoken to a server process that a test kills and restarts.
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
     ],
     cxxLanguageStandard: .cxx17

@@ -6,6 +6,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -29,7 +30,7 @@ import FoundationNetworking
         init(database: String, data: URL, port: Int) throws {
             process.executableURL = URL(fileURLWithPath: CommandRunner.affectPath)
             process.arguments = ["serve", "--port", String(port), "--data", data.path, "--db", database, "--session-lease", "3",
-                                 "--workers", "2"]
+                                 "--workers", "2", "--detector", "blazeface"]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -65,6 +66,12 @@ import FoundationNetworking
         var stored: [Double] { lock.withLock { acknowledged } }
         var resumedFrom: Double? { lock.withLock { resumeFrom } }
         var sessionID: String? { lock.withLock { session } }
+        private var close: WebSocketErrorCode?
+        var closeCode: WebSocketErrorCode? { lock.withLock { close } }
+
+        func closed(with code: WebSocketErrorCode) {
+            lock.withLock { close = code }
+        }
 
         func note(_ text: String) {
             guard let message = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return }
@@ -84,7 +91,8 @@ import FoundationNetworking
 
     /// Connects through the link and sends frames at 10 per second on the stimulus clock from `first`
     /// ms, until `stop` returns true; then sends the end if `end`, and reads until the server closes.
-    static func watch(url: String, secret: String, page: Page, from first: Double, count: Int, end: Bool) async throws {
+    static func watch(url: String, secret: String, page: Page, from first: Double, count: Int, end: Bool,
+                      every interval: Double = 100) async throws {
         let jpeg = try #require(frame)
         let wsURL = url.replacingOccurrences(of: "http://", with: "ws://") + "/p/\(secret)/ws"
         _ = try await WebSocketClient.connect(url: wsURL, configuration: .init(maxFrameSize: 1 << 22),
@@ -95,14 +103,14 @@ import FoundationNetworking
                 }
             }
             for index in 0..<count {
-                let media = first + Double(index) * 100
+                let media = first + Double(index) * interval
                 let message = FrameMessage(mediaMilliseconds: media, captureMilliseconds: media, jpeg: jpeg)
                 try await outbound.writeBinaryMessage(ByteBuffer(bytes: message.encoded()))
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(Int(interval)))
             }
             if end { try await outbound.writeTextMessage(#"{"type": "end"}"#) }
             _ = try? await reader.value
-        }
+        }.map { page.closed(with: $0.closeCode) }
     }
 
     @Test(.enabled(if: ready), arguments: TestDatabase.Backend.available)
@@ -188,5 +196,103 @@ import FoundationNetworking
         #expect(purge.status == 0 && purge.stdout.contains("\"sessions_deleted\" : 2"), "\(purge.stdout) \(purge.stderr)")
         let audit = try CommandRunner.affect(["audit", "verify", "--db", location])
         #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
+    }
+
+    /// A PostgreSQL of the test's own (stopping the suite's shared one would fail other tests).
+    struct PrivateDatabase {
+        let url: String
+        let directory: String
+
+        init() throws {
+            url = try Self.script(["start"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            directory = URLComponents(string: url)?.queryItems?.first { $0.name == "host" }?.value ?? ""
+        }
+
+        func run(_ verb: String) throws { _ = try Self.script([verb, directory]) }
+
+        /// Runs `scripts/postgres` with its output in a file, not a pipe: the server it starts inherits
+        /// the descriptors, and a pipe would then never reach its end while the server runs.
+        static func script(_ arguments: [String]) throws -> String {
+            let output = try TestEnvironment.temporaryDirectory().appendingPathComponent("out")
+            defer { try? FileManager.default.removeItem(at: output.deletingLastPathComponent()) }
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            let process = Process()
+            process.executableURL = TestEnvironment.packageRoot.appendingPathComponent("scripts/postgres")
+            process.arguments = arguments
+            process.standardOutput = try FileHandle(forWritingTo: output)
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw ScriptFailure(status: process.terminationStatus) }
+            return String(decoding: try Data(contentsOf: output), as: UTF8.self)
+        }
+
+        struct ScriptFailure: Error {
+            var status: Int32
+        }
+    }
+
+    /// The P7 outage test: PostgreSQL stopped for 10 s while 20 participants capture. Every capture
+    /// goes on (the writer keeps its batches and retries), and every record acknowledged is stored once.
+    @Test(.disabled("""
+        Open (P7): with 20 captures started together on a 2-core machine, some pages close with 1001 and \
+        have no stored session, and the run can hang in the server's shutdown; the writer's retry and the \
+        20 s transaction deadline are in place, the cause of the missing sessions is not found yet.
+        """), .enabled(if: ready && TestEnvironment.postgresURL != nil))
+    func aTenSecondDatabaseOutageEndsNoCaptureAndLosesNothingAcknowledged() async throws {
+        let database = try PrivateDatabase()
+        #expect(database.url.hasPrefix("postgres://"), "a private PostgreSQL starts")
+        defer { _ = try? database.run("stop") }
+        let store = try await PrivacyStore.open(.postgres(url: database.url))
+        let study = try await store.createStudy(
+            StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch), actor: "test")
+        var secrets: [String] = []
+        for _ in 0..<20 {
+            let (_, secret) = try await store.createInvitation(study: study.id, hours: 1, actor: "test")
+            _ = try await store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
+            secrets.append(secret)
+        }
+        try await store.close()
+        let data = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try Server(database: database.url, data: data, port: 0)
+        defer { server.stop() }
+        #expect(!server.url.isEmpty, "the server comes up")
+
+        let pages = secrets.map { _ in Page() }
+        // 20 participants at 4 frames/s for 22 s; the database is away from 5 s to 15 s.
+        let outage = Task {
+            try await Task.sleep(for: .seconds(5))
+            try database.run("pause")
+            try await Task.sleep(for: .seconds(10))
+            try database.run("resume")
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (secret, page) in zip(secrets, pages) {
+                group.addTask { try await Self.watch(url: server.url, secret: secret, page: page, from: 0, count: 88, end: true, every: 250) }
+            }
+            try await group.waitForAll()
+        }
+        try await outage.value
+
+        let after = try await PrivacyStore.open(.postgres(url: database.url))
+        let sessions = try await after.sessions(study: study.id)
+        #expect(sessions.count == 20 && sessions.allSatisfy { $0.status == "completed" }, "\(sessions.map(\.status))")
+        for page in pages {
+            #expect(page.closeCode == .normalClosure, "every capture went on to its end")
+            let sessionID = try #require(page.sessionID)
+            let times = try await after.results(session: sessionID).compactMap { record -> Double? in
+                switch record {
+                case .face(let row): row.timeMilliseconds
+                case .noFace(let row): row.timeMilliseconds
+                default: nil
+                }
+            }
+            #expect(Set(page.stored).isSubset(of: Set(times)), "no acknowledged record is missing")
+            #expect(Set(times).count == times.count, "no record is stored twice")
+            #expect(page.stored.contains { $0 > 15_000 }, "records went on being stored after the outage")
+        }
+        try await after.close()
     }
 }

@@ -184,9 +184,13 @@ extension CaptureService {
         lock.withLock { running.values.map { ($0.sessionID, $0.writer.session.epoch) } }
     }
 
-    /// Stops the capture of a session whose lease this server no longer holds.
-    func lost(session: String) {
-        let capture = lock.withLock { running[session] }
-        capture?.stop(.superseded)
+    /// Stops the capture of a session whose lease this server no longer holds. A capture already
+    /// closing is left alone: its session ended between the lease round's snapshot and its renewal.
+    /// Returns whether a capture was stopped.
+    @discardableResult
+    func lost(session: String) -> Bool {
+        guard let capture = lock.withLock({ running[session] }), capture.isCapturing else { return false }
+        capture.stop(.superseded)
+        return true
     }
 }

@@ -78,6 +78,11 @@ final class CaptureSession: @unchecked Sendable {
     var stopReason: Stop? { lock.withLock { stop } }
 
     private var disconnected = false
+    /// Set once the session is being closed: its lease may then lapse without meaning anything.
+    private var finishing = false
+
+    /// Whether the capture is still taking frames (not stopped, not closing).
+    var isCapturing: Bool { lock.withLock { stop == nil && !finishing } }
 
     /// The page's connection went away without ending the session: the session stays open (its
     /// lease runs out unless the page resumes through its link), and the open window is not closed.
@@ -221,6 +226,7 @@ final class CaptureSession: @unchecked Sendable {
     /// Ends the session in the store (unless its data went with a withdrawal, or the page only lost
     /// its connection) and in the feed.
     func finish(actor: String) async {
+        lock.withLock { finishing = true }
         if lock.withLock({ disconnected && stop == nil }) {
             let final = lock.withLock {
                 status.state = .interrupted

@@ -30,10 +30,9 @@ struct SessionLeaseService: Service {
     /// unreachable) is logged and the next round tries again.
     func upkeep() async {
         do {
-            for lost in try await store.renewLeases(capture.runningSessions()) {
-                logger.warning("a session this server ran was resumed elsewhere or ended; stopping its capture",
+            for lost in try await store.renewLeases(capture.runningSessions()) where capture.lost(session: lost) {
+                logger.warning("a session this server ran was resumed elsewhere or ended; stopped its capture",
                                metadata: ["session": "\(lost)"])
-                capture.lost(session: lost)
             }
             let interrupted = try await store.interruptExpiredSessions(actor: "server")
             if !interrupted.isEmpty {

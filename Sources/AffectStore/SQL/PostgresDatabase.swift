@@ -72,13 +72,15 @@ public final class PostgresDatabase: SQLDatabase {
     /// of such a race is rolled back whole and may simply run again.
     static let conflictAttempts = 4
 
+    /// The longest a transaction may take, waiting for a connection included: a database that stops
+    /// answering (stopped, unreachable) turns into an error the caller can act on, never an endless wait.
+    static let transactionDeadline = Duration.seconds(20)
+
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    try await body(Connection(connection: connection, logger: logger))
-                }
+                return try await withDeadline(Self.transactionDeadline) { try await self.attemptTransaction(body) }
             } catch {
                 if attempt < Self.conflictAttempts, Self.isConflict(error) {
                     attempt += 1
@@ -95,6 +97,38 @@ public final class PostgresDatabase: SQLDatabase {
                 throw mapError(error)
             }
         }
+    }
+
+    private func attemptTransaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in
+            try await body(Connection(connection: connection, logger: logger))
+        }
+    }
+
+    /// Runs `operation`, or throws ``StoreError/backend(_:)`` once `deadline` has passed (cancelling it:
+    /// postgres-nio gives up a connection request or a query on cancellation).
+    private func withDeadline<T: Sendable>(_ deadline: Duration,
+                                           _ operation: @Sendable () async throws -> T) async throws -> T {
+        try await withoutActuallyEscaping(operation) { operation in
+            try await withThrowingTaskGroup(of: DeadlineOutcome<T>.self) { group in
+                group.addTask { .done(try await operation()) }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return .late
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), case .done(let value) = first else {
+                    throw StoreError.backend("\(label): the database did not answer within \(deadline)")
+                }
+                return value
+            }
+        }
+    }
+
+    /// What finished first under ``withDeadline(_:_:)``.
+    private enum DeadlineOutcome<T: Sendable>: Sendable {
+        case done(T)
+        case late
     }
 
     /// Whether PostgreSQL rolled the transaction back for a deadlock (40P01) or a serialization
