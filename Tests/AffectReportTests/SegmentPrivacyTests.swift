@@ -8,20 +8,6 @@ import Testing
 /// Segment comparisons: small cells withheld, and with differential privacy a budget that falls with
 /// each release and refuses the release that would overspend it.
 @Suite struct SegmentPrivacyTests {
-    static func participant(_ store: PrivacyStore, study: Study, stimulus: Stimulus, age: String, happy: Double) async throws {
-        let (participant, _) = try await store.recordConsent(
-            .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition),
-                  purposes: [Consent.analysisPurpose, Consent.segmentPurpose], segment: ["age": age]), actor: "test")
-        let session = try await store.startSession(study: study.id, participant: participant.id, stimulus: stimulus.id,
-                                                   provenance: .init(models: ["emotion": "abc"], configuration: [:]), actor: "test")
-        let rows = (0..<10).map { frame in
-            MinimisedRecord.face(FaceRow(frame: frame, timeMilliseconds: Double(frame) * 100, track: nil,
-                                         emotions: ReportedEmotions(probabilities: [0, 0, 0, happy, 0, 0, 1 - happy])!))
-        }
-        try await store.append(rows, toSession: session.id)
-        try await store.endSession(session.id, actor: "test")
-    }
-
     func withStudy(budget: Double?, k: Int = 2, _ body: (PrivacyStore, Study) async throws -> Void) async throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -30,9 +16,9 @@ import Testing
             StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: k, privacyBudget: budget),
             actor: "test")
         let cut = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/a.mp4"), actor: "test")
-        for happy in [0.5, 0.6, 0.7] { try await Self.participant(store, study: study, stimulus: cut, age: "25-34", happy: happy) }
-        for happy in [0.1, 0.3] { try await Self.participant(store, study: study, stimulus: cut, age: "35-44", happy: happy) }
-        try await Self.participant(store, study: study, stimulus: cut, age: "45+", happy: 0.9)
+        for happy in [0.5, 0.6, 0.7] { try await StudyFixtures.participant(store, study: study, stimulus: cut, age: "25-34", happy: happy) }
+        for happy in [0.1, 0.3] { try await StudyFixtures.participant(store, study: study, stimulus: cut, age: "35-44", happy: happy) }
+        try await StudyFixtures.participant(store, study: study, stimulus: cut, age: "45+", happy: 0.9)
         try await body(store, study)
     }
 

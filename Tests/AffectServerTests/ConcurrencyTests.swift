@@ -53,18 +53,24 @@ import Testing
         }
     }
 
+    /// A study with a privacy budget of 1.0 and k = 2, with participants of these ages who watched its one stimulus.
+    static func budgetedStudy(_ store: PrivacyStore, ages: [String]) async throws -> Study {
+        let study = try await store.createStudy(
+            StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 2, privacyBudget: 1.0),
+            actor: "test")
+        let cut = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://cdn.example/a.mp4"),
+                                              actor: "test")
+        for (index, age) in ages.enumerated() {
+            try await StudyFixtures.participant(store, study: study, stimulus: cut, age: age, happy: 0.2 + 0.1 * Double(index))
+        }
+        return study
+    }
+
     /// Finding 2: 30 concurrent releases of ε 0.1 on a budget of 1.0 spent 2.9 on PostgreSQL.
     @Test(arguments: TestDatabase.Backend.available)
     func concurrentReleasesNeverOverspend(_ backend: TestDatabase.Backend) async throws {
         try await ServerFixture.run(backend) { client, fixture in
-            let study = try await fixture.store.createStudy(
-                StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 2, privacyBudget: 1.0),
-                actor: "test")
-            let cut = try await fixture.store.addStimulus(study: study.id, name: "Cut", variant: "A",
-                                                          source: .url("https://cdn.example/a.mp4"), actor: "test")
-            for (index, age) in ["25-34", "25-34", "35-44", "35-44"].enumerated() {
-                try await Self.participant(fixture.store, study: study, stimulus: cut, age: age, happy: 0.2 + 0.1 * Double(index))
-            }
+            let study = try await Self.budgetedStudy(fixture.store, ages: ["25-34", "25-34", "35-44", "35-44"])
             let statuses = try await Self.burst(port: try #require(client.port), count: 30, method: "POST",
                                                 path: "/api/v1/studies/\(study.id)/releases", token: fixture.adminToken,
                                                 body: #"{"segment_by": "age", "epsilon": 0.1}"#)
@@ -86,14 +92,7 @@ import Testing
     @Test(arguments: TestDatabase.Backend.available)
     func retriesOfOneReleaseSpendOnce(_ backend: TestDatabase.Backend) async throws {
         try await ServerFixture.run(backend) { client, fixture in
-            let study = try await fixture.store.createStudy(
-                StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 2, privacyBudget: 1.0),
-                actor: "test")
-            let cut = try await fixture.store.addStimulus(study: study.id, name: "Cut", variant: "A",
-                                                          source: .url("https://cdn.example/a.mp4"), actor: "test")
-            for (index, age) in ["25-34", "25-34"].enumerated() {
-                try await Self.participant(fixture.store, study: study, stimulus: cut, age: age, happy: 0.2 + 0.1 * Double(index))
-            }
+            let study = try await Self.budgetedStudy(fixture.store, ages: ["25-34", "25-34"])
             let statuses = try await Self.burst(port: try #require(client.port), count: 10, method: "POST",
                                                 path: "/api/v1/studies/\(study.id)/releases", token: fixture.adminToken,
                                                 body: #"{"segment_by": "age", "epsilon": 0.3}"#, headers: ["Idempotency-Key": "run-7"])
@@ -117,20 +116,5 @@ import Testing
     static func auditHolds(_ store: PrivacyStore) async throws -> Bool {
         if case .intact = try await store.verifyAudit() { return true }
         return false
-    }
-
-    /// A consented participant with ten records of one expression level.
-    static func participant(_ store: PrivacyStore, study: Study, stimulus: Stimulus, age: String, happy: Double) async throws {
-        let (participant, _) = try await store.recordConsent(
-            .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition),
-                  purposes: [Consent.analysisPurpose, Consent.segmentPurpose], segment: ["age": age]), actor: "test")
-        let session = try await store.startSession(study: study.id, participant: participant.id, stimulus: stimulus.id,
-                                                   provenance: .init(models: ["emotion": "abc"], configuration: [:]), actor: "test")
-        let rows = (0..<10).map { frame in
-            MinimisedRecord.face(FaceRow(frame: frame, timeMilliseconds: Double(frame) * 100, track: nil,
-                                         emotions: ReportedEmotions(probabilities: [0, 0, 0, happy, 0, 0, 1 - happy])!))
-        }
-        try await store.append(rows, toSession: session.id)
-        try await store.endSession(session.id, actor: "test")
     }
 }
