@@ -102,6 +102,23 @@ import FoundationNetworking
     /// ms, until `stop` returns true; then sends the end if `end`, and reads until the server closes.
     static func watch(url: String, secret: String, page: Page, from first: Double, count: Int, end: Bool,
                       every interval: Double = 100) async throws {
+        // As the page does: a connection that fails before the session is ready is tried again (a
+        // loaded machine may be slow to take it); once ready, a failure is the end of this connection.
+        var attempt = 0
+        while true {
+            do {
+                return try await watchUnlogged(url: url, secret: secret, page: page, from: first, count: count, end: end,
+                                               every: interval)
+            } catch {
+                attempt += 1
+                guard page.sessionID == nil, attempt < 20 else { throw error }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    private static func watchUnlogged(url: String, secret: String, page: Page, from first: Double, count: Int, end: Bool,
+                              every interval: Double) async throws {
         let jpeg = try #require(frame)
         let wsURL = url.replacingOccurrences(of: "http://", with: "ws://") + "/p/\(secret)/ws"
         _ = try await WebSocketClient.connect(url: wsURL, configuration: .init(maxFrameSize: 1 << 22),
