@@ -69,9 +69,12 @@ import Testing
         try await Self.withServer(ConnectionLimits(headerTimeout: .seconds(30), maximumConnections: 8)) { port in
             let (refused, afterwards) = try await RawConnection.run {
                 var held = try (0..<8).map { _ in try RawConnection(port: port) }
-                // Each of the eight is admitted: one request on each proves it.
-                for connection in held { connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") }
-                Thread.sleep(forTimeInterval: 0.5)
+                // Each of the eight is admitted: an answer on each proves it (a fixed pause did not, on a
+                // machine loaded by the whole suite).
+                for connection in held {
+                    connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                    _ = connection.readStatus()
+                }
                 let ninth = try RawConnection(port: port)
                 let refused = RawConnection.parse(ninth.readToEnd().bytes)
                 held.removeAll()
