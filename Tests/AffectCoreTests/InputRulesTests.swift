@@ -28,6 +28,15 @@ import Testing
         }
     }
 
+    /// schemathesis found a name of 196 characters but 201 code points (a skin-tone modifier, marks)
+    /// accepted where the API document's `maxLength: 200` counts code points.
+    @Test func lengthsAreCountedInCodePointsAsTheDocumentCountsThem() {
+        let name = "Ò🏻" + String(repeating: "*", count: 198)  // 200 code points: the most a name may have
+        #expect(refusal { () throws(InputRules.Violation) in try InputRules.label(name, field: "a name") } == nil)
+        #expect(refusal { () throws(InputRules.Violation) in try InputRules.label(name + "\u{301}", field: "a name") } != nil,
+                "a combining mark adds no character but one code point")
+    }
+
     @Test func purposesMayHaveLineBreaksButNoOtherControls() {
         #expect(refusal { () throws(InputRules.Violation) in try InputRules.prose("Which cut\nholds attention\tmost", field: "p") } == nil)
         #expect(refusal { () throws(InputRules.Violation) in try InputRules.prose("bell\u{7}", field: "p") } != nil)

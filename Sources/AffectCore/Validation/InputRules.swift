@@ -31,9 +31,11 @@ public enum InputRules {
 
     /// A one-line label: a study, stimulus or token name, a variant, a segment attribute.
     /// 1 to `maximum` characters once trimmed; no control characters, line breaks or text-direction controls.
+    /// Characters are counted as Unicode code points, as JSON Schema's `maxLength` (the API document)
+    /// counts them: a skin-tone modifier or a combining mark is one more, though it draws no new glyph.
     public static func label(_ text: String, field: String, maximum: Int = maximumNameLength) throws(Violation) {
         let trimmed = text.trimmingWhitespace
-        guard !trimmed.isEmpty, text.count <= maximum else {
+        guard !trimmed.isEmpty, text.unicodeScalars.count <= maximum else {
             throw Violation("\(field) must be 1 to \(maximum) characters")
         }
         if let scalar = text.unicodeScalars.first(where: { isControl($0) || isDirectionControl($0) || isLineBreak($0) }) {
@@ -44,7 +46,8 @@ public enum InputRules {
     /// Prose shown to participants (a study's purpose): 1 to `maximum` characters; line breaks and tabs
     /// are allowed, other control characters and text-direction controls are not.
     public static func prose(_ text: String, field: String, maximum: Int = maximumPurposeLength) throws(Violation) {
-        guard !text.trimmingWhitespace.isEmpty, text.count <= maximum else {
+        // Code points, as for labels.
+        guard !text.trimmingWhitespace.isEmpty, text.unicodeScalars.count <= maximum else {
             throw Violation("\(field) must be 1 to \(maximum) characters")
         }
         let allowed: Set<UInt32> = [0x09, 0x0A, 0x0D]
