@@ -67,6 +67,7 @@ import FoundationNetworking
     }
 
     /// What the client saw of one connection.
+    // Every field is read and written under `lock`.
     final class Page: @unchecked Sendable {
         private let lock = NSLock()
         private var acknowledged: [Double] = []

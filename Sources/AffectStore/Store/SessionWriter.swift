@@ -7,7 +7,7 @@ import AffectCore
 /// Records are committed a batch at a time (``Batching``: by default every 250 ms or 20 records,
 /// whichever comes first), one transaction per batch instead of one per frame. Each commit checks
 /// consent in the same transaction, and while nothing is pending consent is still checked at the same
-/// pace: once the participant withdraws, the next commit or check fails with
+/// pace while frames are analysed: once the participant withdraws, the next commit or check fails with
 /// ``StoreError/noConsent(participant:reason:)`` and the caller stops, so processing ends within one
 /// batch. What a call returns is exactly what was committed by it, so a live view shows no more than
 /// the store keeps, and only once it is kept.
@@ -48,6 +48,9 @@ public actor SessionWriter {
     private var pending: [MinimisedRecord] = []
     private var pendingSince: ContinuousClock.Instant?
     private var lastCheck = ContinuousClock.now
+    /// Whether a frame was analysed since consent was last checked: a paused page analyses nothing,
+    /// so its idle ticks need no check (the ticker runs every 250 ms for every session).
+    private var analysedSinceCheck = false
     /// After a failed commit, no new attempt before this; the pause doubles with each failure.
     private var retryAt: ContinuousClock.Instant?
     private var retryPause = Duration.milliseconds(250)
@@ -79,6 +82,7 @@ public actor SessionWriter {
     /// committed by this call (this frame's records and earlier ones, or nothing yet).
     @discardableResult
     public func record(_ result: FrameResult) async throws -> [MinimisedRecord] {
+        analysedSinceCheck = true
         add(minimiser.consume(result))
         return try await flushIfDue()
     }
@@ -99,8 +103,9 @@ public actor SessionWriter {
         if pending.count >= batching.maximumRecords || (pendingSince.map { $0.duration(to: now) >= batching.maximumDelay } ?? false) {
             return try await commit(at: now)
         }
-        if pending.isEmpty && lastCheck.duration(to: now) >= batching.maximumDelay {
+        if pending.isEmpty && analysedSinceCheck && lastCheck.duration(to: now) >= batching.maximumDelay {
             lastCheck = now
+            analysedSinceCheck = false
             do {
                 try await store.checkConsent(session: session.id)
             } catch StoreError.unknownSession {
@@ -169,6 +174,7 @@ public actor SessionWriter {
         retryAt = nil
         retryPause = .milliseconds(250)
         lastCheck = now
+        analysedSinceCheck = false
         recordsWritten += batch.count
         return batch
     }
