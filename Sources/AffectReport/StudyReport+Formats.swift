@@ -8,18 +8,9 @@ extension StudyReport {
     }
 
     /// How a report and its parts are written as JSON (and a kept release is read back).
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
+    static func encoder() -> JSONEncoder { AffectJSON.encoder(pretty: true) }
 
-    static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
+    static func decoder() -> JSONDecoder { AffectJSON.decoder() }
 
     /// The report as one long CSV table: a row per number, with its section and interval.
     public func csv() -> String {

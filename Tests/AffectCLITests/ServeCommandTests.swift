@@ -109,6 +109,6 @@ import Testing
         }
         try await store.close()
         #expect(admins == 1)
-        #expect(migrations == 15)
+        #expect(migrations == 16)
     }
 }

@@ -141,9 +141,14 @@ struct StudyCommandTests {
         defer { sandbox.remove() }
         let study = try createStudy(sandbox, name: "Lesson clip", mode: "individual")
         let participant = try enrol(sandbox, study: study)
-        // --realtime: the 8 s clip takes 8 s, leaving time to withdraw while it runs.
-        let running = try CommandRunner.startAffect(["analyze", clip, "--study", study, "--participant", participant, "--realtime"],
-                                                    environment: sandbox.environment, directory: sandbox.root)
+        // A live source that sends a face ten times a second until the analysis stops reading it (Motion
+        // JPEG on stdin), so the withdrawal always comes while it runs, however loaded the machine.
+        let face = TestEnvironment.data("fer-fixtures/images/justin.jpg")
+        let exports = sandbox.environment.map { "export \($0.key)='\($0.value)'" }.joined(separator: "; ")
+        let running = try CommandRunner.startShell("""
+            \(exports); cd '\(sandbox.root.path)'
+            while cat '\(face)'; do sleep 0.1; done | "$AFFECT" analyze - --study \(study) --participant \(participant)
+            """)
         var rows = 0
         for _ in 0..<100 where rows < 3 {
             Thread.sleep(forTimeInterval: 0.1)

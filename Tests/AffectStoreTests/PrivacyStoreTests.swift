@@ -431,6 +431,58 @@ import Testing
         #expect(try await store.auditEvents().map(\.action).contains("session.resume"))
     }
 
+    /// A batch committed twice (its first commit's answer lost in an outage, then retried) is stored
+    /// once: every result row has a natural key, and an insert skips a key already stored.
+    @Test(arguments: StoreBackend.available, [ProcessingMode.individual, .aggregate, .group])
+    func aBatchCommittedTwiceIsStoredOnce(_ backend: StoreBackend, mode: ProcessingMode) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(mode), actor: Self.actor)
+        let (_, session) = try await Self.consentingSession(store, study: study)
+        let policy = try await store.policy(forSession: session.id)
+        var minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions, windowMilliseconds: policy.windowMilliseconds)
+        // Two faces a frame (tracks 0 and 1) over 8 s, then a frame without a face.
+        var batch = Self.frames(40, faces: 2).flatMap { minimiser.consume($0) }
+        batch += minimiser.consume(FrameResult(frame: 400, timeMilliseconds: 8_000, faces: []))
+        batch += minimiser.finish()
+        #expect(!batch.isEmpty)
+        try await store.append(batch, toSession: session.id)
+        let once = try await store.results(session: session.id)
+        try await store.append(batch, toSession: session.id)
+        try await store.append(Array(batch.suffix(3)), toSession: session.id)
+        let twice = try await store.results(session: session.id)
+        #expect(twice.count == once.count && once.count == batch.count, "\(mode): \(batch.count) records, \(twice.count) stored")
+    }
+
+    /// Duplicates stored before results had natural keys are removed by the migration that adds the
+    /// keys (keeping one of each), and faces without a track, which have no key, are all kept.
+    @Test(arguments: StoreBackend.available)
+    func theNaturalKeyMigrationRemovesEarlierDuplicates(_ backend: StoreBackend) async throws {
+        let (store, cleanup) = try await backend.makeStore()
+        defer { cleanup() }
+        let study = try await store.createStudy(Self.mediaStudy(), actor: Self.actor)
+        let (_, session) = try await Self.consentingSession(store, study: study)
+        let untracked = FrameResult(frame: 500, timeMilliseconds: 10_000, faces: (0..<2).map { _ in
+            FaceResult(box: Box(x: 10, y: 10, width: 50, height: 50), score: 0.9, landmarks: [], emotions: Self.distribution(happy: 0.5))
+        })
+        try await Self.write(Self.frames(5) + [untracked], to: session, store: store)
+        let stored = try await store.results(session: session.id).count
+        // What an Affect before version 16 could store: no keys, and each row written twice.
+        try await store.database.transaction { transaction in
+            for index in ["face_results_key", "faceless_frames_key", "group_frames_key", "window_aggregates_key", "moments_key"] {
+                try await transaction.execute("DROP INDEX \(index)")
+            }
+            try await transaction.execute("DELETE FROM schema_migrations WHERE version = 16")
+            try await transaction.execute("INSERT INTO face_results SELECT * FROM face_results")
+        }
+        #expect(try await store.results(session: session.id).count == 2 * stored)
+        try await Schema.migrate(store.database)
+        let after = try await store.results(session: session.id)
+        #expect(after.count == stored + 2, "one of each tracked face is kept; the two untracked faces, written twice, have no key")
+        try await store.append(Array(after.prefix(2)), toSession: session.id)
+        #expect(try await store.results(session: session.id).count == after.count)
+    }
+
     /// A session whose owner stops renewing its lease (a server killed mid-capture) becomes
     /// `interrupted`, once, however many servers settle at once; it then counts for retention.
     @Test(arguments: StoreBackend.available)

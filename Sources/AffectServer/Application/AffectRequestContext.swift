@@ -1,3 +1,4 @@
+import AffectCore
 import AffectStore
 import Foundation
 import Hummingbird
@@ -24,16 +25,7 @@ public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
     /// The largest JSON request body (stimulus uploads stream with their own limit).
     public var maxUploadSize: Int { 64 * 1024 }
 
-    public var requestDecoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
+    public var requestDecoder: JSONDecoder { AffectJSON.decoder() }
 
-    public var responseEncoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
+    public var responseEncoder: JSONEncoder { AffectJSON.encoder() }
 }

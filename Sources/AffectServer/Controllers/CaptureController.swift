@@ -1,3 +1,4 @@
+import AffectCore
 import AffectStore
 import AffectVision
 import Foundation
@@ -13,14 +14,18 @@ import NIOWebSocket
 /// - server to page: `{"type": "ready", "session": ..., "fps": ..., "resume_from_ms": ...}` once (the last for
 ///   a session resumed after a lost connection or a server's crash: frames before it are already stored), then `{"type": "rate", "fps": ...}`
 ///   whenever the rate the server asks for changes (adaptive sampling, the load ladder), and
-///   `{"type": "stored", "t_ms": [...]}` once records are committed (what survives a crash);
+///   `{"type": "stored", "t_ms": [...]}` once records are committed (what survives a crash), and
+///   `{"type": "pause", "reason": ...}` when results cannot be saved for a while (the database is
+///   unreachable and the session's buffer is full: frames sent meanwhile are not analysed), then
+///   `{"type": "resume"}` once they can;
 /// - page to server: `{"type": "end"}` when the stimulus is over.
 ///
 /// A client's mistake closes its own socket at once with a code and a one-line reason, and nothing
 /// else: 1009 a frame over the byte or pixel limit, 1007 a frame that is not a readable JPEG (or a
 /// malformed header or text message), 1003 an unknown message type, 1008 frames faster than allowed or
-/// a link that cannot start a session, or a session that went on over a newer connection. The server closes with 1000 when the participant withdraws and
-/// 1011 when it gives the stream up (storage failed, shed under load).
+/// a link that cannot start a session, or a session that went on over a newer connection. The server closes with 1000 when the participant withdraws,
+/// 1012 when the session was settled as interrupted while the server could not reach the database
+/// (the page reconnects and resumes), and 1011 when it gives the stream up (storage failed, shed under load).
 ///
 /// A link that cannot open a socket is refused before the upgrade, with the HTTP status and JSON
 /// reason a plain `GET` of the same URL also returns (the page reads that to say why): 404 for an
@@ -69,6 +74,9 @@ struct CaptureController {
                     case .badFrame(let reason): try? await outbound.close(.dataInconsistentWithMessage, reason: Self.reason(reason))
                     case .failed(let reason): try? await outbound.close(.unexpectedServerError, reason: Self.reason(reason))
                     case .superseded: try? await outbound.close(.policyViolation, reason: "this session continued on a newer connection")
+                    case .interrupted:
+                        // 1012 (service restart): the page reconnects through its link and resumes.
+                        try? await outbound.close(.unknown(1012), reason: "the session was interrupted; reconnect to resume it")
                     }
                 }
             }
@@ -83,21 +91,35 @@ struct CaptureController {
             session.onCommitted { times in
                 if let text = try? Self.json(Stored(tMs: times)) { replies.continuation.yield(text) }
             }
+            session.onHeld { held in
+                let message: any Encodable = held ? Hold(type: "pause", reason: Hold.storageDelayed) : Hold(type: "resume")
+                if let text = try? Self.json(message) { replies.continuation.yield(text) }
+            }
             let readout = Task {
                 for await text in replies.stream {
                     try? await outbound.writeTextMessage(text)
                 }
             }
-            var closing: Closing?
-            await capture.run(session) {
-                closing = await ingest(inbound: inbound, outbound: outbound, session: session)
-                if closing == nil && session.stopReason == nil { session.markDisconnected() }
+            // The socket is read for as long as it is open, also while the session is being written
+            // after the page ended it: pongs and the close handshake are only seen by a reader, and a
+            // socket nobody reads is closed by its ping timeout (1001) while its results are stored.
+            let decided = AsyncStream<Closing?>.makeStream()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await ingest(inbound: inbound, outbound: outbound, session: session, decided: decided.continuation)
+                }
+                var closing: Closing?
+                await capture.run(session) {
+                    closing = await decided.stream.first { _ in true } ?? nil
+                    if closing == nil && session.stopReason == nil { session.markDisconnected() }
+                }
+                replies.continuation.finish()
+                await readout.value
+                // Closed only once the session is closed in the store: a page that sees 1000 knows its
+                // results are all written.
+                if let closing { try? await outbound.close(closing.code, reason: Self.reason(closing.reason)) }
+                group.cancelAll()
             }
-            replies.continuation.finish()
-            await readout.value
-            // Closed only once the session is closed in the store: a page that sees 1000 knows its
-            // results are all written.
-            if let closing { try? await outbound.close(closing.code, reason: Self.reason(closing.reason)) }
         })
         group.get(":secret/stimulus") { _, context -> Response in
             let link = try await store.participantLink(secret: try context.parameters.require("secret"))
@@ -138,6 +160,13 @@ struct CaptureController {
         var tMs: [Double]
     }
 
+    /// Asks the page to pause (and why), or to go on.
+    struct Hold: Encodable {
+        var type: String
+        var reason: String?
+        static let storageDelayed = "the server cannot save results at the moment; the session goes on once it can"
+    }
+
     struct Rate: Encodable {
         var type = "rate"
         var fps: Double
@@ -153,14 +182,35 @@ struct CaptureController {
     }
 
     /// How the server closes a socket.
-    struct Closing {
+    struct Closing: Sendable {
         var code: WebSocketErrorCode
         var reason: String
     }
 
+    /// Reads the socket until it closes: the page's frames go to the capture until the page ends,
+    /// goes away or breaks a rule, which is `decided` (how to close the socket, or nil when it is
+    /// already closed); after that whatever comes is read and dropped, so control frames are answered.
+    private func ingest(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, session: CaptureSession,
+                        decided: AsyncStream<Closing?>.Continuation) async {
+        let settings = capture.settings
+        // Messages up to twice the limit reach the size check and get its reason; larger ones are
+        // refused by the WebSocket layer itself, also with 1009.
+        var messages = inbound.messages(maxSize: 2 * settings.maximumFrameBytes + FrameMessage.headerBytes).makeAsyncIterator()
+        let closing = await take(&messages, outbound: outbound, session: session)
+        decided.yield(closing)
+        decided.finish()
+        guard closing != nil else { return }
+        do {
+            while try await messages.next() != nil {}
+        } catch {
+            // The socket closed or failed: nothing more to read.
+        }
+    }
+
     /// Feeds the page's frames to the capture until the page ends, goes away or breaks a rule;
     /// returns how to close the socket, or nil when it is already closed.
-    private func ingest(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, session: CaptureSession) async -> Closing? {
+    private func take(_ messages: inout WebSocketInboundMessageStream.AsyncIterator, outbound: WebSocketOutboundWriter,
+                      session: CaptureSession) async -> Closing? {
         let settings = capture.settings
         var limit = FrameRateLimit(framesPerSecond: settings.maximumFramesPerSecond)
         let start = ContinuousClock.now
@@ -171,9 +221,7 @@ struct CaptureController {
                                                                 maxFrameBytes: settings.maximumFrameBytes,
                                                                 maxFps: settings.maximumFramesPerSecond,
                                                                 resumeFromMs: session.resumeFrom)))
-            // Messages up to twice the limit reach the size check and get its reason; larger ones are
-            // refused by the WebSocket layer itself, also with 1009.
-            for try await message in inbound.messages(maxSize: 2 * settings.maximumFrameBytes + FrameMessage.headerBytes) {
+            while let message = try await messages.next() {
                 if session.stopReason != nil { return nil }
                 switch message {
                 case .binary(let buffer):
@@ -246,10 +294,7 @@ struct CaptureController {
     }
 
     static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try AffectJSON.encoder().encode(value), as: UTF8.self)
     }
 }
 

@@ -1,3 +1,4 @@
+import AffectCore
 import Foundation
 import Hummingbird
 import ServiceLifecycle
@@ -53,12 +54,7 @@ struct LiveController {
     }
 
     /// One encoder per stream, not per event: a dashboard receives an event for every stored record.
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
+    static func encoder() -> JSONEncoder { AffectJSON.encoder() }
 }
 
 extension LiveFeed.Snapshot: ResponseEncodable {}

@@ -20,9 +20,13 @@ public final class CaptureService: @unchecked Sendable {
         public var idleSeconds: Double
         /// How frames are sampled; the page is told the rate this asks for.
         public var policy: SamplingPolicy
+        /// How each session's results are committed, and how many wait while the database does not answer.
+        public var batching: SessionWriter.Batching
 
         public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramePixels: Int = PixelLimit.capture,
-                    maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300, policy: SamplingPolicy = .liveDefault) {
+                    maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300, policy: SamplingPolicy = .liveDefault,
+                    batching: SessionWriter.Batching = SessionWriter.Batching()) {
+            self.batching = batching
             self.maximumFrameBytes = maximumFrameBytes
             self.maximumFramePixels = maximumFramePixels
             self.maximumFramesPerSecond = maximumFramesPerSecond
@@ -45,6 +49,8 @@ public final class CaptureService: @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var running: [String: CaptureSession] = [:]
+    /// Sessions started in the store whose capture is being set up, with their epochs.
+    private var starting: [String: Int64] = [:]
     /// This process as the owner of the sessions it runs (see ``PrivacyStore/renewLeases(_:)``).
     public let ownerID = "server:" + UUID().uuidString.lowercased()
 
@@ -74,9 +80,13 @@ public final class CaptureService: @unchecked Sendable {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         let started = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: ownerID)
         let (session, link) = (started.session, started.link)
+        // Its lease is renewed from now on, not only once the capture runs: on a loaded server the
+        // steps below can take longer than a lease.
+        lock.withLock { starting[session.id] = session.epoch }
+        defer { lock.withLock { _ = starting.removeValue(forKey: session.id) } }
         let writer: SessionWriter
         do {
-            writer = try await SessionWriter(store: store, session: session)
+            writer = try await SessionWriter(store: store, session: session, batching: settings.batching)
         } catch {
             try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
             throw error
@@ -179,9 +189,12 @@ extension CaptureService {
         lock.withLock { running[session] != nil }
     }
 
-    /// The sessions this server is running, with the epoch each writes at.
+    /// The sessions this server is running or setting up, with the epoch each writes at.
     func runningSessions() -> [(id: String, epoch: Int64)] {
-        lock.withLock { running.values.map { ($0.sessionID, $0.writer.session.epoch) } }
+        lock.withLock {
+            running.values.map { ($0.sessionID, $0.writer.session.epoch) }
+                + starting.filter { running[$0.key] == nil }.map { ($0.key, $0.value) }
+        }
     }
 
     /// Stops the capture of a session whose lease this server no longer holds. A capture already

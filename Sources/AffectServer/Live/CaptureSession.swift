@@ -28,6 +28,9 @@ final class CaptureSession: @unchecked Sendable {
         /// The page reconnected through its link and the session went on over the new connection
         /// (on this server or another): this one stops writing and closes.
         case superseded
+        /// The session was settled as interrupted while this server could not renew its lease (the
+        /// database was unreachable for longer than a lease): the page reconnects and resumes it.
+        case interrupted
     }
 
     let link: PrivacyStore.ParticipantLink
@@ -105,6 +108,16 @@ final class CaptureSession: @unchecked Sendable {
     }
 
     private var onCommitted: (@Sendable ([Double]) -> Void)?
+    private var onHeld: (@Sendable (Bool) -> Void)?
+    /// Whether the page has been told to pause because the writer's buffer is full.
+    private var held = false
+
+    /// Called with true when the writer's buffer fills (the database has not answered for a while:
+    /// the page should pause, and frames that come meanwhile are not analysed) and with false once
+    /// commits get through again.
+    func onHeld(_ body: @escaping @Sendable (Bool) -> Void) {
+        lock.withLock { onHeld = body }
+    }
 
     /// Called, once they are committed, with the media times of the records just stored (a frame's
     /// time, a window's start): the page's acknowledgement that they survive a crash.
@@ -128,7 +141,8 @@ final class CaptureSession: @unchecked Sendable {
     func push(_ frame: FrameMessage) throws(PushFrameSource.Rejection) -> Bool {
         let fresh = lock.withLock {
             status.framesReceived += 1
-            guard frame.mediaMilliseconds > lastMediaMilliseconds else { return false }
+            // While the store is backed up a frame's results could not be kept: not analysed at all.
+            guard !held, frame.mediaMilliseconds > lastMediaMilliseconds else { return false }
             lastMediaMilliseconds = frame.mediaMilliseconds
             status.mediaMs = frame.mediaMilliseconds
             return true
@@ -146,36 +160,67 @@ final class CaptureSession: @unchecked Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: writer.batching.maximumDelay)
                 guard !Task.isCancelled, stopReason == nil else { continue }
-                await write { try await writer.flushIfDue() }
+                // In a task of its own: stopping the ticker must not cancel a commit under way (its
+                // records would be neither stored nor kept for the final commit).
+                await Task { await write { try await writer.flushIfDue() } }.value
             }
         }
+        // Results never wait on the store: they join the writer's bounded batch, and a full batch is
+        // committed by a task of its own while the next results come in.
+        var lastCommit: Task<Void, Never>?
         for await output in outputs {
             guard stopReason == nil else { continue }
+            let added: SessionWriter.Added
             switch output {
             case .result(let result):
-                await write { try await writer.record(result) }
+                added = await writer.add(result)
                 noteAnalysed()
             case .moment(let moment):
-                await write { try await writer.record(moment: moment) }
+                added = await writer.add(moment: moment)
             case .ended(let error):
                 stop(Self.stop(for: error))
+                continue
             }
+            noteBacklog(added.backedUp)
+            // The writer asks again only once this commit has started, so one runs at a time.
+            if added.commitDue { lastCommit = Task { [writer] in await write { try await writer.flushIfDue() } } }
         }
         ticker.cancel()
+        await ticker.value
+        await lastCommit?.value
     }
 
     /// One call into the writer: what it committed is published; a refusal or failure stops the capture.
     private func write(_ body: () async throws -> [MinimisedRecord]) async {
         do {
             published(try await body())
+            noteBacklog(await writer.isBackedUp)
         } catch StoreError.noConsent {
             stop(.withdrawn)
         } catch StoreError.sessionContinuedElsewhere {
             stop(.superseded)
+        } catch StoreError.sessionClosed {
+            logger.warning("capture stopped: its session was settled as interrupted; the page may resume it",
+                           metadata: ["session": "\(sessionID)"])
+            stop(.interrupted)
         } catch {
             logger.error("capture stopped: results could not be stored: \(error)", metadata: ["session": "\(sessionID)"])
             stop(.failed("the server could not store results"))
         }
+    }
+
+    /// Tells the page to pause when the writer's buffer has filled, and to go on once it has drained.
+    private func noteBacklog(_ backedUp: Bool) {
+        let changed: (@Sendable (Bool) -> Void)?? = lock.withLock {
+            guard backedUp != held else { return nil }
+            held = backedUp
+            return .some(onHeld)
+        }
+        guard let changed else { return }
+        if backedUp {
+            logger.warning("the database has not answered for a while: the page is asked to pause", metadata: ["session": "\(sessionID)"])
+        }
+        changed?(backedUp)
     }
 
     /// A frame the page sent that would not decode is the page's fault (1007); anything else that ends
@@ -228,13 +273,7 @@ final class CaptureSession: @unchecked Sendable {
     func finish(actor: String) async {
         lock.withLock { finishing = true }
         if lock.withLock({ disconnected && stop == nil }) {
-            let final = lock.withLock {
-                status.state = .interrupted
-                status.reason = "the page's connection dropped; it may resume through its link"
-                return status
-            }
-            feed.update(final)
-            return
+            return showInterrupted(because: "the page's connection dropped; it may resume through its link")
         }
         var failure: String?
         if stopReason != .withdrawn {
@@ -254,6 +293,9 @@ final class CaptureSession: @unchecked Sendable {
         }
         // The newer connection reports this session from now on.
         if stopReason == .superseded { return }
+        if stopReason == .interrupted {
+            return showInterrupted(because: "the server lost the session's lease; the page may resume it through its link")
+        }
         let final = lock.withLock {
             switch stop {
             case .failed(let reason), .badFrame(let reason): status.state = .failed; status.reason = reason
@@ -261,6 +303,16 @@ final class CaptureSession: @unchecked Sendable {
                 status.state = failure == nil ? .ended : .failed
                 status.reason = failure
             }
+            return status
+        }
+        feed.update(final)
+    }
+
+    /// Shows the session as interrupted on the dashboard: it stays open for the page to resume.
+    private func showInterrupted(because reason: String) {
+        let final = lock.withLock {
+            status.state = .interrupted
+            status.reason = reason
             return status
         }
         feed.update(final)

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// Every third of the store's session lease it renews the lease of each capture this server runs
 /// (a paused page writes nothing for a while, and its lease must not run out meanwhile), stops any
 /// capture whose session was resumed elsewhere, and marks `interrupted` every session whose owner's
-/// lease ran out (``PrivacyStore/interruptExpiredSessions(actor:)``): that is how a crash's stranded
+/// lease ran out, all in one transaction (``PrivacyStore/leaseRound(renewing:actor:)``): that is how a crash's stranded
 /// sessions come to count for retention, purge and reports. Every node runs it; the store's
 /// statements make running it on several nodes at once harmless. It runs once at start, before the
 /// first wait, so a restarted server settles what its previous run left at once.
@@ -30,14 +30,14 @@ struct SessionLeaseService: Service {
     /// unreachable) is logged and the next round tries again.
     func upkeep() async {
         do {
-            for lost in try await store.renewLeases(capture.runningSessions()) where capture.lost(session: lost) {
+            let round = try await store.leaseRound(renewing: { [capture] in capture.runningSessions() }, actor: "server")
+            for lost in round.lost where capture.lost(session: lost) {
                 logger.warning("a session this server ran was resumed elsewhere or ended; stopped its capture",
                                metadata: ["session": "\(lost)"])
             }
-            let interrupted = try await store.interruptExpiredSessions(actor: "server")
-            if !interrupted.isEmpty {
+            if !round.interrupted.isEmpty {
                 logger.info("sessions whose server stopped renewing them are now interrupted",
-                            metadata: ["sessions": "\(interrupted.joined(separator: ","))"])
+                            metadata: ["sessions": "\(round.interrupted.joined(separator: ","))"])
             }
         } catch {
             logger.warning("session lease upkeep failed; trying again: \(error)")

@@ -76,11 +76,20 @@ public final class PostgresDatabase: SQLDatabase {
     /// answering (stopped, unreachable) turns into an error the caller can act on, never an endless wait.
     static let transactionDeadline = Duration.seconds(20)
 
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(deadline: Duration?,
+                                         _ body: @escaping @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+        let deadline = deadline ?? Self.transactionDeadline
         var attempt = 1
         while true {
             do {
-                return try await withDeadline(Self.transactionDeadline) { try await self.attemptTransaction(body) }
+                let (label, logger) = (self.label, self.logger)
+                let started = ContinuousClock.now
+                return try await withDeadline(deadline, late: {
+                    logger.warning("a transaction was cancelled: the database did not answer within \(deadline)")
+                    return StoreError.backend("\(label): the database did not answer within \(deadline)")
+                }, leftBehind: {
+                    logger.warning("a cancelled transaction ended \(started.duration(to: .now)) after it began")
+                }) { try await self.attemptTransaction(body) }
             } catch {
                 if attempt < Self.conflictAttempts, Self.isConflict(error) {
                     attempt += 1
@@ -99,36 +108,10 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
-    private func attemptTransaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+    private func attemptTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
         try await client.withTransaction(logger: logger) { connection in
             try await body(Connection(connection: connection, logger: logger))
         }
-    }
-
-    /// Runs `operation`, or throws ``StoreError/backend(_:)`` once `deadline` has passed (cancelling it:
-    /// postgres-nio gives up a connection request or a query on cancellation).
-    private func withDeadline<T: Sendable>(_ deadline: Duration,
-                                           _ operation: @Sendable () async throws -> T) async throws -> T {
-        try await withoutActuallyEscaping(operation) { operation in
-            try await withThrowingTaskGroup(of: DeadlineOutcome<T>.self) { group in
-                group.addTask { .done(try await operation()) }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return .late
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), case .done(let value) = first else {
-                    throw StoreError.backend("\(label): the database did not answer within \(deadline)")
-                }
-                return value
-            }
-        }
-    }
-
-    /// What finished first under ``withDeadline(_:_:)``.
-    private enum DeadlineOutcome<T: Sendable>: Sendable {
-        case done(T)
-        case late
     }
 
     /// Whether PostgreSQL rolled the transaction back for a deadlock (40P01) or a serialization

@@ -9,8 +9,11 @@ public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    /// Transactions on one database run one at a time.
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T
+    /// With a `deadline`, a database that has not finished the transaction by then (a server
+    /// restarting, a connection that never comes) gives ``StoreError/backend(_:)`` instead of a longer
+    /// wait; nil is the backend's own limit. A local file has none.
+    func transaction<T: Sendable>(deadline: Duration?,
+                                  _ body: @escaping @Sendable (any SQLTransaction) async throws -> T) async throws -> T
 
     /// Returns freed pages to the file system and drops deleted data from journals, so that
     /// deleted rows do not survive in unused pages (SQLite `VACUUM`, PostgreSQL `VACUUM`).
@@ -63,6 +66,13 @@ extension SQLTransaction {
         case .postgres: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
         case .sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
         }
+    }
+}
+
+extension SQLDatabase {
+    /// Runs `body` in one transaction, within the backend's own time limit.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+        try await transaction(deadline: nil, body)
     }
 }
 

@@ -36,7 +36,9 @@ public final class SQLiteDatabase: SQLDatabase {
         }
     }
 
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
+    /// SQLite is a local file: there is no server to wait for, and `deadline` is not used.
+    public func transaction<T: Sendable>(deadline: Duration?,
+                                         _ body: @escaping @Sendable (any SQLTransaction) async throws -> T) async throws -> T {
         await gate.acquire()
         do {
             let connection = Connection(queue: queue, path: path)

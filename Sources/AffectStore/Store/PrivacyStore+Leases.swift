@@ -4,7 +4,7 @@ import AffectCore
 ///
 /// A running session has an owner (a server process, or a command) that holds a lease on the
 /// database's clock and renews it with every write and periodically in between. When a server dies,
-/// its leases run out: ``interruptExpiredSessions(actor:)`` (which servers run at start and every
+/// its leases run out: ``leaseRound(renewing:actor:)`` (which servers run at start and every
 /// few seconds) marks those sessions `interrupted`, so retention, purge and reports count them. A
 /// page that reconnects through its link resumes its session instead: the session's epoch rises,
 /// which fences off any earlier owner still writing, and the page is told the media time its stored
@@ -26,23 +26,51 @@ extension PrivacyStore {
         throw StoreError.sessionContinuedElsewhere(id)
     }
 
+    /// What one ``leaseRound(renewing:actor:)`` did.
+    public struct LeaseRound: Sendable, Equatable {
+        /// Sessions the caller runs whose lease it holds no longer (ended, or resumed at a higher epoch
+        /// elsewhere): the caller should stop them.
+        public var lost: [String]
+        /// Sessions of owners that stopped renewing, now `interrupted`.
+        public var interrupted: [String]
+    }
+
+    /// A server's periodic upkeep, in one transaction: renews the leases of the sessions it runs, then
+    /// marks `interrupted` every running session whose lease has run out. One transaction, so a
+    /// server's own sessions are renewed on the same database clock the expiry is judged by: a round
+    /// that waited for the database (an outage, a full pool) longer than a lease cannot interrupt the
+    /// sessions its own server is running.
+    ///
+    /// - Parameter sessions: the sessions to renew, asked for once the transaction has its connection
+    ///   (not before: a round that waited for one would otherwise miss sessions started meanwhile, and
+    ///   interrupt them once their first lease ran out).
+    public func leaseRound(renewing sessions: @escaping @Sendable () -> [(id: String, epoch: Int64)],
+                           actor: String) async throws -> LeaseRound {
+        try await database.transaction { transaction in
+            let lost = try await self.renewLeases(transaction, sessions())
+            return LeaseRound(lost: lost, interrupted: try await self.interruptExpiredSessions(transaction, actor: actor))
+        }
+    }
+
     /// Renews the leases of sessions an owner is still running (between writes: a paused page
     /// writes nothing for a while). Returns the ids whose lease it holds no longer (ended, or resumed
     /// at a higher epoch elsewhere), which the owner should stop.
     public func renewLeases(_ sessions: [(id: String, epoch: Int64)]) async throws -> [String] {
         guard !sessions.isEmpty else { return [] }
-        return try await database.transaction { transaction in
-            var lost: [String] = []
-            for session in sessions {
-                let held = try await transaction.query(
-                    """
-                    UPDATE sessions SET lease_expires_at = \(transaction.nowMilliseconds) + ?
-                    WHERE id = ? AND epoch = ? AND status = 'running' RETURNING id
-                    """, [.integer(self.sessionLeaseMilliseconds), .text(session.id), .integer(session.epoch)])
-                if held.isEmpty { lost.append(session.id) }
-            }
-            return lost
+        return try await database.transaction { transaction in try await self.renewLeases(transaction, sessions) }
+    }
+
+    private func renewLeases(_ transaction: any SQLTransaction, _ sessions: [(id: String, epoch: Int64)]) async throws -> [String] {
+        var lost: [String] = []
+        for session in sessions {
+            let held = try await transaction.query(
+                """
+                UPDATE sessions SET lease_expires_at = \(transaction.nowMilliseconds) + ?
+                WHERE id = ? AND epoch = ? AND status = 'running' RETURNING id
+                """, [.integer(sessionLeaseMilliseconds), .text(session.id), .integer(session.epoch)])
+            if held.isEmpty { lost.append(session.id) }
         }
+        return lost
     }
 
     /// Marks `interrupted` every running session whose lease has run out (its owner died without
@@ -50,21 +78,23 @@ extension PrivacyStore {
     /// one statement decides which sessions change, and a session changes once.
     @discardableResult
     public func interruptExpiredSessions(actor: String) async throws -> [String] {
-        try await database.transaction { transaction in
-            let interrupted = try await transaction.query(
-                """
-                UPDATE sessions SET status = 'interrupted', ended_at = lease_expires_at
-                WHERE status = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < \(transaction.nowMilliseconds)
-                RETURNING id, owner
-                """)
-            for row in interrupted {
-                let id = try row.text("id")
-                let counts = try await self.rowCounts(transaction, session: id).mapValues(String.init)
-                try await self.audit(transaction, actor: actor, action: "session.interrupt", subject: id,
-                                     details: counts.merging(["owner": row["owner"].string ?? ""]) { first, _ in first })
-            }
-            return try interrupted.map { try $0.text("id") }
+        try await database.transaction { transaction in try await self.interruptExpiredSessions(transaction, actor: actor) }
+    }
+
+    private func interruptExpiredSessions(_ transaction: any SQLTransaction, actor: String) async throws -> [String] {
+        let interrupted = try await transaction.query(
+            """
+            UPDATE sessions SET status = 'interrupted', ended_at = lease_expires_at
+            WHERE status = 'running' AND lease_expires_at IS NOT NULL AND lease_expires_at < \(transaction.nowMilliseconds)
+            RETURNING id, owner
+            """)
+        for row in interrupted {
+            let id = try row.text("id")
+            let counts = try await rowCounts(transaction, session: id).mapValues(String.init)
+            try await audit(transaction, actor: actor, action: "session.interrupt", subject: id,
+                            details: counts.merging(["owner": row["owner"].string ?? ""]) { first, _ in first })
         }
+        return try interrupted.map { try $0.text("id") }
     }
 
     /// How a link's capture starts: a new session, or the link's earlier one resumed.

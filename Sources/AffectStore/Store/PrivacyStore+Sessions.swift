@@ -78,6 +78,12 @@ extension PrivacyStore {
         }
     }
 
+    /// How long one batch of results may take to commit, waiting for a connection included. Shorter
+    /// than other transactions: a writer whose commit does not get through keeps its batch and tries
+    /// again on a fresh connection request, which after a database restart is served sooner than one
+    /// left waiting from before it.
+    public static let appendDeadline = Duration.seconds(8)
+
     /// Appends results to a running session and renews its lease.
     ///
     /// Refuses, writing nothing, when consent is no longer valid (the caller must stop
@@ -88,7 +94,7 @@ extension PrivacyStore {
     public func append(_ records: [MinimisedRecord], toSession id: String, epoch: Int64? = nil) async throws {
         guard !records.isEmpty else { return }
         try Identifier.validate(id, as: .session)
-        try await database.transaction { transaction in
+        try await database.transaction(deadline: Self.appendDeadline) { transaction in
             // The fence and the lease renewal are one statement, taken first: a resume committing
             // concurrently either happened before (this write is refused) or waits for this one.
             try await self.holdLease(transaction, session: id, epoch: epoch)
@@ -183,6 +189,8 @@ extension PrivacyStore {
         return (session, study, participant)
     }
 
+    /// Inserts one record; a row whose natural key is already stored (the same batch committed twice:
+    /// a commit whose answer was lost, then retried) is skipped, so writes are idempotent.
     private func insert(_ record: MinimisedRecord, session: String, transaction: any SQLTransaction) async throws {
         func values(_ emotions: ReportedEmotions?) -> [SQLValue] {
             Emotion.allCases.map { SQLValue(emotions?[$0]) }
@@ -191,17 +199,17 @@ extension PrivacyStore {
         switch record {
         case .face(let row):
             try await transaction.execute(
-                "INSERT INTO face_results (session_id, frame, time_ms, track, frontal, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, ?, \(marks))",
+                "INSERT INTO face_results (session_id, frame, time_ms, track, frontal, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING",
                 [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.track),
                  SQLValue(row.frontal.map { $0 ? 1 : 0 })] + values(row.emotions))
         case .noFace(let row):
-            try await transaction.execute("INSERT INTO faceless_frames (session_id, frame, time_ms) VALUES (?, ?, ?)",
+            try await transaction.execute("INSERT INTO faceless_frames (session_id, frame, time_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                                           [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds)])
         case .group(let row):
             try await transaction.execute(
                 """
                 INSERT INTO group_frames (session_id, frame, time_ms, faces, frontal_faces, \(Schema.emotionColumns))
-                VALUES (?, ?, ?, ?, ?, \(marks))
+                VALUES (?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
                 """,
                 [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.faces), SQLValue(row.frontalFaces)]
                     + values(row.emotions))
@@ -210,13 +218,13 @@ extension PrivacyStore {
                 """
                 INSERT INTO window_aggregates (session_id, start_ms, end_ms, frames, frames_with_face, frames_with_frontal_face,
                     \(Schema.emotionColumns))
-                VALUES (?, ?, ?, ?, ?, ?, \(marks))
+                VALUES (?, ?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
                 """,
                 [.text(session), .real(row.startMilliseconds), .real(row.endMilliseconds), SQLValue(row.frames),
                  SQLValue(row.framesWithFace), SQLValue(row.framesWithFrontalFace)] + values(row.emotions))
         case .moment(let moment):
             try await transaction.execute(
-                "INSERT INTO moments (session_id, track, emotion, onset_ms, peak_ms, peak, end_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO moments (session_id, track, emotion, onset_ms, peak_ms, peak, end_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(session), SQLValue(moment.track), .text(moment.emotion.rawValue), .real(moment.onsetMilliseconds),
                  .real(moment.peakMilliseconds), .real(moment.peak), .real(moment.endMilliseconds)])
         }

@@ -12,7 +12,13 @@ enum Schema {
     static let emotionColumns = emotionNames.joined(separator: ", ")
     private static let probabilities = emotionNames.map { "\($0) DOUBLE PRECISION" }.joined(separator: ", ")
 
-    static let migrations: [(version: Int, statements: [String])] = [
+    /// The migrations for one backend, in order: the shared ones, and those whose SQL differs by dialect.
+    static func migrations(for dialect: SQLDialect) -> [(version: Int, statements: [String])] {
+        (sharedMigrations + [naturalKeys(dialect)]).sorted { $0.version < $1.version }
+    }
+
+    /// Migrations whose SQL is the same on both backends.
+    private static let sharedMigrations: [(version: Int, statements: [String])] = [
         (1, [
             """
             CREATE TABLE studies (
@@ -206,7 +212,34 @@ enum Schema {
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.
     static let resultTables = ["face_results", "faceless_frames", "group_frames", "window_aggregates", "moments"]
 
-    static var latestVersion: Int { migrations.last?.version ?? 0 }
+    /// Version 16: each result row gets its natural key (session, media time, and track where a row has
+    /// one), so a batch committed twice (a commit whose answer was lost in an outage, a retry, a resume)
+    /// stores its rows once: inserts skip a row whose key is already there. Duplicates an earlier
+    /// Affect stored are removed first, keeping the oldest. A face without a track (analysis without
+    /// tracking) has no key: several such faces share a frame's time, and SQL keeps NULLs distinct.
+    private static func naturalKeys(_ dialect: SQLDialect) -> (version: Int, statements: [String]) {
+        // The row's physical identity, to tell the oldest of its duplicates.
+        let row = dialect == .postgres ? "ctid" : "rowid"
+        let keys: [(table: String, index: String, columns: [String])] = [
+            ("face_results", "face_results_key", ["session_id", "time_ms", "track"]),
+            ("faceless_frames", "faceless_frames_key", ["session_id", "time_ms"]),
+            ("group_frames", "group_frames_key", ["session_id", "time_ms"]),
+            ("window_aggregates", "window_aggregates_key", ["session_id", "start_ms"]),
+            ("moments", "moments_key", ["session_id", "track", "emotion", "onset_ms"]),
+        ]
+        return (16, keys.flatMap { key in
+            let same = key.columns.map { "later.\($0) = earlier.\($0)" }.joined(separator: " AND ")
+            return [
+                """
+                DELETE FROM \(key.table) AS later WHERE EXISTS (
+                    SELECT 1 FROM \(key.table) AS earlier WHERE \(same) AND earlier.\(row) < later.\(row))
+                """,
+                "CREATE UNIQUE INDEX \(key.index) ON \(key.table)(\(key.columns.joined(separator: ", ")))",
+            ]
+        })
+    }
+
+    static var latestVersion: Int { migrations(for: .sqlite).last?.version ?? 0 }
 
     /// Brings the database to the latest version; refuses one written by a newer Affect.
     static func migrate(_ database: any SQLDatabase) async throws {
@@ -219,7 +252,7 @@ enum Schema {
             let applied = Set(try await transaction.query("SELECT version FROM schema_migrations").compactMap { $0["version"].int })
             let newest = applied.max() ?? 0
             if newest > latestVersion { throw StoreError.schemaTooNew(found: newest, supported: latestVersion) }
-            for migration in migrations where !applied.contains(migration.version) {
+            for migration in migrations(for: transaction.dialect) where !applied.contains(migration.version) {
                 for statement in migration.statements { try await transaction.execute(statement) }
                 try await transaction.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                                               [.integer(Int64(migration.version)), .integer(Clock.nowMilliseconds())])

@@ -13,8 +13,10 @@ import AffectCore
 /// the store keeps, and only once it is kept.
 ///
 /// A database that is briefly unreachable (``StoreError/backend(_:)``) does not end the session: the
-/// batch stays pending and is tried again with growing pauses, up to ``Batching/bufferLimit`` records;
-/// past that the error is thrown and the caller stops.
+/// batch stays pending and is tried again with growing pauses. Pending records are bounded by
+/// ``Batching/bufferLimit``: once it is reached the writer is ``isBackedUp`` (a capture tells its page
+/// to pause), and records that come while it is are dropped, never acknowledged, until a commit
+/// gets through.
 ///
 /// An actor: the analysis writes from its consume task, a ticker flushes due batches, and status
 /// reports read ``recordsWritten``; the actor orders them (an `@unchecked Sendable` class hid a race).
@@ -25,13 +27,15 @@ public actor SessionWriter {
         public var maximumRecords: Int
         /// A batch's first record waits at most this long (also the pace of consent checks when idle).
         public var maximumDelay: Duration
-        /// Records kept pending while commits fail; one more and the session gives up.
+        /// Records kept pending while commits fail; at this many the writer is backed up and drops
+        /// what comes until a commit gets through.
         public var bufferLimit: Int
 
         public init(maximumRecords: Int = 20, maximumDelay: Duration = .milliseconds(250), bufferLimit: Int = 3_000) {
-            self.maximumRecords = max(1, maximumRecords)
+            // A batch never holds more than the buffer may.
+            self.bufferLimit = max(1, bufferLimit)
+            self.maximumRecords = min(max(1, maximumRecords), self.bufferLimit)
             self.maximumDelay = maximumDelay
-            self.bufferLimit = max(self.maximumRecords, bufferLimit)
         }
 
         /// Every record committed on its own, as it comes (for tools that want each write to land at once).
@@ -56,6 +60,13 @@ public actor SessionWriter {
     private var retryPause = Duration.milliseconds(250)
     /// Commits that failed because the database could not be reached, over the session.
     public private(set) var failedCommits = 0
+    /// Records dropped because the buffer was full while the database could not be reached.
+    public private(set) var recordsDropped = 0
+    /// Whether the buffer is full (the database has not answered for a while): what comes now is
+    /// dropped, so the page should pause until this is false again.
+    public var isBackedUp: Bool { pending.count + inFlight >= batching.bufferLimit }
+    /// Records of the batch being committed (out of `pending` while the store is awaited).
+    private var inFlight = 0
     /// True while a batch's transaction runs. An actor lets other calls in while it awaits the store,
     /// so without this a ticker's call and a frame's call could both commit the same batch.
     private var committing = false
@@ -76,6 +87,41 @@ public actor SessionWriter {
         policy = try await store.policy(forSession: session.id)
         minimiser = ResultMinimiser(mode: policy.mode, excluded: policy.excludedEmotions,
                                     windowMilliseconds: policy.windowMilliseconds)
+    }
+
+    /// What ``add(_:)`` leaves the caller to do.
+    public struct Added: Sendable, Equatable {
+        /// A batch is due and no commit is under way or asked for: the caller should start one
+        /// (``flushIfDue(at:)``).
+        public var commitDue: Bool
+        /// The buffer is full (``isBackedUp``).
+        public var backedUp: Bool
+    }
+
+    /// Adds what the session's mode keeps of one frame's result to the batch without waiting for the
+    /// store. For a caller whose results must not wait on the database (a live capture: a stalled
+    /// commit would otherwise hold up the results behind it, in a queue nothing bounds); the buffer
+    /// here is bounded.
+    public func add(_ result: FrameResult) -> Added {
+        analysedSinceCheck = true
+        add(minimiser.consume(result))
+        return Added(commitDue: commitWanted(), backedUp: isBackedUp)
+    }
+
+    /// Adds a closed moment when the session's mode and opt-outs allow it, like ``add(_:)``.
+    public func add(moment: Moment) -> Added {
+        add(minimiser.consume(moment: moment))
+        return Added(commitDue: commitWanted(), backedUp: isBackedUp)
+    }
+
+    /// A commit asked of the caller and not started yet.
+    private var commitAsked = false
+
+    private func commitWanted() -> Bool {
+        guard !committing, !commitAsked, pending.count >= batching.maximumRecords else { return false }
+        if let retryAt, ContinuousClock.now < retryAt { return false }
+        commitAsked = true
+        return true
     }
 
     /// Adds what the session's mode keeps of one frame's result to the batch; returns what was
@@ -125,6 +171,9 @@ public actor SessionWriter {
         var committed: [MinimisedRecord] = []
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while !pending.isEmpty || committing {
+            if ContinuousClock.now > deadline {
+                throw StoreError.backend("the store did not answer for 30 s; \(pending.count) records of the session were not stored")
+            }
             if committing {
                 // Another call's batch is on its way; wait for it rather than commit beside it.
                 try await Task.sleep(for: .milliseconds(5))
@@ -132,9 +181,6 @@ public actor SessionWriter {
             }
             if let retryAt { try await Task.sleep(until: retryAt, clock: .continuous) }
             committed += try await commit(at: .now)
-            if !pending.isEmpty && ContinuousClock.now > deadline {
-                throw StoreError.backend("the store did not answer for 30 s; \(pending.count) records of the session were not stored")
-            }
         }
         try await store.endSession(session.id, actor: actor, epoch: session.epoch)
         return committed
@@ -142,6 +188,10 @@ public actor SessionWriter {
 
     private func add(_ records: [MinimisedRecord]) {
         guard !records.isEmpty else { return }
+        guard !isBackedUp else {
+            recordsDropped += records.count
+            return
+        }
         if pending.isEmpty { pendingSince = .now }
         pending += records
     }
@@ -152,21 +202,23 @@ public actor SessionWriter {
     private func commit(at now: ContinuousClock.Instant) async throws -> [MinimisedRecord] {
         guard !pending.isEmpty, !committing else { return [] }
         committing = true
+        commitAsked = false
         defer { committing = false }
         let batch = pending
         let batchSince = pendingSince
         pending = []
         pendingSince = nil
+        inFlight = batch.count
+        defer { inFlight = 0 }
         do {
             try await store.append(batch, toSession: session.id, epoch: session.epoch)
         } catch StoreError.unknownSession {
             // A withdrawal deletes the session with the rest of the participant's data: say why it is gone.
             throw StoreError.noConsent(participant: session.participantID, reason: "withdrawn")
-        } catch StoreError.backend(let reason) {
+        } catch StoreError.backend {
             failedCommits += 1
             pending = batch + pending
             pendingSince = batchSince ?? pendingSince
-            guard pending.count <= batching.bufferLimit else { throw StoreError.backend(reason) }
             retryAt = now.advanced(by: retryPause)
             retryPause = min(retryPause * 2, .seconds(2))
             return []

@@ -65,6 +65,10 @@ struct Serve: AsyncParsableCommand {
         "Seconds a capture session stays this server's without a renewal (renewed every third of it). A session whose server died becomes 'interrupted' this long after; a page may resume it through its link before and after.",
         valueName: "seconds"))
     var sessionLease: Double = Double(PrivacyStore.defaultSessionLeaseMilliseconds) / 1000
+    @Option(help: ArgumentHelp(
+        "Results a capture keeps in memory while the database does not answer (an outage, a restart). When they are this many, the page is asked to pause, and what it sends meanwhile is not analysed, until the database answers again.",
+        valueName: "records"))
+    var writeBuffer = SessionWriter.Batching().bufferLimit
 
     struct Ready: Encodable {
         var url: String
@@ -74,6 +78,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
         if !(sessionLease >= 1 && sessionLease <= 3600) { throw ValidationError("--session-lease must be 1 to 3600 seconds") }
+        if !(10...1_000_000).contains(writeBuffer) { throw ValidationError("--write-buffer must be 10 to 1000000 records") }
         if !(1...256).contains(workers) { throw ValidationError("--workers must be 1 to 256") }
         if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
         if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
@@ -136,7 +141,8 @@ struct Serve: AsyncParsableCommand {
     /// The shared engine for participant capture, started; without models the server still runs.
     func startCapture(store: PrivacyStore, metrics: LiveMetrics) -> (CaptureService, LiveEngine?) {
         let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramePixels: maxFramePixels,
-                                               maximumFramesPerSecond: maxFps)
+                                               maximumFramesPerSecond: maxFps,
+                                               batching: SessionWriter.Batching(bufferLimit: writeBuffer))
         do {
             let catalog = try ModelCatalog(directory: models)
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,

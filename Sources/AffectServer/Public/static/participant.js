@@ -96,6 +96,8 @@ function connect() {
     }
     if (message.type === "ready") document.body.dataset.session ? resumed() : begin(message);
     if (message.type === "readout") showReadout(message.points);
+    if (message.type === "pause") hold(message.reason);
+    if (message.type === "resume") release();
   };
   socket.onclose = async (event) => {
     if (state.ended) return;
@@ -167,7 +169,7 @@ async function sendFrame() {
   const media = mediaTime();
   // Nothing is sent while paused, and never twice for one moment of the stimulus; a slow
   // connection skips frames rather than queueing them.
-  if (!state.paused && media > lastMedia && preview.videoWidth > 0 && socket.bufferedAmount < 1_000_000) {
+  if (!state.paused && !state.held && media > lastMedia && preview.videoWidth > 0 && socket.bufferedAmount < 1_000_000) {
     const scale = Math.min(1, 640 / preview.videoWidth);
     canvas.width = Math.round(preview.videoWidth * scale);
     canvas.height = Math.round(preview.videoHeight * scale);
@@ -189,11 +191,26 @@ async function sendFrame() {
   schedule();
 }
 
+// The server cannot save results for a while: the video waits, and nothing is sent, until it can.
+function hold(reason) {
+  state.held = reason;
+  if (state.briefing.stimulus_id) $("stimulus").pause();
+  setState("held", `Paused by the study server: ${reason}.`);
+}
+
+function release() {
+  if (!state.held) return;
+  state.held = null;
+  if (state.briefing.stimulus_id && !state.paused) $("stimulus").play().catch(() => {});
+  setState(state.paused ? "paused" : "capturing", state.paused ? "Paused: nothing is sent." : "Watching. Your expressions are being estimated.");
+}
+
 function togglePause() {
   state.paused = !state.paused;
   const video = $("stimulus");
-  if (state.briefing.stimulus_id) state.paused ? video.pause() : video.play();
+  if (state.briefing.stimulus_id && !state.held) state.paused ? video.pause() : video.play();
   $("pause").textContent = state.paused ? "Resume" : "Pause";
+  if (state.held) return hold(state.held);
   setState(state.paused ? "paused" : "capturing", state.paused ? "Paused: nothing is sent." : "Watching.");
 }
 
