@@ -214,7 +214,7 @@ struct Bench: ParsableCommand {
     /// One decoding thread feeds a bounded queue; `threads` workers analyse from it.
     private func runParallel(source: any FrameSource, catalog: ModelCatalog, timings: StageTimings) throws {
         let queue = BoundedQueue<Image>(capacity: threads * 2)
-        let failures = FailureBox()
+        let failures = FailureSlot()
         let group = DispatchGroup()
         let kind = detector
         for _ in 0..<threads {
@@ -229,13 +229,13 @@ struct Bench: ParsableCommand {
                                        classify: analyzer.lastClassifyMilliseconds, faces: faces.count)
                     }
                 } catch {
-                    failures.record(error)
+                    failures.set(error)
                     queue.close()
                 }
             }
         }
         do {
-            while failures.first == nil {
+            while failures.error == nil {
                 let (image, decode) = try timed { try Self.nextImage(of: source) }
                 guard let image else { break }
                 timings.record(decode: decode)
@@ -243,15 +243,16 @@ struct Bench: ParsableCommand {
                 Console.progress("bench", done: timings.frames, total: source.declaredFrameCount)
             }
         } catch {
-            failures.record(error)
+            failures.set(error)
         }
         queue.close()
         group.wait()
-        if let failure = failures.first { throw failure }
+        if let failure = failures.error { throw failure }
     }
 }
 
 /// Per-frame stage times collected from several threads.
+// Every array is read and written under `lock`.
 final class StageTimings: @unchecked Sendable {
     private let lock = NSLock()
     private var decode: [Double] = []
@@ -285,19 +286,8 @@ final class StageTimings: @unchecked Sendable {
     }
 }
 
-/// The first error any worker hit.
-final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: Error?
-
-    var first: Error? { lock.withLock { error } }
-
-    func record(_ error: Error) {
-        lock.withLock { if self.error == nil { self.error = error } }
-    }
-}
-
 /// A blocking FIFO with a fixed capacity: `push` waits while full, `pop` while empty.
+// `items` and `closed` are guarded by `condition`, which `push` and `pop` also wait on.
 final class BoundedQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Element] = []

@@ -2,6 +2,7 @@ import AffectCore
 import AffectPipeline
 import AffectVision
 import Foundation
+import Synchronization
 
 /// `affect bench --streams N`: many paced live streams through one ``LiveEngine``.
 struct StreamBenchmark {
@@ -111,14 +112,14 @@ struct StreamBenchmark {
 }
 
 /// A thread-safe one-way switch.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    var isSet: Bool { lock.withLock { stopped } }
-    func set() { lock.withLock { stopped = true } }
+final class StopFlag: Sendable {
+    private let stopped = Atomic(false)
+    var isSet: Bool { stopped.load(ordering: .acquiring) }
+    func set() { stopped.store(true, ordering: .releasing) }
 }
 
 /// Stands in for a browser: pushes JPEGs at the rate the engine's sampler asks for.
+// `next` is touched only by the one thread that runs `run(until:)`.
 final class Pusher: @unchecked Sendable {
     let source: PushFrameSource
     let frames: [Data]

@@ -2,22 +2,21 @@ import AffectCore
 import AffectReport
 import AffectStore
 import Foundation
-
+import Synchronization
 
 /// Keeps a run's frame results (numbers only, never pixels) for `analyze --report`.
-final class ReportCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [FrameResult] = []
+final class ReportCollector: Sendable {
+    private let results = Mutex<[FrameResult]>([])
 
     func add(_ result: FrameResult) {
-        lock.withLock { results.append(result) }
+        results.withLock { $0.append(result) }
     }
 
     /// The one-video report: the video is its only participant, so nothing is withheld (k = 1) and
     /// intervals are absent; the time axis is the video's own.
     func report(input: String, provenance: Provenance) -> StudyReport {
         var minimiser = ResultMinimiser(mode: .individual)
-        let records = lock.withLock { results }.sorted { $0.frame < $1.frame }.flatMap { minimiser.consume($0) }
+        let records = results.withLock { $0 }.sorted { $0.frame < $1.frame }.flatMap { minimiser.consume($0) }
         let name = (input as NSString).lastPathComponent
         let provenanceID = "this run"
         let info = StudyReport.StudyInfo(id: "affect analyze", name: name,

@@ -4,6 +4,7 @@ import Foundation
 
 /// Writes frame results and moments as they arrive, possibly from a worker thread, and keeps the
 /// totals for the run summary. The first write error is kept and reported after the run.
+// The files, the encoder and the totals are used only under `lock`.
 final class ResultWriter: @unchecked Sendable {
     private let lock = NSLock()
     private let output: OutputFile

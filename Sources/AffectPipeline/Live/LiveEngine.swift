@@ -529,6 +529,7 @@ public final class LiveEngine: @unchecked Sendable {
 
     // MARK: Analysis
 
+    // Used only by the worker thread it was made for (`cheaper` is set there too).
     private final class WorkerBox: @unchecked Sendable {
         let primary: FrameAnalyzer
         var cheaper: FrameAnalyzer?

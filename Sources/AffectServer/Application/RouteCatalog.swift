@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdWebSocket
+import Synchronization
 
 /// One route the server answers, in OpenAPI's notation (`/api/v1/studies/{study}`).
 public struct Route: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -12,13 +13,16 @@ public struct Route: Sendable, Hashable, Comparable, CustomStringConvertible {
 
 /// Records every route as controllers register it, so a test can hold the OpenAPI document to
 /// exactly the routes served (Hummingbird's router does not list its routes).
-final class RouteCatalog: @unchecked Sendable {
-    // Written while the application is built, before it serves; read afterwards.
-    private(set) var routes = Set<Route>()
+final class RouteCatalog: Sendable {
+    private let recorded = Mutex(Set<Route>())
+
+    /// Every route recorded so far.
+    var routes: Set<Route> { recorded.withLock { $0 } }
 
     func record(_ method: HTTPRequest.Method, _ path: String) {
         let openAPIPath = path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-        routes.insert(Route(method: method.rawValue, path: "/" + openAPIPath.joined(separator: "/")))
+        let route = Route(method: method.rawValue, path: "/" + openAPIPath.joined(separator: "/"))
+        recorded.withLock { _ = $0.insert(route) }
     }
 }
 

@@ -3,6 +3,7 @@ import AffectStore
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// `POST /api/v1/studies/:study/stimuli/upload?name=...&variant=...` (admin): a stimulus video sent as
 /// the request body (MP4 or WebM), kept in the server's ``StimulusLibrary`` and played to participants
@@ -63,11 +64,10 @@ struct SizeLimitedBody: AsyncSequence, Sendable {
 
     struct TooLarge: Error {}
 
-    final class Flag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var raised = false
-        var value: Bool { lock.withLock { raised } }
-        func raise() { lock.withLock { raised = true } }
+    final class Flag: Sendable {
+        private let raised = Atomic(false)
+        var value: Bool { raised.load(ordering: .acquiring) }
+        func raise() { raised.store(true, ordering: .releasing) }
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {

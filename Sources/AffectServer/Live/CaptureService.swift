@@ -3,11 +3,12 @@ import AffectPipeline
 import AffectStore
 import AffectVision
 import Foundation
+import Synchronization
 import Logging
 
 /// Runs participants' capture sessions on one shared ``LiveEngine``: each WebSocket gets its own
 /// pushed stream, and the engine's load ladder spreads the workers over all of them.
-public final class CaptureService: @unchecked Sendable {
+public final class CaptureService: Sendable {
     /// Limits and settings for pushed frames.
     public struct Settings: Sendable {
         /// Frames over this size close the socket with 1009 (a 1280x720 webcam JPEG is 100 to 300 KB).
@@ -47,10 +48,14 @@ public final class CaptureService: @unchecked Sendable {
     private let provenance: Provenance
     private let metrics: LiveMetrics?
     private let logger: Logger
-    private let lock = NSLock()
-    private var running: [String: CaptureSession] = [:]
-    /// Sessions started in the store whose capture is being set up, with their epochs.
-    private var starting: [String: Int64] = [:]
+    /// The captures this server runs, by session id, and the sessions being set up, behind one lock.
+    private let captures = Mutex(Captures())
+
+    private struct Captures {
+        var running: [String: CaptureSession] = [:]
+        /// Sessions started in the store whose capture is being set up, with their epochs.
+        var starting: [String: Int64] = [:]
+    }
     /// This process as the owner of the sessions it runs (see ``PrivacyStore/renewLeases(_:)``).
     public let ownerID = "server:" + UUID().uuidString.lowercased()
 
@@ -82,8 +87,8 @@ public final class CaptureService: @unchecked Sendable {
         let (session, link) = (started.session, started.link)
         // Its lease is renewed from now on, not only once the capture runs: on a loaded server the
         // steps below can take longer than a lease.
-        lock.withLock { starting[session.id] = session.epoch }
-        defer { lock.withLock { _ = starting.removeValue(forKey: session.id) } }
+        captures.withLock { $0.starting[session.id] = session.epoch }
+        defer { captures.withLock { _ = $0.starting.removeValue(forKey: session.id) } }
         let writer: SessionWriter
         do {
             writer = try await SessionWriter(store: store, session: session, batching: settings.batching)
@@ -114,9 +119,9 @@ public final class CaptureService: @unchecked Sendable {
                                      resumeFrom: started.resumeFromMilliseconds)
         // A resumed session's earlier capture on this server (a page that reconnected before its old
         // socket closed) is fenced off in the store; stop it here too.
-        let earlier = lock.withLock {
-            let earlier = running[session.id]
-            running[session.id] = capture
+        let earlier = captures.withLock {
+            let earlier = $0.running[session.id]
+            $0.running[session.id] = capture
             return earlier
         }
         earlier?.stop(.superseded)
@@ -145,9 +150,9 @@ public final class CaptureService: @unchecked Sendable {
         await consumed
         capture.publishHealth(force: true)
         await capture.finish(actor: "participant:\(capture.link.invitation.id)")
-        lock.withLock {
+        captures.withLock {
             // A resumed capture may already hold this session's place.
-            if running[capture.sessionID] === capture { running[capture.sessionID] = nil }
+            if $0.running[capture.sessionID] === capture { $0.running[capture.sessionID] = nil }
         }
         let records = await capture.writer.recordsWritten
         logger.info("capture ended", metadata: [
@@ -159,7 +164,7 @@ public final class CaptureService: @unchecked Sendable {
     /// Withdraws the consent given through a link; a capture running through it stops at once.
     func withdraw(secret: String) async throws -> PrivacyStore.Withdrawal {
         let (withdrawal, link) = try await store.withdrawConsent(throughInvitation: secret)
-        let capture = lock.withLock { running.values.first { $0.link.participant.id == link.participant.id } }
+        let capture = captures.withLock { $0.running.values.first { $0.link.participant.id == link.participant.id } }
         // Off the dashboard at once; the capture stops at its next frame.
         if let session = link.invitation.sessionID { feed.remove(session: session) }
         capture?.stop(.withdrawn)
@@ -186,14 +191,14 @@ public final class CaptureService: @unchecked Sendable {
 extension CaptureService {
     /// Whether this server is running a capture of `session` now.
     func isRunning(session: String) -> Bool {
-        lock.withLock { running[session] != nil }
+        captures.withLock { $0.running[session] != nil }
     }
 
     /// The sessions this server is running or setting up, with the epoch each writes at.
     func runningSessions() -> [(id: String, epoch: Int64)] {
-        lock.withLock {
-            running.values.map { ($0.sessionID, $0.writer.session.epoch) }
-                + starting.filter { running[$0.key] == nil }.map { ($0.key, $0.value) }
+        captures.withLock { captures in
+            captures.running.values.map { ($0.sessionID, $0.writer.session.epoch) }
+                + captures.starting.filter { captures.running[$0.key] == nil }.map { ($0.key, $0.value) }
         }
     }
 
@@ -202,7 +207,7 @@ extension CaptureService {
     /// Returns whether a capture was stopped.
     @discardableResult
     func lost(session: String) -> Bool {
-        guard let capture = lock.withLock({ running[session] }), capture.isCapturing else { return false }
+        guard let capture = captures.withLock({ $0.running[session] }), capture.isCapturing else { return false }
         capture.stop(.superseded)
         return true
     }

@@ -4,11 +4,12 @@ import AffectStore
 import AffectVision
 import Foundation
 import Logging
+import Synchronization
 
 /// One participant's capture, from the WebSocket's opening to its close: frames go into a
 /// ``PushFrameSource`` on the shared engine; the engine's results come back through ``consume(_:)``
 /// into the ``SessionWriter``, which keeps what the study's mode allows, and on to the ``LiveFeed``.
-final class CaptureSession: @unchecked Sendable {
+final class CaptureSession: Sendable {
     /// What the engine sends back for this stream.
     enum Output: Sendable {
         case result(FrameResult)
@@ -42,14 +43,27 @@ final class CaptureSession: @unchecked Sendable {
     private let engine: LiveEngine
     private let feed: LiveFeed
     private let logger: Logger
-    private let lock = NSLock()
-    private var status: LiveFeed.SessionStatus
-    private var stop: Stop?
-    private var onStop: (@Sendable (Stop) -> Void)?
-    private var onStored: (@Sendable ([LiveFeed.SessionPoint]) -> Void)?
-    private var lastMediaMilliseconds = -Double.infinity
-    private var analysedTimes: [ContinuousClock.Instant] = []
-    private var lastHealth = ContinuousClock.now
+    /// What changes while the capture runs, behind one lock: the socket's task, the result loop,
+    /// commit tasks and the lease service all touch it.
+    private let state: Mutex<State>
+
+    private struct State {
+        var status: LiveFeed.SessionStatus
+        var stop: Stop?
+        var onStop: (@Sendable (Stop) -> Void)?
+        var onStored: (@Sendable ([LiveFeed.SessionPoint]) -> Void)?
+        var onCommitted: (@Sendable ([Double]) -> Void)?
+        var onHeld: (@Sendable (Bool) -> Void)?
+        var lastMediaMilliseconds = -Double.infinity
+        var analysedTimes: [ContinuousClock.Instant] = []
+        var lastHealth = ContinuousClock.now
+        /// The page's connection dropped without ending the session.
+        var disconnected = false
+        /// Set once the session is being closed: its lease may then lapse without meaning anything.
+        var finishing = false
+        /// Whether the page has been told to pause because the writer's buffer is full.
+        var held = false
+    }
 
     var sessionID: String { writer.session.id }
     /// For a resumed session, the media time its stored results reach (see ``PrivacyStore/LinkSession``).
@@ -60,7 +74,6 @@ final class CaptureSession: @unchecked Sendable {
     init(link: PrivacyStore.ParticipantLink, writer: SessionWriter, source: PushFrameSource, streamID: Int,
          outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, engine: LiveEngine, feed: LiveFeed,
          logger: Logger, resumeFrom: Double? = nil) {
-        if let resumeFrom { lastMediaMilliseconds = resumeFrom.nextDown }
         self.resumeFrom = resumeFrom
         self.logger = logger
         self.link = link
@@ -71,66 +84,60 @@ final class CaptureSession: @unchecked Sendable {
         self.outputContinuation = outputContinuation
         self.engine = engine
         self.feed = feed
-        status = LiveFeed.SessionStatus(session: writer.session.id, study: writer.session.studyID,
-                                        stimulus: writer.session.stimulusID, mode: writer.policy.mode, state: .running,
-                                        startedAt: writer.session.startedAt)
+        let status = LiveFeed.SessionStatus(session: writer.session.id, study: writer.session.studyID,
+                                            stimulus: writer.session.stimulusID, mode: writer.policy.mode, state: .running,
+                                            startedAt: writer.session.startedAt)
+        var initial = State(status: status)
+        if let resumeFrom { initial.lastMediaMilliseconds = resumeFrom.nextDown }
+        state = Mutex(initial)
         feed.update(status)
     }
 
     /// Why the capture was stopped by the server, if it was.
-    var stopReason: Stop? { lock.withLock { stop } }
-
-    private var disconnected = false
-    /// Set once the session is being closed: its lease may then lapse without meaning anything.
-    private var finishing = false
+    var stopReason: Stop? { state.withLock { $0.stop } }
 
     /// Whether the capture is still taking frames (not stopped, not closing).
-    var isCapturing: Bool { lock.withLock { stop == nil && !finishing } }
+    var isCapturing: Bool { state.withLock { $0.stop == nil && !$0.finishing } }
 
     /// The page's connection went away without ending the session: the session stays open (its
     /// lease runs out unless the page resumes through its link), and the open window is not closed.
     func markDisconnected() {
-        lock.withLock { disconnected = true }
+        state.withLock { $0.disconnected = true }
     }
 
     /// Called once when the server stops the capture (withdrawal, a failed stream), to close the socket.
     func onStop(_ body: @escaping @Sendable (Stop) -> Void) {
-        let already = lock.withLock {
-            onStop = body
-            return stop
+        let already = state.withLock {
+            $0.onStop = body
+            return $0.stop
         }
         if let already { body(already) }
     }
 
     /// Called with the points of every record stored, for a study that shows participants their own results.
     func onStored(_ body: @escaping @Sendable ([LiveFeed.SessionPoint]) -> Void) {
-        lock.withLock { onStored = body }
+        state.withLock { $0.onStored = body }
     }
-
-    private var onCommitted: (@Sendable ([Double]) -> Void)?
-    private var onHeld: (@Sendable (Bool) -> Void)?
-    /// Whether the page has been told to pause because the writer's buffer is full.
-    private var held = false
 
     /// Called with true when the writer's buffer fills (the database has not answered for a while:
     /// the page should pause, and frames that come meanwhile are not analysed) and with false once
     /// commits get through again.
     func onHeld(_ body: @escaping @Sendable (Bool) -> Void) {
-        lock.withLock { onHeld = body }
+        state.withLock { $0.onHeld = body }
     }
 
     /// Called, once they are committed, with the media times of the records just stored (a frame's
     /// time, a window's start): the page's acknowledgement that they survive a crash.
     func onCommitted(_ body: @escaping @Sendable ([Double]) -> Void) {
-        lock.withLock { onCommitted = body }
+        state.withLock { $0.onCommitted = body }
     }
 
     /// Stops the capture for `reason` (the first reason wins) and ends the engine's stream.
     func stop(_ reason: Stop) {
-        let callback: (@Sendable (Stop) -> Void)? = lock.withLock {
-            guard stop == nil else { return nil }
-            stop = reason
-            return onStop
+        let callback: (@Sendable (Stop) -> Void)? = state.withLock {
+            guard $0.stop == nil else { return nil }
+            $0.stop = reason
+            return $0.onStop
         }
         engine.end(stream: streamID)
         callback?(reason)
@@ -139,12 +146,12 @@ final class CaptureSession: @unchecked Sendable {
     /// Offers a frame to the engine. Frames whose media time does not move forward (a paused or
     /// re-sent frame) are skipped: results are keyed by stimulus time.
     func push(_ frame: FrameMessage) throws(PushFrameSource.Rejection) -> Bool {
-        let fresh = lock.withLock {
-            status.framesReceived += 1
+        let fresh = state.withLock { state in
+            state.status.framesReceived += 1
             // While the store is backed up a frame's results could not be kept: not analysed at all.
-            guard !held, frame.mediaMilliseconds > lastMediaMilliseconds else { return false }
-            lastMediaMilliseconds = frame.mediaMilliseconds
-            status.mediaMs = frame.mediaMilliseconds
+            guard !state.held, frame.mediaMilliseconds > state.lastMediaMilliseconds else { return false }
+            state.lastMediaMilliseconds = frame.mediaMilliseconds
+            state.status.mediaMs = frame.mediaMilliseconds
             return true
         }
         guard fresh else { return false }
@@ -211,10 +218,10 @@ final class CaptureSession: @unchecked Sendable {
 
     /// Tells the page to pause when the writer's buffer has filled, and to go on once it has drained.
     private func noteBacklog(_ backedUp: Bool) {
-        let changed: (@Sendable (Bool) -> Void)?? = lock.withLock {
-            guard backedUp != held else { return nil }
-            held = backedUp
-            return .some(onHeld)
+        let changed: (@Sendable (Bool) -> Void)?? = state.withLock {
+            guard backedUp != $0.held else { return nil }
+            $0.held = backedUp
+            return .some($0.onHeld)
         }
         guard let changed else { return }
         if backedUp {
@@ -249,9 +256,9 @@ final class CaptureSession: @unchecked Sendable {
     /// Shows stored records on the feed and the page's readout, and counts them (the count the
     /// status reports, kept under this session's lock rather than read across from the writer).
     private func published(_ records: [MinimisedRecord]) {
-        let acknowledge = lock.withLock {
-            status.recordsWritten += records.count
-            return onCommitted
+        let acknowledge = state.withLock {
+            $0.status.recordsWritten += records.count
+            return $0.onCommitted
         }
         let times = records.compactMap { record -> Double? in
             switch record {
@@ -265,14 +272,17 @@ final class CaptureSession: @unchecked Sendable {
         if !times.isEmpty { acknowledge?(times) }
         feed.add(records, session: sessionID)
         let points = records.compactMap(LiveFeed.point(of:))
-        if !points.isEmpty, let readout = lock.withLock({ onStored }) { readout(points) }
+        if !points.isEmpty, let readout = state.withLock({ $0.onStored }) { readout(points) }
     }
 
     /// Ends the session in the store (unless its data went with a withdrawal, or the page only lost
     /// its connection) and in the feed.
     func finish(actor: String) async {
-        lock.withLock { finishing = true }
-        if lock.withLock({ disconnected && stop == nil }) {
+        let droppedOnly = state.withLock {
+            $0.finishing = true
+            return $0.disconnected && $0.stop == nil
+        }
+        if droppedOnly {
             return showInterrupted(because: "the page's connection dropped; it may resume through its link")
         }
         var failure: String?
@@ -296,24 +306,24 @@ final class CaptureSession: @unchecked Sendable {
         if stopReason == .interrupted {
             return showInterrupted(because: "the server lost the session's lease; the page may resume it through its link")
         }
-        let final = lock.withLock {
-            switch stop {
-            case .failed(let reason), .badFrame(let reason): status.state = .failed; status.reason = reason
+        let final = state.withLock { state in
+            switch state.stop {
+            case .failed(let reason), .badFrame(let reason): state.status.state = .failed; state.status.reason = reason
             default:
-                status.state = failure == nil ? .ended : .failed
-                status.reason = failure
+                state.status.state = failure == nil ? .ended : .failed
+                state.status.reason = failure
             }
-            return status
+            return state.status
         }
         feed.update(final)
     }
 
     /// Shows the session as interrupted on the dashboard: it stays open for the page to resume.
     private func showInterrupted(because reason: String) {
-        let final = lock.withLock {
-            status.state = .interrupted
-            status.reason = reason
-            return status
+        let final = state.withLock {
+            $0.status.state = .interrupted
+            $0.status.reason = reason
+            return $0.status
         }
         feed.update(final)
     }
@@ -321,31 +331,31 @@ final class CaptureSession: @unchecked Sendable {
     /// Publishes health at most once a second.
     func publishHealth(force: Bool = false) {
         let now = ContinuousClock.now
-        let due = lock.withLock {
-            guard force || lastHealth.duration(to: now) >= .seconds(1) else { return false }
-            lastHealth = now
+        let due = state.withLock {
+            guard force || $0.lastHealth.duration(to: now) >= .seconds(1) else { return false }
+            $0.lastHealth = now
             return true
         }
         guard due else { return }
         let report = engine.currentReport(stream: streamID)
         let rate = engine.requestedRate(stream: streamID)
-        let snapshot: LiveFeed.SessionStatus? = lock.withLock {
-            guard status.state == .running, stop == nil else { return nil }
-            analysedTimes.removeAll { $0.duration(to: now) > .seconds(5) }
-            status.analysedFps = Double(analysedTimes.count) / 5
-            status.requestedFps = rate
-            status.latencyP50Ms = report?.latency?.p50
-            status.latencyP95Ms = report?.latency?.p95
-            status.dropped = report?.dropped.values.reduce(0, +) ?? 0
-            return status
+        let snapshot: LiveFeed.SessionStatus? = state.withLock { state in
+            guard state.status.state == .running, state.stop == nil else { return nil }
+            state.analysedTimes.removeAll { $0.duration(to: now) > .seconds(5) }
+            state.status.analysedFps = Double(state.analysedTimes.count) / 5
+            state.status.requestedFps = rate
+            state.status.latencyP50Ms = report?.latency?.p50
+            state.status.latencyP95Ms = report?.latency?.p95
+            state.status.dropped = report?.dropped.values.reduce(0, +) ?? 0
+            return state.status
         }
         if let snapshot { feed.update(snapshot) }
     }
 
     private func noteAnalysed() {
-        lock.withLock {
-            status.framesAnalysed += 1
-            analysedTimes.append(.now)
+        state.withLock {
+            $0.status.framesAnalysed += 1
+            $0.analysedTimes.append(.now)
         }
         publishHealth()
     }

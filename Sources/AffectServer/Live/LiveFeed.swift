@@ -1,5 +1,6 @@
 import AffectCore
 import Foundation
+import Synchronization
 
 /// What the live dashboard sees: each capture session's health and the records the store kept for
 /// it, and per stimulus the audience timeline over those sessions. Subscribers get a snapshot, then
@@ -9,7 +10,7 @@ import Foundation
 /// than the study's mode keeps. A withdrawn session leaves the feed at once, with its share of the
 /// audience timeline; an ended one after ``retentionSeconds``, since a deletion made by another process
 /// (`affect subject delete`, a purge) cannot reach this memory.
-public final class LiveFeed: @unchecked Sendable {
+public final class LiveFeed: Sendable {
     /// A session as the dashboard lists it.
     public struct SessionStatus: Sendable, Codable, Hashable {
         /// `interrupted`: the page's connection dropped without ending; it may resume through its link.
@@ -80,16 +81,13 @@ public final class LiveFeed: @unchecked Sendable {
 
     public let retentionSeconds: Double
     public let binMilliseconds: Double
-    private let lock = NSLock()
-    private var entries: [String: Entry] = [:]
-    /// Kept up to date as records arrive; rebuilt when a session leaves.
-    private var audiences: [String?: AudienceTimeline] = [:]
-    private var audiencePublished: [String?: ContinuousClock.Instant] = [:]
-    private var subscribers: [UUID: AsyncStream<Event>.Continuation] = [:]
+    /// Everything that changes, behind one lock.
+    private let state: Mutex<State>
 
     public init(retentionSeconds: Double = 600, binMilliseconds: Double = 500) {
         self.retentionSeconds = retentionSeconds
         self.binMilliseconds = binMilliseconds
+        state = Mutex(State(retentionSeconds: retentionSeconds, binMilliseconds: binMilliseconds))
         Task { [weak self] in
             while true {
                 do {
@@ -106,13 +104,13 @@ public final class LiveFeed: @unchecked Sendable {
     public func subscribe() -> (Snapshot, AsyncStream<Event>, cancel: @Sendable () -> Void) {
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         let id = UUID()
-        let snapshot = lock.withLock {
-            expireEnded()
-            subscribers[id] = continuation
-            return makeSnapshot()
+        let snapshot = state.withLock { state in
+            state.expireEnded()
+            state.subscribers[id] = continuation
+            return state.makeSnapshot()
         }
         let cancel: @Sendable () -> Void = { [weak self] in
-            self?.lock.withLock { self?.subscribers[id] = nil }
+            self?.state.withLock { $0.subscribers[id] = nil }
             continuation.finish()
         }
         continuation.onTermination = { _ in cancel() }
@@ -120,20 +118,20 @@ public final class LiveFeed: @unchecked Sendable {
     }
 
     public func snapshot() -> Snapshot {
-        lock.withLock {
-            expireEnded()
-            return makeSnapshot()
+        state.withLock { state in
+            state.expireEnded()
+            return state.makeSnapshot()
         }
     }
 
     func update(_ status: SessionStatus) {
-        lock.withLock {
-            var entry = entries[status.session] ?? Entry(status: status)
+        state.withLock { state in
+            var entry = state.entries[status.session] ?? Entry(status: status)
             entry.status = status
             if status.state != .running, entry.endedAt == nil { entry.endedAt = Date() }
-            entries[status.session] = entry
-            publish(.status(status))
-            if status.state != .running { publishAudience(stimulus: status.stimulus, force: true) }
+            state.entries[status.session] = entry
+            state.publish(.status(status))
+            if status.state != .running { state.publishAudience(stimulus: status.stimulus, force: true) }
         }
     }
 
@@ -141,76 +139,85 @@ public final class LiveFeed: @unchecked Sendable {
     func add(_ records: [MinimisedRecord], session: String) {
         let points = records.compactMap(Self.point(of:))
         guard !points.isEmpty else { return }
-        lock.withLock {
-            guard var entry = entries[session] else { return }
+        state.withLock { state in
+            guard var entry = state.entries[session] else { return }
             entry.records += records
-            entries[session] = entry
+            state.entries[session] = entry
             let stimulus = entry.status.stimulus
-            var timeline = audiences[stimulus] ?? AudienceTimeline(binMilliseconds: binMilliseconds)
+            var timeline = state.audiences[stimulus] ?? AudienceTimeline(binMilliseconds: binMilliseconds)
             for record in records { timeline.add(record, contributor: session) }
-            audiences[stimulus] = timeline
-            publish(.points(session: session, points))
-            publishAudience(stimulus: stimulus, force: false)
+            state.audiences[stimulus] = timeline
+            state.publish(.points(session: session, points))
+            state.publishAudience(stimulus: stimulus, force: false)
         }
     }
 
     /// Forgets a session at once (its data was deleted).
     func remove(session: String) {
-        lock.withLock {
-            guard let entry = entries.removeValue(forKey: session) else { return }
-            publish(.removed(session: session))
-            rebuildAudience(stimulus: entry.status.stimulus)
+        state.withLock { state in
+            guard let entry = state.entries.removeValue(forKey: session) else { return }
+            state.publish(.removed(session: session))
+            state.rebuildAudience(stimulus: entry.status.stimulus)
         }
     }
 
     private func tick() {
-        lock.withLock {
-            expireEnded()
-            publish(.heartbeat)
+        state.withLock { state in
+            state.expireEnded()
+            state.publish(.heartbeat)
         }
     }
 
-    // MARK: With `lock` held
+    /// The feed's sessions, audiences and subscribers; changed only under the feed's lock.
+    private struct State {
+        let retentionSeconds: Double
+        let binMilliseconds: Double
+        var entries: [String: Entry] = [:]
+        /// Kept up to date as records arrive; rebuilt when a session leaves.
+        var audiences: [String?: AudienceTimeline] = [:]
+        var audiencePublished: [String?: ContinuousClock.Instant] = [:]
+        var subscribers: [UUID: AsyncStream<Event>.Continuation] = [:]
 
-    private func publish(_ event: Event) {
-        for continuation in subscribers.values { continuation.yield(event) }
-    }
-
-    private func expireEnded() {
-        let cutoff = Date(timeIntervalSinceNow: -retentionSeconds)
-        for (id, entry) in entries {
-            guard let ended = entry.endedAt, ended < cutoff else { continue }
-            entries[id] = nil
-            publish(.removed(session: id))
-            rebuildAudience(stimulus: entry.status.stimulus)
+        func publish(_ event: Event) {
+            for continuation in subscribers.values { continuation.yield(event) }
         }
-    }
 
-    /// At most two audience updates a second per stimulus: each carries the whole timeline.
-    private func publishAudience(stimulus: String?, force: Bool) {
-        // Intervals over every bin cost real time, and a snapshot computes them fresh for a new subscriber.
-        guard !subscribers.isEmpty else { return }
-        let now = ContinuousClock.now
-        if !force, let last = audiencePublished[stimulus], last.duration(to: now) < .milliseconds(500) { return }
-        audiencePublished[stimulus] = now
-        publish(.audience(stimulus: stimulus, audiences[stimulus]?.bins ?? []))
-    }
-
-    private func rebuildAudience(stimulus: String?) {
-        var timeline = AudienceTimeline(binMilliseconds: binMilliseconds)
-        for (id, entry) in entries where entry.status.stimulus == stimulus {
-            for record in entry.records { timeline.add(record, contributor: id) }
+        mutating func expireEnded() {
+            let cutoff = Date(timeIntervalSinceNow: -retentionSeconds)
+            for (id, entry) in entries {
+                guard let ended = entry.endedAt, ended < cutoff else { continue }
+                entries[id] = nil
+                publish(.removed(session: id))
+                rebuildAudience(stimulus: entry.status.stimulus)
+            }
         }
-        audiences[stimulus] = timeline.isEmpty ? nil : timeline
-        publishAudience(stimulus: stimulus, force: true)
-    }
 
-    private func makeSnapshot() -> Snapshot {
-        let ordered = entries.values.sorted { ($0.status.startedAt, $0.status.session) < ($1.status.startedAt, $1.status.session) }
-        let stimuli = Array(Set(ordered.map(\.status.stimulus))).sorted { ($0 ?? "") < ($1 ?? "") }
-        return Snapshot(
-            sessions: ordered.map { .init(status: $0.status, points: $0.records.compactMap(Self.point(of:))) },
-            audiences: stimuli.map { .init(stimulus: $0, points: audiences[$0]?.bins ?? []) })
+        /// At most two audience updates a second per stimulus: each carries the whole timeline.
+        mutating func publishAudience(stimulus: String?, force: Bool) {
+            // Intervals over every bin cost real time, and a snapshot computes them fresh for a new subscriber.
+            guard !subscribers.isEmpty else { return }
+            let now = ContinuousClock.now
+            if !force, let last = audiencePublished[stimulus], last.duration(to: now) < .milliseconds(500) { return }
+            audiencePublished[stimulus] = now
+            publish(.audience(stimulus: stimulus, audiences[stimulus]?.bins ?? []))
+        }
+
+        mutating func rebuildAudience(stimulus: String?) {
+            var timeline = AudienceTimeline(binMilliseconds: binMilliseconds)
+            for (id, entry) in entries where entry.status.stimulus == stimulus {
+                for record in entry.records { timeline.add(record, contributor: id) }
+            }
+            audiences[stimulus] = timeline.isEmpty ? nil : timeline
+            publishAudience(stimulus: stimulus, force: true)
+        }
+
+        func makeSnapshot() -> Snapshot {
+            let ordered = entries.values.sorted { ($0.status.startedAt, $0.status.session) < ($1.status.startedAt, $1.status.session) }
+            let stimuli = Array(Set(ordered.map(\.status.stimulus))).sorted { ($0 ?? "") < ($1 ?? "") }
+            return Snapshot(
+                sessions: ordered.map { .init(status: $0.status, points: $0.records.compactMap(LiveFeed.point(of:))) },
+                audiences: stimuli.map { .init(stimulus: $0, points: audiences[$0]?.bins ?? []) })
+        }
     }
 
     static func point(of record: MinimisedRecord) -> SessionPoint? {

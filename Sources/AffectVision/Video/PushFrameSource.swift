@@ -6,6 +6,8 @@ import Foundation
 /// `push` never blocks: if the consumer has not taken the previous frame yet,
 /// that older frame is dropped (and counted), so a slow analysis can never
 /// hold up the sender.
+// Mutable state is guarded by `condition` (an NSCondition: the reader waits on it for the next
+// frame, which a Mutex cannot do).
 public final class PushFrameSource: FrameSource, @unchecked Sendable {
     public let name: String
     public let nominalFramesPerSecond: Double? = nil

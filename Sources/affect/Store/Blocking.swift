@@ -7,6 +7,8 @@ import Foundation
 /// which is what lets a withdrawal stop processing within one frame.
 /// Never call it from a task on Swift's cooperative pool.
 enum Blocking {
+    // Written by the task before it signals the semaphore, read only after the wait: the semaphore
+    // orders the two, which the compiler cannot see.
     private final class Box<T>: @unchecked Sendable {
         var result: Result<T, any Error>?
     }
