@@ -197,12 +197,13 @@ import FoundationNetworking
         var store: PrivacyStore? = try await database.open()
         let study = try #require(try await store?.createStudy(
             StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch), actor: "test"))
-        var secrets: [String] = []
+        var links: [String] = []
         for _ in 0..<2 {
             let (_, secret) = try #require(try await store?.createInvitation(study: study.id, hours: 1, actor: "test"))
             _ = try await store?.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
-            secrets.append(secret)
+            links.append(secret)
         }
+        let secrets = links
         try await store?.close()
         store = nil
 
