@@ -114,7 +114,11 @@ extension CaptureTests {
             let (_, unconsented) = try await fixture.store.createInvitation(study: fixture.study.id, hours: 1, actor: "test")
             #expect(try await refusal(unconsented) == (410, "this participant link has no consent yet"))
             let used = try await fixture.consentedLink()
-            _ = try await client.ws("/p/\(used)/ws") { _, outbound, _ in try await outbound.writeTextMessage(#"{"type": "end"}"#) }
+            // As the page does: send the end, then wait for the server's close (it comes once the session is closed).
+            _ = try await client.ws("/p/\(used)/ws") { inbound, outbound, _ in
+                try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                for try await _ in inbound.messages(maxSize: 1 << 20) {}
+            }
             #expect(try await refusal(used) == (410, "this participant link has already been used for a session"))
             let withdrawn = try await fixture.consentedLink()
             try await client.execute(uri: "/p/\(withdrawn)/withdraw", method: .post) { #expect($0.status == .ok) }
