@@ -5,7 +5,7 @@ SWIFT ?= swift
 # build fails: "index store path does not exist").
 SWIFT_FLAGS ?=
 
-.PHONY: bootstrap build release test serve bench fuzz clean
+.PHONY: bootstrap build release test serve cluster bench fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -23,6 +23,11 @@ test: bootstrap
 # The study server on the embedded SQLite database; prints the URL and, on first start, the admin token.
 serve: build
 	@scripts/serve
+
+# Three nodes on a throwaway PostgreSQL behind HAProxy, on 127.0.0.1 (deploy/haproxy.cfg); prints the
+# balancer's URL and the admin token; Ctrl-C stops it all and deletes the database.
+cluster: build
+	@scripts/cluster
 
 bench: release
 	@scripts/bench

@@ -71,6 +71,10 @@ struct Bench: ParsableCommand {
                                valueName: "postgres-url"))
     var storeDb: String?
 
+    @Option(help: ArgumentHelp("With --websocket and --store-db: the pages go to this running server or balancer (a cluster's, e.g. `make cluster`) instead of one started here; the study is added to --store-db, which must be that server's database.",
+                               valueName: "url"))
+    var target: String?
+
     @Option(help: "Live benchmark: seconds to run.")
     var duration: Double = 30
 
@@ -83,6 +87,12 @@ struct Bench: ParsableCommand {
         if (push || websocket) && streams == nil { throw ValidationError("--push and --websocket need --streams N") }
         if push && websocket { throw ValidationError("choose one of --push and --websocket") }
         if storeDb != nil && !websocket { throw ValidationError("--store-db applies to --websocket") }
+        if let target {
+            if storeDb == nil { throw ValidationError("--target needs --store-db: the target server's database, where the study is added") }
+            if !(target.hasPrefix("http://") && URL(string: target)?.host != nil) {
+                throw ValidationError("--target must be an http:// URL, e.g. http://127.0.0.1:8080")
+            }
+        }
         guard duration > 0, fps > 0, maxFps >= fps else {
             throw ValidationError("--duration and --fps must be positive and --max-fps at least --fps")
         }
@@ -181,7 +191,7 @@ struct Bench: ParsableCommand {
             let benchmark = CaptureBenchmark(input: input, clients: count, workers: threads, detector: detector,
                                              duration: duration, policy: policy.policy(fps: fps, maxFps: maxFps),
                                              catalog: try ModelCatalog(directory: models),
-                                             store: try storeDb.map(DatabaseLocation.init(parsing:)))
+                                             store: try storeDb.map(DatabaseLocation.init(parsing:)), target: target)
             OpenCVRuntime.limitThreadsPerCall(to: 1)
             let report = try Blocking.run { try await benchmark.run() }
             switch format {

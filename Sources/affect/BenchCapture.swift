@@ -28,6 +28,8 @@ struct CaptureBenchmark {
     var catalog: ModelCatalog
     /// The store's database; nil for a throwaway SQLite file.
     var store: DatabaseLocation?
+    /// A running server or balancer (a cluster's) the pages go to, on `store`; nil starts one here.
+    var target: String?
 
     struct Report: Codable {
         var clients: Int
@@ -50,9 +52,22 @@ struct CaptureBenchmark {
         var closes: [String: Int]
         var captureCoreShare: Double
         var analysisCoreShare: Double
+        /// PostgreSQL's own counts over the run (`pg_stat_database`), per frame answered.
+        var database: DatabaseLoad?
+
+        struct DatabaseLoad: Codable {
+            var commits: Int
+            var rowsInserted: Int
+            var commitsPerFrame: Double
+            var rowsPerFrame: Double
+
+            enum CodingKeys: String, CodingKey {
+                case commits, rowsInserted = "rows_inserted", commitsPerFrame = "commits_per_frame", rowsPerFrame = "rows_per_frame"
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
-            case clients, workers, detector, seconds, dropped, closes
+            case clients, workers, detector, seconds, dropped, closes, database
             case framesSent = "frames_sent", framesAnswered = "frames_answered", analysedFPS = "analysed_fps"
             case endToEnd = "end_to_end", engine, ladderSteps = "ladder_steps", askedFPS = "asked_fps"
             case captureCoreShare = "capture_core_share", analysisCoreShare = "analysis_core_share"
@@ -86,17 +101,26 @@ struct CaptureBenchmark {
             logger.logLevel = .error
             return logger
         }()
-        let metrics = LiveMetrics()
-        let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
-                                                        settings: CaptureService.Settings(policy: policy), store: store,
-                                                        metrics: metrics, logger: quiet, log: { Console.info("affect: \($0)") })
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
-                                   metrics: metrics, logger: quiet) { port in portContinuation.yield(port) }
-        let services = ServiceGroup(configuration: .init(services: [app], logger: quiet))
-        let server = Task { try await services.run() }
-        var portIterator = ports.makeAsyncIterator()
-        guard let port = await portIterator.next() else { throw CancellationError() }
+        var local: (services: ServiceGroup, server: Task<Void, any Error>, engine: LiveEngine)?
+        let base: String
+        if let target {
+            base = target.replacingOccurrences(of: "http://", with: "ws://")
+        } else {
+            let metrics = LiveMetrics()
+            let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
+                                                            settings: CaptureService.Settings(policy: policy), store: store,
+                                                            metrics: metrics, logger: quiet, log: { Console.info("affect: \($0)") })
+            let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+            let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
+                                       metrics: metrics, logger: quiet) { port in portContinuation.yield(port) }
+            let services = ServiceGroup(configuration: .init(services: [app], logger: quiet))
+            let server = Task { try await services.run() }
+            var portIterator = ports.makeAsyncIterator()
+            guard let port = await portIterator.next() else { throw CancellationError() }
+            local = (services, server, engine)
+            base = "ws://127.0.0.1:\(port)"
+        }
+        let databaseBefore = try await Self.databaseCounts(store)
 
         let start = ContinuousClock.now
         // The pages run on their own thread, not on the cooperative threads the server's tasks use:
@@ -107,7 +131,7 @@ struct CaptureBenchmark {
                 group.addTask(executorPreference: pages) {
                     // Participants arrive spread over the first second, not in lockstep.
                     try await Task.sleep(for: .milliseconds(Double(index % 100) * 10))
-                    return try await Self.participant(url: "ws://127.0.0.1:\(port)/p/\(secret)/ws", frames: frames,
+                    return try await Self.participant(url: "\(base)/p/\(secret)/ws", frames: frames,
                                                       first: index % frames.count, seconds: duration, logger: quiet)
                 }
             }
@@ -120,9 +144,15 @@ struct CaptureBenchmark {
         }
         Console.clearProgress()
         let seconds = start.duration(to: .now).milliseconds / 1000
-        await services.triggerGracefulShutdown()
-        _ = try? await server.value
-        let report = engine.shutdown()
+        var report: LiveEngine.Report?
+        if let local {
+            await local.services.triggerGracefulShutdown()
+            _ = try? await local.server.value
+            report = local.engine.shutdown()
+        }
+        // PostgreSQL publishes a backend's counts within a second or so of its last transaction.
+        if databaseBefore != nil { try await Task.sleep(for: .seconds(2)) }
+        let databaseAfter = try await Self.databaseCounts(store)
 
         var endToEnd = LatencyRecorder()
         var closes: [String: Int] = [:]
@@ -134,11 +164,29 @@ struct CaptureBenchmark {
             answered += log.latencies.count
             asked += log.askedFPS
         }
+        var database: Report.DatabaseLoad?
+        if let before = databaseBefore, let after = databaseAfter {
+            let (commits, rows) = (after.commits - before.commits, after.rowsInserted - before.rowsInserted)
+            database = .init(commits: commits, rowsInserted: rows, commitsPerFrame: Double(commits) / Double(max(1, answered)),
+                             rowsPerFrame: Double(rows) / Double(max(1, answered)))
+        }
+        // Against a running server the engine is not ours to read: frames answered per second stand in.
         return Report(clients: clients, workers: workers, detector: detector.rawValue, seconds: seconds, framesSent: sent,
-                      framesAnswered: answered, analysedFPS: report.analysedFramesPerSecond, endToEnd: endToEnd.summary,
-                      engine: report.latency, dropped: report.dropped, ladderSteps: report.ladderSteps.count,
-                      askedFPS: asked / Double(max(1, logs.count)), closes: closes,
-                      captureCoreShare: report.captureCoreShare, analysisCoreShare: report.analysisCoreShare)
+                      framesAnswered: answered, analysedFPS: report?.analysedFramesPerSecond ?? Double(answered) / max(seconds, 0.001),
+                      endToEnd: endToEnd.summary, engine: report?.latency, dropped: report?.dropped ?? [:],
+                      ladderSteps: report?.ladderSteps.count ?? 0, askedFPS: asked / Double(max(1, logs.count)), closes: closes,
+                      captureCoreShare: report?.captureCoreShare ?? 0, analysisCoreShare: report?.analysisCoreShare ?? 0,
+                      database: database)
+    }
+
+    /// PostgreSQL's committed transactions and inserted rows on this database so far; nil on SQLite.
+    static func databaseCounts(_ store: PrivacyStore) async throws -> (commits: Int, rowsInserted: Int)? {
+        guard store.database.dialect == .postgres else { return nil }
+        return try await store.database.transaction { transaction in
+            guard let row = try await transaction.query(
+                "SELECT xact_commit, tup_inserted FROM pg_stat_database WHERE datname = current_database()").first else { return nil }
+            return (Int(row["xact_commit"].int64 ?? 0), Int(row["tup_inserted"].int64 ?? 0))
+        }
     }
 
     /// Runs the simulated pages' tasks on one dedicated serial queue.

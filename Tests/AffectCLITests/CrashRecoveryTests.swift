@@ -132,8 +132,15 @@ import FoundationNetworking
             lock.withLock { failure = error }
         }
 
+        private var closedInstant: ContinuousClock.Instant?
+        /// When the server's close reached the page.
+        var closedAt: ContinuousClock.Instant? { lock.withLock { closedInstant } }
+
         func closed(with code: WebSocketErrorCode) {
-            lock.withLock { close = code }
+            lock.withLock {
+                close = code
+                closedInstant = .now
+            }
         }
 
         func note(_ text: String) {

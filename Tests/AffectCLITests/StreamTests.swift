@@ -53,7 +53,9 @@ struct StreamTests {
         let result = try analyzeServedStream(mode: "stall", arguments: "--every-frame --detector blazeface --timeout 2")
         #expect(result.status == 74, "\(result.stderr)")
         #expect(result.stderr.contains("stopped sending"))
-        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        // One line of error; a loaded machine may also log the load ladder stepping down.
+        let said = result.stderr.split(separator: "\n").filter { !$0.contains("load ladder:") }
+        #expect(said.count == 1, "\(result.stderr)")
         #expect(result.stdoutLines.count >= 10 && result.stdoutLines.count <= 30, "results before the stall are kept")
     }
 }

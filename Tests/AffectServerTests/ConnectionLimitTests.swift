@@ -90,7 +90,9 @@ import Testing
     }
 
     @Test func aStalledBodyIsClosedButAMovingOneIsNot() async throws {
-        try await Self.withServer(ConnectionLimits(bodyTimeout: .seconds(1))) { port in
+        // Margins of 5x on each side, since the whole suite loads the machine (a 1 s timeout against
+        // bytes 70 ms apart closed the moving body too, on 2 loaded cores in CI).
+        try await Self.withServer(ConnectionLimits(bodyTimeout: .seconds(3))) { port in
             let (stalled, moving) = try await RawConnection.run {
                 let head = "POST /p/\(String(repeating: "ab", count: 24))/consent HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 30\r\nConnection: close\r\n\r\n"
@@ -98,10 +100,10 @@ import Testing
                 stalled.send(head + "{\"agreed\"")
                 let moving = try RawConnection(port: port, receiveTimeoutSeconds: 20)
                 moving.send(head)
-                // 30 bytes over 2.1 s: never a second of silence.
+                // 30 bytes over 6 s, twice the timeout: never more than 0.2 s of silence.
                 for byte in #"{"agreed": true}              "#.utf8 {
                     moving.send([byte])
-                    Thread.sleep(forTimeInterval: 0.07)
+                    Thread.sleep(forTimeInterval: 0.2)
                 }
                 return (stalled.readToEnd(), RawConnection.parse(moving.readToEnd().bytes))
             }

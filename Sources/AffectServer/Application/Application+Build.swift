@@ -43,7 +43,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
                  body: .init(byteBuffer: ByteBuffer(string: ReportAssets.timelineChartScript)))
     }
     let root = Routes(group: router.group(), prefix: "", catalog: catalog)
-    HealthController(store: store).addRoutes(to: root)
+    HealthController(store: store, capture: capture).addRoutes(to: root)
     MetricsController(metrics: metrics).addRoutes(to: root)
     OpenAPIController().addRoutes(to: root)
     PagesController(pages: pages).addRoutes(to: root)

@@ -77,6 +77,8 @@ struct CaptureController {
                     case .interrupted:
                         // 1012 (service restart): the page reconnects through its link and resumes.
                         try? await outbound.close(.unknown(1012), reason: "the session was interrupted; reconnect to resume it")
+                    case .draining:
+                        try? await outbound.close(.unknown(1012), reason: "this server is shutting down; reconnect to resume")
                     }
                 }
             }

@@ -56,8 +56,10 @@ public final class CaptureService: Sendable {
         /// Sessions started in the store whose capture is being set up, with their epochs.
         var starting: [String: Int64] = [:]
     }
-    /// This process as the owner of the sessions it runs (see ``PrivacyStore/renewLeases(_:)``).
-    public let ownerID = "server:" + UUID().uuidString.lowercased()
+    /// This server as a node: its id names it as the owner of the sessions it runs (see
+    /// ``PrivacyStore/renewLeases(_:)``), and while it drains no capture starts here.
+    public let node = NodeState(id: "server:" + UUID().uuidString.lowercased())
+    var ownerID: String { node.id }
 
     /// - Parameters:
     ///   - engine: a started engine; nil when the server has no models, and captures are then refused.
@@ -78,11 +80,20 @@ public final class CaptureService: Sendable {
         if engine == nil {
             throw Unavailable(description: "this server has no emotion models installed (run `affect models` on it)")
         }
+        if node.isDraining { throw Unavailable(description: "this server is shutting down; reconnect to continue on another") }
+    }
+
+    /// Why this node should get no new sessions now (`/readyz`), or nil when it may.
+    var notReadyBecause: String? {
+        if node.isDraining { return "draining: this node is shutting down" }
+        if isSaturated { return "at capacity: analysis is at the load ladder's top step" }
+        return nil
     }
 
     /// Starts the link's one session and its stream on the engine.
     func begin(secret: String) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
+        try checkAvailable()
         let started = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: ownerID)
         let (session, link) = (started.session, started.link)
         // Its lease is renewed from now on, not only once the capture runs: on a loaded server the
@@ -200,6 +211,32 @@ extension CaptureService {
             captures.running.values.map { ($0.sessionID, $0.writer.session.epoch) }
                 + captures.starting.filter { captures.running[$0.key] == nil }.map { ($0.key, $0.value) }
         }
+    }
+
+    /// Stops the capture of a session whose data another node deleted (a withdrawal there). Returns
+    /// whether this server was running it.
+    @discardableResult
+    func stopDeleted(session: String) -> Bool {
+        guard let capture = captures.withLock({ $0.running[session] }), capture.isCapturing else { return false }
+        capture.stop(.withdrawn)
+        return true
+    }
+
+    /// Asks every running capture's page to resume on another node (the server is shutting down).
+    /// Returns how many were asked.
+    func drainAll() -> Int {
+        let running = captures.withLock { Array($0.running.values) }.filter(\.isCapturing)
+        for capture in running { capture.stop(.draining) }
+        return running.count
+    }
+
+    /// Whether any capture is still running or closing here.
+    var hasRunningCaptures: Bool { captures.withLock { !$0.running.isEmpty } }
+
+    /// Whether analysis is at the load ladder's top step, where a new session would be shed first.
+    var isSaturated: Bool {
+        guard let engine else { return false }
+        return engine.currentStep >= engine.configuration.ladder.highestStep
     }
 
     /// Stops the capture of a session whose lease this server no longer holds. A capture already

@@ -32,6 +32,9 @@ final class CaptureSession: Sendable {
         /// The session was settled as interrupted while this server could not renew its lease (the
         /// database was unreachable for longer than a lease): the page reconnects and resumes it.
         case interrupted
+        /// This server is shutting down: what is pending is written, the session stays open, and the
+        /// page reconnects and resumes it on another node.
+        case draining
     }
 
     let link: PrivacyStore.ParticipantLink
@@ -86,7 +89,7 @@ final class CaptureSession: Sendable {
         self.feed = feed
         let status = LiveFeed.SessionStatus(session: writer.session.id, study: writer.session.studyID,
                                             stimulus: writer.session.stimulusID, mode: writer.policy.mode, state: .running,
-                                            startedAt: writer.session.startedAt)
+                                            startedAt: writer.session.startedAt, epoch: writer.session.epoch)
         var initial = State(status: status)
         if let resumeFrom { initial.lastMediaMilliseconds = resumeFrom.nextDown }
         state = Mutex(initial)
@@ -284,6 +287,14 @@ final class CaptureSession: Sendable {
         }
         if droppedOnly {
             return showInterrupted(because: "the page's connection dropped; it may resume through its link")
+        }
+        if stopReason == .draining {
+            do {
+                published(try await writer.handOver())
+            } catch {
+                logger.warning("a draining capture could not write what it had pending: \(error)", metadata: ["session": "\(sessionID)"])
+            }
+            return showInterrupted(because: "its server shut down; the page may resume it through its link")
         }
         var failure: String?
         if stopReason != .withdrawn {

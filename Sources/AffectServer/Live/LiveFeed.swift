@@ -24,6 +24,10 @@ public final class LiveFeed: Sendable {
         /// Why a session failed or was closed by the server.
         public var reason: String?
         public var startedAt: Int64
+        /// How many times the session was started or resumed: the newest capture's status wins.
+        public var epoch: Int64 = 1
+        /// The node running it, when another node does (several servers on one PostgreSQL).
+        public var node: String?
         public var framesReceived = 0
         public var framesAnalysed = 0
         /// Analysed frames per second over the last few seconds.
@@ -77,6 +81,8 @@ public final class LiveFeed: Sendable {
         var status: SessionStatus
         var records: [MinimisedRecord] = []
         var endedAt: Date?
+        /// Run by another node: mirrored from what it published (``mirror(_:)``), not published again.
+        var remote = false
     }
 
     public let retentionSeconds: Double
@@ -126,8 +132,11 @@ public final class LiveFeed: Sendable {
 
     func update(_ status: SessionStatus) {
         state.withLock { state in
+            // An older capture of a session a newer one runs on another node reports no more.
+            if let current = state.entries[status.session], current.remote, current.status.epoch > status.epoch { return }
             var entry = state.entries[status.session] ?? Entry(status: status)
             entry.status = status
+            entry.remote = false
             if status.state != .running, entry.endedAt == nil { entry.endedAt = Date() }
             state.entries[status.session] = entry
             state.publish(.status(status))
@@ -149,6 +158,49 @@ public final class LiveFeed: Sendable {
             state.audiences[stimulus] = timeline
             state.publish(.points(session: session, points))
             state.publishAudience(stimulus: stimulus, force: false)
+        }
+    }
+
+    /// The sessions this node runs or ran, as its dashboard shows them: what it publishes for the others.
+    func localStatuses() -> [SessionStatus] {
+        state.withLock { state in
+            state.expireEnded()
+            return state.entries.values.filter { !$0.remote }.map(\.status)
+        }
+    }
+
+    /// Shows the sessions other nodes run as those nodes last published them: new ones are added,
+    /// changed ones updated, and those no node publishes any more are removed. A session this node
+    /// runs keeps its own status unless a newer capture of it (a higher epoch: the page resumed on
+    /// another node) or a running one elsewhere replaces it. Returns the remote sessions and how
+    /// many records each holds here, for the caller to fetch what they stored since.
+    @discardableResult
+    func mirror(_ remote: [SessionStatus]) -> [String: (status: SessionStatus, latest: Double?)] {
+        state.withLock { state in
+            let published = Set(remote.map(\.session))
+            for (id, entry) in state.entries where entry.remote && !published.contains(id) {
+                state.entries[id] = nil
+                state.publish(.removed(session: id))
+                state.rebuildAudience(stimulus: entry.status.stimulus)
+            }
+            var mirrored: [String: (status: SessionStatus, latest: Double?)] = [:]
+            for status in remote {
+                if let local = state.entries[status.session], !local.remote {
+                    let newer = status.epoch > local.status.epoch || (status.epoch == local.status.epoch
+                        && local.status.state != .running && status.state == .running)
+                    guard newer else { continue }
+                }
+                var entry = state.entries[status.session] ?? Entry(status: status)
+                let changed = entry.status != status || !entry.remote
+                entry.status = status
+                entry.remote = true
+                if status.state != .running, entry.endedAt == nil { entry.endedAt = Date() }
+                if status.state == .running { entry.endedAt = nil }
+                state.entries[status.session] = entry
+                if changed { state.publish(.status(status)) }
+                mirrored[status.session] = (status, entry.records.compactMap(LiveFeed.mediaEnd(of:)).max())
+            }
+            return mirrored
         }
     }
 
@@ -217,6 +269,17 @@ public final class LiveFeed: Sendable {
             return Snapshot(
                 sessions: ordered.map { .init(status: $0.status, points: $0.records.compactMap(LiveFeed.point(of:))) },
                 audiences: stimuli.map { .init(stimulus: $0, points: audiences[$0]?.bins ?? []) })
+        }
+    }
+
+    /// The media time a record reaches, as ``PrivacyStore/records(session:after:)`` counts it.
+    static func mediaEnd(of record: MinimisedRecord) -> Double? {
+        switch record {
+        case .face(let row): row.timeMilliseconds
+        case .group(let row): row.timeMilliseconds
+        case .noFace(let row): row.timeMilliseconds
+        case .window(let row): row.endMilliseconds
+        case .moment: nil
         }
     }
 

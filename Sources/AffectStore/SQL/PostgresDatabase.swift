@@ -6,12 +6,14 @@ import PostgresNIO
 ///
 /// Accepts `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` and, for a local socket,
 /// `postgres://USER@/DATABASE?host=/var/run/postgresql` (libpq's convention).
-public final class PostgresDatabase: SQLDatabase {
+public final class PostgresDatabase: SQLDatabase, SQLNotificationSource {
     public let dialect = SQLDialect.postgres
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger = Logger(label: "affect.postgres")
     private let label: String
+    /// For connections of our own outside the pool: the one that listens for notifications.
+    private let directConfiguration: PostgresConnection.Configuration
     /// How long one connection attempt (socket, startup and authentication) may take unless the URL
     /// says otherwise with libpq's `connect_timeout` (seconds).
     static let defaultConnectTimeoutSeconds = 30
@@ -64,6 +66,7 @@ public final class PostgresDatabase: SQLDatabase {
         let client = PostgresClient(configuration: configuration,
                                     backgroundLogger: Logger(label: "affect.postgres.pool") { _ in SwiftLogNoOpLogHandler() })
         self.client = client
+        directConfiguration = probeConfiguration
         runner = Task { await client.run() }
     }
 
@@ -122,6 +125,44 @@ public final class PostgresDatabase: SQLDatabase {
         }
         guard let psql = error as? PSQLError, let code = psql.serverInfo?[.sqlState] else { return false }
         return code == "40P01" || code == "40001"
+    }
+
+    public var notificationSource: (any SQLNotificationSource)? { self }
+
+    public func notifications(on channel: String) -> AsyncStream<SQLNotification> {
+        let (stream, continuation) = AsyncStream.makeStream(of: SQLNotification.self, bufferingPolicy: .bufferingNewest(4096))
+        let (configuration, logger, label) = (directConfiguration, self.logger, self.label)
+        // A connection of its own, outside the pool: a listening connection is held for the process's
+        // life, and the pool's connections are for transactions.
+        let listener = Task {
+            var failures = 0
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+                    failures = 0
+                    do {
+                        try await connection.listen(on: channel) { notifications in
+                            for try await notification in notifications {
+                                continuation.yield(SQLNotification(channel: channel, payload: notification.payload))
+                            }
+                        }
+                    } catch {
+                        try? await connection.close()
+                        throw error
+                    }
+                    try? await connection.close()
+                } catch {
+                    if Task.isCancelled { break }
+                    failures += 1
+                    if failures == 1 { logger.warning("\(label): listening for notifications failed; reconnecting: \(PostgresDatabase.describe(error))") }
+                }
+                // Growing pauses while the database is away, at most 5 s.
+                try? await Task.sleep(for: .milliseconds(min(5000, 250 * (1 << min(failures, 5)))))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in listener.cancel() }
+        return stream
     }
 
     public func compact() async throws {

@@ -21,6 +21,13 @@ public protocol SQLDatabase: Sendable {
 
     /// Closes connections.
     func close() async throws
+
+    /// How this database's processes notify each other; nil when it has no such channel (SQLite).
+    var notificationSource: (any SQLNotificationSource)? { get }
+}
+
+extension SQLDatabase {
+    public var notificationSource: (any SQLNotificationSource)? { nil }
 }
 
 /// Statements inside one transaction.

@@ -158,6 +158,9 @@ extension PrivacyStore {
             try await transaction.execute("DELETE FROM \(table) WHERE session_id = ?", [.text(id)])
         }
         try await transaction.execute("DELETE FROM sessions WHERE id = ?", [.text(id)])
+        // Off every node's dashboard, and the node running its capture stops it, once this commits.
+        try await transaction.execute("DELETE FROM live_status WHERE session_id = ?", [.text(id)])
+        try await transaction.notify(ClusterMessage.channel, ClusterMessage.stop(session: id).payload)
         return rows
     }
 }

@@ -230,32 +230,35 @@ extension PrivacyStore {
         }
     }
 
-    func loadRecords(_ transaction: any SQLTransaction, session: String) async throws -> [MinimisedRecord] {
+    /// A session's stored records; with `after`, only those past that media time (windows ending past it).
+    func loadRecords(_ transaction: any SQLTransaction, session: String, after: Double? = nil) async throws -> [MinimisedRecord] {
+        let bindings: [SQLValue] = [.text(session)] + (after.map { [.real($0)] } ?? [])
+        func past(_ column: String) -> String { after == nil ? "" : " AND \(column) > ?" }
         func emotions(_ row: SQLRow) -> ReportedEmotions? {
             ReportedEmotions(probabilities: Emotion.allCases.map { row[$0.rawValue].double })
         }
         var records: [MinimisedRecord] = []
-        for row in try await transaction.query("SELECT * FROM face_results WHERE session_id = ? ORDER BY frame, track", [.text(session)]) {
+        for row in try await transaction.query("SELECT * FROM face_results WHERE session_id = ?" + past("time_ms") + " ORDER BY frame, track", bindings) {
             records.append(.face(FaceRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
                                          track: row["track"].int, emotions: try emotions(row).orThrow(column: "angry"),
                                          frontal: row["frontal"].int64.map { $0 != 0 })))
         }
-        for row in try await transaction.query("SELECT * FROM faceless_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
+        for row in try await transaction.query("SELECT * FROM faceless_frames WHERE session_id = ?" + past("time_ms") + " ORDER BY frame", bindings) {
             records.append(.noFace(FacelessFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"))))
         }
-        for row in try await transaction.query("SELECT * FROM group_frames WHERE session_id = ? ORDER BY frame", [.text(session)]) {
+        for row in try await transaction.query("SELECT * FROM group_frames WHERE session_id = ?" + past("time_ms") + " ORDER BY frame", bindings) {
             records.append(.group(GroupFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
                                                 faces: Int(try row.integer("faces")), frontalFaces: row["frontal_faces"].int,
                                                 emotions: emotions(row))))
         }
-        for row in try await transaction.query("SELECT * FROM window_aggregates WHERE session_id = ? ORDER BY start_ms", [.text(session)]) {
+        for row in try await transaction.query("SELECT * FROM window_aggregates WHERE session_id = ?" + past("end_ms") + " ORDER BY start_ms", bindings) {
             records.append(.window(WindowAggregateRow(
                 startMilliseconds: try row.real("start_ms"), endMilliseconds: try row.real("end_ms"),
                 frames: Int(try row.integer("frames")), framesWithFace: Int(try row.integer("frames_with_face")),
                 framesWithFrontalFace: row["frames_with_frontal_face"].int,
                 emotions: emotions(row))))
         }
-        for row in try await transaction.query("SELECT * FROM moments WHERE session_id = ? ORDER BY onset_ms", [.text(session)]) {
+        for row in try await transaction.query("SELECT * FROM moments WHERE session_id = ?" + past("onset_ms") + " ORDER BY onset_ms", bindings) {
             records.append(.moment(Moment(
                 track: Int(try row.integer("track")),
                 emotion: try Emotion(rawValue: try row.text("emotion")).orThrow(column: "emotion"),

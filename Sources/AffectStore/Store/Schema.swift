@@ -14,7 +14,7 @@ enum Schema {
 
     /// The migrations for one backend, in order: the shared ones, and those whose SQL differs by dialect.
     static func migrations(for dialect: SQLDialect) -> [(version: Int, statements: [String])] {
-        (sharedMigrations + [naturalKeys(dialect)]).sorted { $0.version < $1.version }
+        (sharedMigrations + [naturalKeys(dialect), cluster(dialect)]).sorted { $0.version < $1.version }
     }
 
     /// Migrations whose SQL is the same on both backends.
@@ -229,14 +229,43 @@ enum Schema {
         ]
         return (16, keys.flatMap { key in
             let same = key.columns.map { "later.\($0) = earlier.\($0)" }.joined(separator: " AND ")
+            let columns = key.columns.joined(separator: ", ")
             return [
+                // A plain index on the key first: without it each row's search for an earlier twin scans
+                // its whole session (measured on SQLite: 47 s for one hour-long session of 18 000 rows,
+                // 0.02 s with the index).
+                "CREATE INDEX \(key.index)_dedupe ON \(key.table)(\(columns))",
                 """
                 DELETE FROM \(key.table) AS later WHERE EXISTS (
                     SELECT 1 FROM \(key.table) AS earlier WHERE \(same) AND earlier.\(row) < later.\(row))
                 """,
-                "CREATE UNIQUE INDEX \(key.index) ON \(key.table)(\(key.columns.joined(separator: ", ")))",
+                "DROP INDEX \(key.index)_dedupe",
+                "CREATE UNIQUE INDEX \(key.index) ON \(key.table)(\(columns))",
             ]
         })
+    }
+
+    /// Version 17: several servers on one database. `nodes`: each server process, its address and its
+    /// heartbeat on the database's clock, and whether it takes new sessions. `live_status`: what the
+    /// dashboard shows of each session a node runs, written by that node once a second so a dashboard
+    /// on any node lists every node's sessions. It is derived and rewritten every second, so on
+    /// PostgreSQL it is `UNLOGGED`: no write-ahead log for it, emptied after a crash, which costs a
+    /// dashboard one second.
+    private static func cluster(_ dialect: SQLDialect) -> (version: Int, statements: [String]) {
+        let unlogged = dialect == .postgres ? "UNLOGGED " : ""
+        return (17, [
+            """
+            CREATE TABLE nodes (
+                id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL,
+                draining BIGINT NOT NULL, ready BIGINT NOT NULL, sessions BIGINT NOT NULL)
+            """,
+            """
+            CREATE \(unlogged)TABLE live_status (
+                session_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, study_id TEXT NOT NULL, epoch BIGINT NOT NULL,
+                status TEXT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX live_status_by_node ON live_status(node_id, updated_at)",
+        ])
     }
 
     static var latestVersion: Int { migrations(for: .sqlite).last?.version ?? 0 }

@@ -168,6 +168,20 @@ public actor SessionWriter {
     @discardableResult
     public func finish(actor: String) async throws -> [MinimisedRecord] {
         add(minimiser.finish())
+        let committed = try await commitPending()
+        try await store.endSession(session.id, actor: actor, epoch: session.epoch)
+        return committed
+    }
+
+    /// Writes what is pending and leaves the session open, for another capture to resume (a node
+    /// shutting down hands its pages to others). A window still open is not written: the resumed
+    /// capture analyses its frames again, from the media time the stored results reach.
+    @discardableResult
+    public func handOver() async throws -> [MinimisedRecord] {
+        try await commitPending()
+    }
+
+    private func commitPending() async throws -> [MinimisedRecord] {
         var committed: [MinimisedRecord] = []
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
         while !pending.isEmpty || committing {
@@ -182,7 +196,6 @@ public actor SessionWriter {
             if let retryAt { try await Task.sleep(until: retryAt, clock: .continuous) }
             committed += try await commit(at: .now)
         }
-        try await store.endSession(session.id, actor: actor, epoch: session.epoch)
         return committed
     }
 

@@ -11,10 +11,14 @@ struct DatabaseOptions: ParsableArguments {
     var location: String?
 
     func open(sessionLeaseMilliseconds: Int64 = PrivacyStore.defaultSessionLeaseMilliseconds) async throws -> PrivacyStore {
+        try await PrivacyStore.open(try resolved(), sessionLeaseMilliseconds: sessionLeaseMilliseconds)
+    }
+
+    /// The location `--db`, else `$AFFECT_DB`, else the default names.
+    func resolved() throws -> DatabaseLocation {
         let configured = ProcessInfo.processInfo.environment["AFFECT_DB"].flatMap { $0.isEmpty ? nil : $0 }
         let text = location ?? configured
-        let parsed = try text.map(DatabaseLocation.init(parsing:)) ?? .defaultLocation
-        return try await PrivacyStore.open(parsed, sessionLeaseMilliseconds: sessionLeaseMilliseconds)
+        return try text.map(DatabaseLocation.init(parsing:)) ?? .defaultLocation
     }
 
     /// Who is acting, for the audit log.

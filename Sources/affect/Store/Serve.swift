@@ -39,6 +39,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data directory for the embedded SQLite database (default affect-data); ignored with --db.")
     var data: String?
     @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp(
+        "Folder of uploaded stimulus videos (default: DATA/stimuli). Several servers on one PostgreSQL share one folder (a shared volume; on Kubernetes a ReadWriteMany one).",
+        valueName: "directory"))
+    var stimuliDir: String?
     @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
     var models: String?
     @Option(help: "Face detector for participant capture: blazeface (webcam distance, faster) or centerface.")
@@ -98,8 +102,19 @@ struct Serve: AsyncParsableCommand {
                 options.location = "sqlite:" + (data as NSString).appendingPathComponent("affect.sqlite")
             }
             let store = try await options.open(sessionLeaseMilliseconds: Int64((sessionLease * 1000).rounded()))
-            // Uploaded stimuli live beside the embedded database (or in --data with another database).
-            let stimulusDirectory = StimulusLibrary.inDataDirectory(data).directory
+            // One server per SQLite file; several servers share a PostgreSQL database.
+            var serverLock: SQLiteServerLock?
+            if case .sqlite(let path) = try options.resolved() {
+                do {
+                    serverLock = try SQLiteServerLock(databasePath: path)
+                } catch let held as SQLiteServerLock.Held {
+                    throw UsageError(message: held.description)
+                }
+            }
+            defer { withExtendedLifetime(serverLock) {} }
+            // Uploaded stimuli live beside the embedded database (or in --data with another database),
+            // or in a folder of their own that several servers share.
+            let stimulusDirectory = stimuliDir ?? StimulusLibrary.inDataDirectory(data).directory
             let retired = try await store.retiredStimulusCount()
             if retired > 0 {
                 Console.info("affect: \(retired) stimuli named files on this server, which are no longer served; upload them again (POST /api/v1/studies/ID/stimuli/upload or affect stimulus add --file)")
@@ -125,13 +140,14 @@ struct Serve: AsyncParsableCommand {
                                        store: store, capture: capture,
                                        metrics: metrics, logger: logger) { boundPort in
                 let url = "http://\(host):\(boundPort)"
+                capture.node.address = url
                 Console.info("affect: serving on \(url)")
                 if let line = try? JSONOutput.text(Ready(url: url, adminToken: token), pretty: false) {
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
             }
             do {
-                try await app.runService()
+                try await runNode(app, store: store, capture: capture, logger: logger)
             } catch let error as IOError where error.errnoCode == EADDRINUSE {
                 throw UsageError(message: "\(host):\(port) is already in use (choose another --port)")
             }
