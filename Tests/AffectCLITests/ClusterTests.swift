@@ -163,7 +163,12 @@ import Testing
             let listed = try await Self.live(node.url, token: token).sessions.map(\.status.session)
             #expect(!listed.contains(withdrawnID), "gone from every dashboard")
         }
-        #expect(try await store.nodes().count == 3)
+        // Any node lists the three, ready, each with its address.
+        let (listed, body) = try await Self.request(c.url + "/api/v1/nodes", token: token)
+        let nodeList = (try? JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? []
+        #expect(listed == 200 && nodeList.count == 3, "\(listed) \(String(decoding: body, as: UTF8.self))")
+        #expect(Set(nodeList.compactMap { $0["address"] as? String }) == Set(nodes.map(\.url)))
+        #expect(nodeList.allSatisfy { $0["ready"] as? Bool == true && $0["draining"] as? Bool == false })
         try await store.close()
     }
 

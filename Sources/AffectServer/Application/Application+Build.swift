@@ -58,6 +58,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     ReleasesController(store: store).addRoutes(to: api.group("studies"))
     InvitationsController(store: store).addRoutes(to: api.group("studies"))
     LiveController(feed: capture.feed).addRoutes(to: api.group("live"))
+    NodesController(store: store).addRoutes(to: api.group("nodes"))
     let participant = root.group("p")
     ParticipantController(store: store).addRoutes(to: participant)
     CaptureController(store: store, capture: capture, library: library).addRoutes(to: participant)

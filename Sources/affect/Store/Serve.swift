@@ -73,6 +73,10 @@ struct Serve: AsyncParsableCommand {
         "Results a capture keeps in memory while the database does not answer (an outage, a restart). When they are this many, the page is asked to pause, and what it sends meanwhile is not analysed, until the database answers again.",
         valueName: "records"))
     var writeBuffer = SessionWriter.Batching().bufferLimit
+    @Option(help: ArgumentHelp(
+        "Longest a capture's result waits to be committed with others, in milliseconds (batches also commit at 20 records). Shorter: pages hear sooner that their results are stored, at one transaction per batch.",
+        valueName: "ms"))
+    var commitDelay = 250.0
 
     struct Ready: Encodable {
         var url: String
@@ -83,6 +87,7 @@ struct Serve: AsyncParsableCommand {
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
         if !(sessionLease >= 1 && sessionLease <= 3600) { throw ValidationError("--session-lease must be 1 to 3600 seconds") }
         if !(10...1_000_000).contains(writeBuffer) { throw ValidationError("--write-buffer must be 10 to 1000000 records") }
+        if !(commitDelay >= 10 && commitDelay <= 5000) { throw ValidationError("--commit-delay must be 10 to 5000 ms") }
         if !(1...256).contains(workers) { throw ValidationError("--workers must be 1 to 256") }
         if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
         if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
@@ -158,7 +163,8 @@ struct Serve: AsyncParsableCommand {
     func startCapture(store: PrivacyStore, metrics: LiveMetrics) -> (CaptureService, LiveEngine?) {
         let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramePixels: maxFramePixels,
                                                maximumFramesPerSecond: maxFps,
-                                               batching: SessionWriter.Batching(bufferLimit: writeBuffer))
+                                               batching: SessionWriter.Batching(maximumDelay: .milliseconds(Int64(commitDelay)),
+                                                                                bufferLimit: writeBuffer))
         do {
             let catalog = try ModelCatalog(directory: models)
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
