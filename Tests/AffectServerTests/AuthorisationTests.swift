@@ -55,6 +55,7 @@ import Testing
         Route(method: "POST", path: "/api/v1/studies/{study}/audience-moments/{moment}"): .readers,
         Route(method: "GET", path: "/api/v1/live"): .readers,
         Route(method: "GET", path: "/api/v1/live/events"): .readers,
+        Route(method: "GET", path: "/api/v1/nodes"): .admins,
     ]
 
     enum Caller: String, CaseIterable {
