@@ -23,9 +23,10 @@ import Testing
     }
 
     /// The HTTP status and body of a request, with the token.
-    static func request(_ url: String, method: String = "GET", token: String? = nil) async throws -> (Int, Data) {
+    static func request(_ url: String, method: String = "GET", token: String? = nil, body: Data? = nil) async throws -> (Int, Data) {
         var request = URLRequest(url: try #require(URL(string: url)))
         request.httpMethod = method
+        request.httpBody = body
         request.timeoutInterval = 15
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
@@ -163,6 +164,18 @@ import Testing
             let listed = try await Self.live(node.url, token: token).sessions.map(\.status.session)
             #expect(!listed.contains(withdrawnID), "gone from every dashboard")
         }
+        // A stimulus uploaded through A is played from B: the nodes share one stimuli folder, and B
+        // checks the file against the SHA-256 A recorded.
+        let video = Data([0x1A, 0x45, 0xDF, 0xA3]) + Data((0..<50_000).map { UInt8($0 % 251) })
+        let (uploaded, stimulusBody) = try await Self.request(
+            a.url + "/api/v1/studies/\(study.id)/stimuli/upload?name=Teaser&variant=A", method: "POST", token: token, body: video)
+        #expect(uploaded == 201, "\(String(decoding: stimulusBody, as: UTF8.self))")
+        let stimulusID = try #require((try? JSONSerialization.jsonObject(with: stimulusBody) as? [String: Any])?["id"] as? String)
+        let (_, viewer) = try await store.createInvitation(study: study.id, stimulus: stimulusID, hours: 1, actor: "test")
+        _ = try await store.consent(throughInvitation: viewer, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
+        let (played, playedBody) = try await Self.request(b.url + "/p/\(viewer)/stimulus")
+        #expect(played == 200 && playedBody == video, "B plays the file A received")
+
         // Any node lists the three, ready, each with its address.
         let (listed, body) = try await Self.request(c.url + "/api/v1/nodes", token: token)
         let nodeList = (try? JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? []

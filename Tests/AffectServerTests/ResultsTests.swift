@@ -157,6 +157,7 @@ import Testing
             let uri = "/api/v1/studies/\(fixture.study.id)/stimuli/upload?name=Teaser&variant=A"
             let webm = Data([0x1A, 0x45, 0xDF, 0xA3]) + Data((0..<20_000).map { UInt8($0 % 251) })
             var stimulusID = ""
+            var kept = fixture.directory
             try await client.execute(uri: uri, method: .post, headers: fixture.auth, body: ByteBuffer(bytes: webm)) { response in
                 #expect(response.status == .created)
                 let stimulus = try Self.json(response.body)
@@ -164,8 +165,10 @@ import Testing
                 let source = stimulus["source"] as? String ?? ""
                 #expect(source.hasPrefix("upload:") && source.hasSuffix(".webm") && !source.contains("/"),
                         "the server names the file; no path reaches the client: \(source)")
-                let kept = fixture.directory.appendingPathComponent("stimuli").appendingPathComponent(String(source.dropFirst(7)))
+                kept = fixture.directory.appendingPathComponent("stimuli").appendingPathComponent(String(source.dropFirst(7)))
                 #expect(FileManager.default.contents(atPath: kept.path) == webm)
+                let digest = stimulus["sha256"] as? String ?? ""
+                #expect(digest.count == 64 && digest.allSatisfy(\.isHexDigit), "the upload's SHA-256 is recorded: \(digest)")
             }
             let (_, secret) = try await fixture.store.createInvitation(study: fixture.study.id, stimulus: stimulusID, hours: 1, actor: "test")
             _ = try await fixture.store.consent(throughInvitation: secret, purposes: [Consent.analysisPurpose], excludedEmotions: [], segment: nil)
@@ -174,6 +177,16 @@ import Testing
                 #expect(response.headers[.contentType] == "video/webm")
                 #expect(Data(buffer: response.body) == webm)
             }
+            // The folder may be shared by several servers: a file changed on it (same size) is not played.
+            var damaged = webm
+            damaged[1000] ^= 0xFF
+            try damaged.write(to: kept)
+            try await client.execute(uri: "/p/\(secret)/stimulus", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(ServerFixture.errorMessage(response.body) == "the stimulus video on the server is not the one uploaded")
+            }
+            try webm.write(to: kept)
+            try await client.execute(uri: "/p/\(secret)/stimulus", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: uri.replacingOccurrences(of: "Teaser", with: "Text"), method: .post, headers: fixture.auth,
                                      body: ByteBuffer(string: "not a video")) { #expect($0.status == .unsupportedMediaType) }
             try await client.execute(uri: uri.replacingOccurrences(of: "Teaser", with: "Huge"), method: .post, headers: fixture.auth,

@@ -44,7 +44,8 @@ struct StimulusUploadController {
             }
             do {
                 let stimulus = try await store.addStimulus(study: try context.parameters.require("study"), name: name,
-                                                           variant: variant, source: source, actor: "api:\(token.name)")
+                                                           variant: variant, source: source, sha256: try library.digest(of: source),
+                                                           actor: "api:\(token.name)")
                 return EditedResponse(status: .created, response: stimulus)
             } catch {
                 library.remove(source)

@@ -1,5 +1,7 @@
 import AffectStore
+import Crypto
 import Foundation
+import Synchronization
 
 /// The server's own folder of uploaded stimulus videos: the only files it ever sends to a participant.
 ///
@@ -12,9 +14,47 @@ public struct StimulusLibrary: Sendable {
     /// The largest stimulus file, in bytes.
     public let maximumBytes: Int
 
+    /// Files found to match their recorded digest, by path, with the size and modification time they
+    /// had then: a file is hashed again only when it changed (a 2 GB stimulus takes seconds to hash).
+    private let verified = VerifiedFiles()
+
     public init(directory: String, maximumBytes: Int = 2 * 1024 * 1024 * 1024) {
         self.directory = directory
         self.maximumBytes = maximumBytes
+    }
+
+    /// The SHA-256 (hex) of a file the library keeps, recorded with its stimulus when it is added.
+    public func digest(of source: StimulusSource) throws -> String {
+        guard let path = path(of: source) else { throw Refusal.unreadable }
+        return try Self.sha256(ofFileAt: path)
+    }
+
+    /// Whether the file behind `source` is still the one uploaded (its SHA-256 is `expected`). Servers
+    /// sharing one folder (a network volume) each check before sending: a file half-copied, replaced
+    /// or damaged on the volume is not played to participants. A file checked before and unchanged
+    /// since (same size and modification time) is not hashed again.
+    public func matches(_ source: StimulusSource, sha256 expected: String) -> Bool {
+        guard let path = path(of: source),
+              let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = (attributes[.size] as? NSNumber)?.int64Value,
+              let modified = attributes[.modificationDate] as? Date else { return false }
+        let stamp = VerifiedFiles.Stamp(size: size, modified: modified, sha256: expected)
+        if verified.contains(path, stamp) { return true }
+        guard (try? Self.sha256(ofFileAt: path)) == expected else { return false }
+        verified.insert(path, stamp)
+        return true
+    }
+
+    static func sha256(ofFileAt path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw Refusal.unreadable }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// Why a file was not taken into the library.
@@ -92,5 +132,26 @@ public struct StimulusLibrary: Sendable {
         if head.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "webm" }
         if head.count >= 8, Array(head[4..<8]) == Array("ftyp".utf8) { return "mp4" }
         throw Refusal.notVideo
+    }
+}
+
+/// Paths whose digest was checked, with what the file was like then; behind one lock.
+final class VerifiedFiles: Sendable {
+    struct Stamp: Hashable {
+        var size: Int64
+        var modified: Date
+        var sha256: String
+    }
+
+    private let stamps = Mutex<[String: Stamp]>([:])
+
+    func contains(_ path: String, _ stamp: Stamp) -> Bool { stamps.withLock { $0[path] == stamp } }
+
+    func insert(_ path: String, _ stamp: Stamp) {
+        stamps.withLock { stamps in
+            // Bounded: a library holds a study's few stimuli; past this, start again.
+            if stamps.count >= 10_000 { stamps.removeAll() }
+            stamps[path] = stamp
+        }
     }
 }

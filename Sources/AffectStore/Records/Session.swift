@@ -52,6 +52,8 @@ public struct Stimulus: Sendable, Hashable, Codable {
     public var variant: String
     /// Where the participant's browser gets the media: a web address or a file uploaded to the server.
     public var source: StimulusSource
+    /// An uploaded file's SHA-256 (hex) when it was uploaded; nil for a web address.
+    public var sha256: String?
     public var createdAt: Int64
 
     init(row: SQLRow) throws {
@@ -60,6 +62,7 @@ public struct Stimulus: Sendable, Hashable, Codable {
         name = try row.text("name")
         variant = try row.text("variant")
         source = StimulusSource(storedText: try row.text("source"))
+        sha256 = row["sha256"].string
         createdAt = try row.integer("created_at")
     }
 }

@@ -3,8 +3,9 @@ import AffectCore
 extension PrivacyStore {
     /// Registers a stimulus variant of a study. Only where the media is gets stored, never the media:
     /// a web address, or the name of a file the server keeps (``StimulusSource``), never a server path.
+    /// - Parameter sha256: an uploaded file's digest, checked by every server before it sends the file.
     public func addStimulus(study reference: String, name: String, variant: String, source: StimulusSource,
-                            actor: String) async throws -> Stimulus {
+                            sha256: String? = nil, actor: String) async throws -> Stimulus {
         do {
             try InputRules.label(name, field: "a stimulus name")
             try InputRules.label(variant, field: "a variant", maximum: InputRules.maximumTagLength)
@@ -19,8 +20,8 @@ extension PrivacyStore {
                                                     [.text(study.id), .text(name), .text(variant)])
             guard clash.isEmpty else { throw StoreError.duplicateStimulus(name: name, variant: variant) }
             try await transaction.execute(
-                "INSERT INTO stimuli (id, study_id, name, variant, source, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(id), .text(study.id), .text(name), .text(variant), .text(source.storedText),
+                "INSERT INTO stimuli (id, study_id, name, variant, source, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [.text(id), .text(study.id), .text(name), .text(variant), .text(source.storedText), SQLValue(sha256),
                  .integer(Clock.nowMilliseconds())])
             try await self.audit(transaction, actor: actor, action: "stimulus.add", subject: id,
                                  details: ["study": study.id, "name": name, "variant": variant])

@@ -207,6 +207,11 @@ enum Schema {
             "UPDATE sessions SET lease_expires_at = 0 WHERE status = 'running'",
             "CREATE INDEX sessions_by_lease ON sessions(status, lease_expires_at)",
         ]),
+        (18, [
+            // An uploaded stimulus's SHA-256, taken when it was uploaded: several servers serve it from
+            // one shared folder, and each checks the file is still what was uploaded before sending it.
+            "ALTER TABLE stimuli ADD COLUMN sha256 TEXT",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

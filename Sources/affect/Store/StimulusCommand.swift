@@ -27,6 +27,8 @@ struct StimulusCommand: AsyncParsableCommand {
         @Option(help: "A web address (http:// or https://) the participant's browser plays.") var source: String?
         @Option(help: "A video file (MP4 or WebM) to copy into the data directory's stimuli folder.") var file: String?
         @Option(help: "Data directory `affect serve --data` uses (default affect-data); with --file.") var data: String?
+        @Option(help: "The stimuli folder `affect serve --stimuli-dir` uses, if it was given one; with --file.")
+        var stimuliDir: String?
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
@@ -36,20 +38,23 @@ struct StimulusCommand: AsyncParsableCommand {
         func run() async throws {
             try await CommandFailure.reportingAsync {
                 let store = try await database.open()
-                let library = StimulusLibrary.inDataDirectory(data)
+                let library = stimuliDir.map { StimulusLibrary(directory: $0) } ?? StimulusLibrary.inDataDirectory(data)
                 let stimulusSource: StimulusSource
+                var digest: String?
                 if let source {
                     stimulusSource = try StimulusSource(webAddress: source)
                 } else {
                     do {
                         stimulusSource = try library.importFile(at: file ?? "")
+                        digest = try library.digest(of: stimulusSource)
                     } catch let refusal as StimulusLibrary.Refusal {
                         throw UsageError(message: "\(file ?? ""): \(refusal)")
                     }
                 }
                 do {
                     try JSONOutput.print(try await store.addStimulus(study: study, name: name, variant: variant,
-                                                                     source: stimulusSource, actor: DatabaseOptions.actor))
+                                                                     source: stimulusSource, sha256: digest,
+                                                                     actor: DatabaseOptions.actor))
                 } catch {
                     library.remove(stimulusSource)
                     throw error
