@@ -25,6 +25,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case backend(String)
     case schemaTooNew(found: Int, supported: Int)
     case privacyBudgetSpent(remaining: Double, asked: Double)
+    /// The worker no longer holds the job (its lease ran out and another worker took it over).
+    case jobLost(String)
 
     public var description: String {
         switch self {
@@ -47,6 +49,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .constraint(let message): "refused by the database: \(message)"
         case .corruptRow(let column): "stored data is corrupt (column \(column))"
         case .backend(let message): message
+        case .jobLost(let id): "job \(id) was taken over by another worker"
         case .privacyBudgetSpent(let remaining, let asked):
             String(format: "refused: this release needs ε = %g but only %g of the study's privacy budget is left", asked, remaining)
         case .schemaTooNew(let found, let supported):

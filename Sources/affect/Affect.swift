@@ -39,6 +39,7 @@ struct Affect: AsyncParsableCommand {
         """,
         version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",
         subcommands: [Analyze.self, Eval.self, Bench.self, Models.self, StudyCommand.self, StimulusCommand.self, ConsentCommand.self,
-                      SubjectCommand.self, PurgeCommand.self, AuditCommand.self, ReportCommand.self, MomentsCommand.self, Serve.self]
+                      SubjectCommand.self, PurgeCommand.self, AuditCommand.self, ReportCommand.self, MomentsCommand.self, Serve.self,
+                      JobsCommand.self, WorkerCommand.self]
     )
 }

@@ -7,8 +7,8 @@ import FoundationNetworking
 #endif
 import Testing
 
-/// P8: three `affect serve` nodes on one PostgreSQL, HAProxy in front (deploy/haproxy.cfg), pages
-/// speaking the participant page's protocol with real frames.
+/// P8: three `affect serve` nodes on one PostgreSQL over TCP, HAProxy in front (deploy/haproxy.cfg),
+/// pages speaking the participant page's protocol with real frames.
 @Suite(.serialized) struct ClusterTests {
     typealias Server = CrashRecoveryTests.Server
     typealias Page = CrashRecoveryTests.Page
@@ -72,10 +72,10 @@ import Testing
     /// API's audience timeline; a withdrawal sent to B stops the capture on A within 500 ms.
     @Test(.enabled(if: ready))
     func aDashboardOnAnyNodeSeesEveryNodeAndAWithdrawalAnywhereStopsTheCapture() async throws {
-        let database = try TestDatabase.make(.postgres)
-        defer { database.drop() }
-        guard case .postgres(let url) = database.location else { return }
-        let store = try await database.open()
+        let (database, directory) = try Self.privateDatabase()
+        defer { Self.remove(database, directory) }
+        let url = database.url
+        let store = try await PrivacyStore.open(.postgres(url: url))
         let token = try #require(try await store.createFirstAdminToken(name: "admin", actor: "test")?.secret)
         let study = try await store.createStudy(
             StudyDefinition(name: "Premiere", purpose: "Which scenes hold the audience", context: .mediaResearch, kAnonymity: 2),
@@ -87,10 +87,7 @@ import Testing
             links.append(secret)
         }
         // Started together on the migrated database, as a deployment rolls them out.
-        let nodes = try await withThrowingTaskGroup(of: (Int, Server).self) { group in
-            for index in 0..<3 { group.addTask { (index, try Server(database: url, data: database.directory, port: 0)) } }
-            return try await group.reduce(into: [Server?](repeating: nil, count: 3)) { $0[$1.0] = $1.1 }.compactMap { $0 }
-        }
+        let nodes = try await Self.nodes(database: url, directory: directory)
         defer { for node in nodes { node.stop() } }
         try #require(nodes.count == 3 && nodes.allSatisfy { !$0.url.isEmpty }, "three nodes come up")
         let (a, b, c) = (nodes[0], nodes[1], nodes[2])
@@ -233,6 +230,17 @@ import Testing
         return (study.id, links)
     }
 
+    /// A PostgreSQL of the test's own on a TCP port of 127.0.0.1, as nodes on other machines would
+    /// reach it, and a directory for the nodes (their shared stimuli folder).
+    static func privateDatabase() throws -> (PrivatePostgres, URL) {
+        (try PrivatePostgres(tcp: true), try TestEnvironment.temporaryDirectory())
+    }
+
+    static func remove(_ database: PrivatePostgres, _ directory: URL) {
+        try? database.run("stop")
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     /// Three nodes on `url`, started together.
     static func nodes(database url: String, directory: URL) async throws -> [Server] {
         try await withThrowingTaskGroup(of: (Int, Server).self) { group in
@@ -283,12 +291,12 @@ import Testing
 
     /// Sets a cluster up, runs `body`, and stops it all.
     static func withCluster(links count: Int, _ body: (Cluster) async throws -> Void) async throws {
-        let database = try TestDatabase.make(.postgres)
-        defer { database.drop() }
-        guard case .postgres(let url) = database.location else { return }
-        let store = try await database.open()
+        let (database, directory) = try privateDatabase()
+        defer { remove(database, directory) }
+        let url = database.url
+        let store = try await PrivacyStore.open(.postgres(url: url))
         let (_, links) = try await study(store, links: count)
-        let nodes = try await Self.nodes(database: url, directory: database.directory)
+        let nodes = try await Self.nodes(database: url, directory: directory)
         defer { for node in nodes { node.stop() } }
         try #require(nodes.count == 3 && nodes.allSatisfy { !$0.url.isEmpty }, "three nodes come up")
         let balancer = try Balancer(nodes: nodes)

@@ -119,6 +119,6 @@ import Testing
         }
         try await store.close()
         #expect(admins == 1)
-        #expect(migrations == 18)
+        #expect(migrations == 19)
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the built `affect` binary as a user would, capturing its output.
 public struct CommandResult: Sendable {
@@ -81,6 +84,11 @@ public final class RunningCommand: @unchecked Sendable {
     }
 
     public var isRunning: Bool { process.isRunning }
+
+    /// Kills the process at once (SIGKILL), as a crash would end it.
+    public func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+    }
 
     /// Waits for the process to end and returns what it printed.
     public func finish() -> CommandResult {

@@ -6,9 +6,13 @@ public struct PrivatePostgres: Sendable {
     public let url: String
     let directory: String
 
-    public init() throws {
-        url = try Self.script(["start"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        directory = URLComponents(string: url)?.queryItems?.first { $0.name == "host" }?.value ?? ""
+    /// - Parameter tcp: listen on a free port of 127.0.0.1 as well, and give a TCP URL (as servers on
+    ///   other machines would reach it); otherwise on a Unix socket only.
+    public init(tcp: Bool = false) throws {
+        let lines = try Self.script(["start"] + (tcp ? ["--tcp"] : [])).split(separator: "\n").map(String.init)
+        url = lines.first ?? ""
+        directory = tcp ? (lines.dropFirst().first ?? "")
+            : URLComponents(string: url)?.queryItems?.first { $0.name == "host" }?.value ?? ""
     }
 
     /// `pause` stops the server (its connections are closed), `resume` starts it again on the same data, `stop` removes it.

@@ -106,6 +106,21 @@ class KubernetesBase(unittest.TestCase):
         self.assertEqual(link("/p/abc123/consent"), "/p/abc123")
         self.assertNotEqual(link("/p/abc123/ws"), link("/p/def456/ws"))
 
+    def test_the_workers_run_a_command_affect_has_and_are_not_behind_the_service(self):
+        worker = self.objects[("Deployment", "affect-worker")]
+        container = worker["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(container["args"][0], "worker")
+        command = (ROOT / "Sources/affect/Store/WorkerCommand.swift").read_text()
+        self.assertIn('commandName: "worker"', command)
+        for option in (a for a in container["args"][1:] if a.startswith("--")):
+            words = option[2:].split("-")
+            camel = words[0] + "".join(w.capitalize() for w in words[1:])
+            self.assertIn(f"var {camel}", command, f"{option} is an option of affect worker")
+        service = self.objects[("Service", "affect")]
+        labels = worker["spec"]["template"]["metadata"]["labels"]
+        self.assertFalse(all(labels.get(k) == v for k, v in service["spec"]["selector"].items()),
+                         "workers serve no HTTP: the Service must not select them")
+
     def test_the_purge_job_runs_a_command_affect_has(self):
         job = self.objects[("CronJob", "affect-purge")]
         args = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -68,6 +68,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .duplicateStimulus: .refusal(.conflict, "the study already has a stimulus with this name and variant")
         case .sessionClosed: .refusal(.conflict, "this session has ended")
         case .sessionContinuedElsewhere: .refusal(.conflict, "this session continued on a newer connection")
+        case .jobLost: .refusal(.conflict, "this job was taken over by another worker")
         case .noConsent: .refusal(.forbidden, "no valid consent: not processed")
         case .privacyBudgetSpent: .refusal(.forbidden, error.description)
         case .invitationUnusable: .refusal(.gone, error.description)

@@ -16,6 +16,7 @@ public enum Identifier {
         case invitation = "iv"
         case release = "rl"
         case audienceMoment = "am"
+        case job = "jb"
 
         var noun: String {
             switch self {
@@ -28,6 +29,7 @@ public enum Identifier {
             case .invitation: "invitation"
             case .release: "privacy release"
             case .audienceMoment: "audience moment"
+            case .job: "job"
             }
         }
     }

@@ -125,17 +125,7 @@ extension PrivacyStore {
                 guard earlier.provenanceID == (try Self.provenanceRow(provenance).id) else {
                     throw StoreError.invitationUnusable("has a session scored by other models, which cannot be continued here")
                 }
-                let resumed = try await transaction.query(
-                    """
-                    UPDATE sessions SET epoch = epoch + 1, status = 'running', ended_at = NULL, owner = ?,
-                        lease_expires_at = \(transaction.nowMilliseconds) + ?
-                    WHERE id = ? RETURNING epoch
-                    """, [.text(owner), .integer(self.sessionLeaseMilliseconds), .text(sessionID)])
-                let resumeFrom = try await self.storedMediaEnd(transaction, session: sessionID)
-                try await self.audit(transaction, actor: actor, action: "session.resume", subject: sessionID, details: [
-                    "epoch": String(resumed.first?["epoch"].int64 ?? 0), "was": earlier.status,
-                    "resume_from_ms": resumeFrom.map { String($0) } ?? "",
-                ])
+                let resumeFrom = try await self.resumeSession(transaction, earlier, owner: owner, actor: actor)
                 return LinkSession(session: try await self.loadSession(transaction, id: sessionID), link: link,
                                    resumeFromMilliseconds: resumeFrom ?? 0)
             }
@@ -150,6 +140,25 @@ extension PrivacyStore {
             started.invitation.sessionID = session.id
             return LinkSession(session: session, link: started, resumeFromMilliseconds: nil)
         }
+    }
+
+    /// Takes a session over for `owner`, inside the caller's transaction: its epoch rises (so the
+    /// earlier owner's writes are refused), it runs again under a fresh lease, and the resume is
+    /// audited. Returns the media time its stored results reach (nil when nothing is stored).
+    func resumeSession(_ transaction: any SQLTransaction, _ earlier: Session, owner: String, actor: String,
+                       details: [String: String] = [:]) async throws -> Double? {
+        let resumed = try await transaction.query(
+            """
+            UPDATE sessions SET epoch = epoch + 1, status = 'running', ended_at = NULL, owner = ?,
+                lease_expires_at = \(transaction.nowMilliseconds) + ?
+            WHERE id = ? RETURNING epoch
+            """, [.text(owner), .integer(sessionLeaseMilliseconds), .text(earlier.id)])
+        let resumeFrom = try await storedMediaEnd(transaction, session: earlier.id)
+        try await audit(transaction, actor: actor, action: "session.resume", subject: earlier.id, details: details.merging([
+            "epoch": String(resumed.first?["epoch"].int64 ?? 0), "was": earlier.status,
+            "resume_from_ms": resumeFrom.map { String($0) } ?? "",
+        ]) { _, new in new })
+        return resumeFrom
     }
 
     /// The media time a session's stored results reach: frames before it are covered (the latest

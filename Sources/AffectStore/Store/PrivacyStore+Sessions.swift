@@ -123,16 +123,27 @@ extension PrivacyStore {
 
     /// Ends a session; its data then waits for its study's retention period. With `epoch`, a writer
     /// fenced off by a resume ends nothing (the newer connection owns the session).
-    public func endSession(_ id: String, actor: String, epoch: Int64? = nil) async throws {
+    ///
+    /// With `job`, the job (held by `worker`) is marked done in the same transaction, and a session that
+    /// is no longer this writer's, or a job taken over, ends nothing (``StoreError/jobLost(_:)``).
+    public func endSession(_ id: String, actor: String, epoch: Int64? = nil,
+                           completingJob job: (id: String, worker: String)? = nil) async throws {
         try Identifier.validate(id, as: .session)
         try await database.transaction { transaction in
             let (session, _, _) = try await self.sessionContext(transaction, id: id)
-            guard session.status == "running" else { return }
+            guard session.status == "running" else {
+                if let job { throw StoreError.jobLost(job.id) }
+                return
+            }
             if let epoch {
                 let held = try await transaction.query("SELECT id FROM sessions WHERE id = ? AND epoch = ?" + transaction.forUpdate,
                                                        [.text(id), .integer(epoch)])
-                guard !held.isEmpty else { return }
+                guard !held.isEmpty else {
+                    if let job { throw StoreError.jobLost(job.id) }
+                    return
+                }
             }
+            if let job { try await self.completeJob(transaction, id: job.id, worker: job.worker) }
             try await transaction.execute("UPDATE sessions SET status = 'completed', ended_at = ? WHERE id = ?",
                                           [.integer(Clock.nowMilliseconds()), .text(id)])
             let counts = try await self.rowCounts(transaction, session: id).mapValues(String.init)

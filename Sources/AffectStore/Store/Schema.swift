@@ -212,6 +212,20 @@ enum Schema {
             // one shared folder, and each checks the file is still what was uploaded before sending it.
             "ALTER TABLE stimuli ADD COLUMN sha256 TEXT",
         ]),
+        (19, [
+            // Recorded videos queued for analysis by `affect worker` processes on any machine: a job is
+            // claimed with a lease (SKIP LOCKED on PostgreSQL), and a worker that dies leaves it to be
+            // taken over once the lease runs out.
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY, study_id TEXT NOT NULL REFERENCES studies(id),
+                participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+                source TEXT NOT NULL, status TEXT NOT NULL, owner TEXT, lease_expires_at BIGINT,
+                attempts BIGINT NOT NULL, session_id TEXT, error TEXT, submitted_at BIGINT NOT NULL,
+                finished_at BIGINT)
+            """,
+            "CREATE INDEX jobs_queue ON jobs(status, submitted_at)",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

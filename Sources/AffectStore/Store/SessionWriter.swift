@@ -166,10 +166,13 @@ public actor SessionWriter {
     /// Writes what is still pending and open, and ends the session; returns the records committed last.
     /// A database that does not answer is tried for a while (the same growing pauses), then the error is thrown.
     @discardableResult
-    public func finish(actor: String) async throws -> [MinimisedRecord] {
+    ///
+    /// With `job`, the job is marked done in the transaction that ends the session (see
+    /// ``PrivacyStore/endSession(_:actor:epoch:completingJob:)``).
+    public func finish(actor: String, completingJob job: (id: String, worker: String)? = nil) async throws -> [MinimisedRecord] {
         add(minimiser.finish())
         let committed = try await commitPending()
-        try await store.endSession(session.id, actor: actor, epoch: session.epoch)
+        try await store.endSession(session.id, actor: actor, epoch: session.epoch, completingJob: job)
         return committed
     }
 

@@ -30,7 +30,15 @@ struct Serve: AsyncParsableCommand {
         503. A capture frame's JPEG header is read before decoding: more pixels than --max-frame-pixels \
         close the socket (1009), a damaged frame closes it at once (1007).
 
-        Binds 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C (SIGINT) or SIGTERM.
+        Several servers may share one PostgreSQL database (--db postgres://...): each is a node, every \
+        dashboard shows every node's sessions, and a withdrawal on any node stops the capture wherever it \
+        runs. Put a balancer in front that keeps a link's requests on one node (deploy/haproxy.cfg hashes \
+        /p/SECRET); /readyz answers 503 while a node drains or is at capacity. Give the nodes one shared \
+        --stimuli-dir. An SQLite file takes one server.
+
+        Binds 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C (SIGINT) or SIGTERM: the server \
+        first asks each page to reconnect (close 1012) once its results are written, so on a cluster \
+        the pages resume on the other nodes.
         """
     )
 

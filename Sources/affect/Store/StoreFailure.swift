@@ -5,7 +5,7 @@ extension CommandFailure {
     static func exitCode(for error: StoreError) -> Int32 {
         switch error {
         case .unknownStudy, .unknownParticipant, .unknownSession, .unknownStimulus, .unknownInvitation: 66
-        case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .sessionContinuedElsewhere, .constraint, .invalidInput,
+        case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicateStimulus, .modeForbids, .sessionClosed, .sessionContinuedElsewhere, .jobLost, .constraint, .invalidInput,
              .corruptRow, .schemaTooNew, .invitationUnusable: 65
         case .noConsent, .privacyBudgetSpent: 77
         case .invalidLocation: 64

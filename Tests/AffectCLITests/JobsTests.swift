@@ -1,0 +1,116 @@
+import AffectCore
+import AffectStore
+import AffectTestSupport
+import Foundation
+import Testing
+
+/// P8: recorded videos queued as jobs and analysed by `affect worker` processes on one PostgreSQL;
+/// a worker killed mid-job leaves its job to the others, and every job is done exactly once.
+@Suite(.serialized) struct JobsTests {
+    static var ready: Bool { CrashRecoveryTests.ready && TestEnvironment.postgresURL != nil }
+
+    @Test(.enabled(if: ready))
+    func twoHundredJobsOnThreeWorkersWithOneKilledAreEachDoneOnce() async throws {
+        let database = try TestDatabase.make(.postgres)
+        defer { database.drop() }
+        guard case .postgres(let url) = database.location else { return }
+        // A one-second clip keeps 200 jobs short: cut from the evaluation data into the test's own
+        // directory (removed with it).
+        let clip = database.directory.appendingPathComponent("clip.mp4").path
+        let cut = try CommandRunner.shell(
+            "ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4"))' -t 1 -an -c copy '\(clip)'")
+        try #require(cut.status == 0, "\(cut.stderr)")
+        let store = try await database.open()
+        let study = try await store.createStudy(
+            StudyDefinition(name: "Panel recordings", purpose: "Which scenes hold the audience", context: .mediaResearch), actor: "test")
+        let (participant, _) = try await store.recordConsent(
+            .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition)), actor: "test")
+        let submitted = try CommandRunner.affect(["jobs", "submit"] + Array(repeating: clip, count: 200)
+            + ["--study", study.id, "--participant", participant.id, "--db", url])
+        try #require(submitted.status == 0, "\(submitted.stderr)")
+        #expect(submitted.stdoutLines.count == 200)
+
+        let arguments = ["worker", "--db", url, "--detector", "blazeface", "--fps", "5", "--lease", "3", "--exit-when-idle"]
+        let workers = try ["a", "b", "c"].map { try CommandRunner.startAffect(arguments + ["--name", "worker-\($0)"]) }
+        // Killed while it holds a job, once the three have done a few.
+        var killedHolding: String?
+        let waiting = ContinuousClock.now
+        while killedHolding == nil && waiting.duration(to: .now) < .seconds(120) {
+            let jobs = try await store.jobs(study: study.id)
+            if jobs.filter({ $0.status == "done" }).count >= 15, let held = jobs.first(where: { $0.owner == "worker-a" }) {
+                workers[0].kill()
+                killedHolding = held.id
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard let killed = killedHolding else {
+            for worker in workers { worker.kill() }
+            let said = workers.map { $0.finish().stderr.split(separator: "\n").suffix(5).joined(separator: "\n") }
+            let counts = Dictionary(grouping: try await store.jobs(study: study.id), by: \.status).mapValues(\.count)
+            Issue.record("worker-a was never seen holding a job once 15 were done; jobs: \(counts); workers said:\n\(said.joined(separator: "\n--\n"))")
+            return
+        }
+        let results = workers.dropFirst().map { $0.finish() }
+        for result in results { #expect(result.status == 0, "\(result.stderr)") }
+        _ = workers[0].finish()
+
+        let jobs = try await store.jobs(study: study.id)
+        #expect(jobs.count == 200 && jobs.allSatisfy { $0.status == "done" }, "every job done: \(Dictionary(grouping: jobs, by: \.status).mapValues(\.count))")
+        let taken = try #require(jobs.first { $0.id == killed })
+        #expect(taken.attempts == 2, "the killed worker's job was taken over once: \(taken.attempts)")
+        let sessions = jobs.compactMap(\.sessionID)
+        #expect(Set(sessions).count == 200, "one session per job")
+        // The same clip every time: every job's session holds the same records, none twice.
+        var shapes: Set<[Double]> = []
+        for id in sessions {
+            #expect(try await store.session(id).status == "completed")
+            let times = try await store.results(session: id).compactMap { record -> Double? in
+                switch record {
+                case .face(let row): row.timeMilliseconds
+                case .noFace(let row): row.timeMilliseconds
+                default: nil
+                }
+            }
+            #expect(Set(times).count == times.count, "no record stored twice in \(id)")
+            shapes.insert(times.sorted())
+        }
+        #expect(shapes.count == 1 && (shapes.first?.count ?? 0) >= 4, "every job stored the same frames: \(shapes.map(\.count))")
+        let doneLines = results.flatMap(\.stdoutLines).filter { $0.contains("\"status\":\"done\"") }
+        FileHandle.standardError.write(Data("jobs: 200 done, \(doneLines.count) by the two surviving workers; job \(killed) taken over after the kill\n".utf8))
+        try await store.close()
+        let audit = try CommandRunner.affect(["audit", "verify", "--db", url])
+        #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
+    }
+}
+
+extension JobsTests {
+    /// On the embedded database too: a video that cannot be read fails its job with the reason, and
+    /// the worker goes on to the next.
+    @Test(.enabled(if: CrashRecoveryTests.ready))
+    func anUnreadableVideoFailsItsJobAndTheWorkerGoesOn() async throws {
+        let database = try TestDatabase.make(.sqlite)
+        defer { database.drop() }
+        guard case .sqlite(let path) = database.location else { return }
+        let store = try await database.open()
+        let study = try await store.createStudy(
+            StudyDefinition(name: "Recordings", purpose: "Which scenes hold the audience", context: .mediaResearch), actor: "test")
+        let (participant, _) = try await store.recordConsent(
+            .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition)), actor: "test")
+        try await store.close()
+        let missing = database.directory.appendingPathComponent("missing.mp4").path
+        let video = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
+        let submitted = try CommandRunner.affect(["jobs", "submit", missing, video, "--study", study.definition.name,
+                                                  "--participant", participant.id, "--db", "sqlite:" + path])
+        try #require(submitted.status == 0, "\(submitted.stderr)")
+        let worked = try CommandRunner.affect(["worker", "--db", "sqlite:" + path, "--detector", "blazeface", "--fps", "2",
+                                               "--exit-when-idle"])
+        #expect(worked.status == 0, "\(worked.stderr)")
+        #expect(worked.stdoutLines.count == 2)
+        let listed = try CommandRunner.affect(["jobs", "list", "--study", study.definition.name, "--db", "sqlite:" + path])
+        let jobs = listed.stdoutLines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let failed = jobs.first { $0["source"] as? String == missing }
+        #expect(failed?["status"] as? String == "failed" && (failed?["error"] as? String)?.isEmpty == false, "\(jobs)")
+        #expect(jobs.first { $0["source"] as? String == video }?["status"] as? String == "done", "\(jobs)")
+        #expect(listed.stderr.contains("0 queued, 0 running, 1 done, 1 failed"), "\(listed.stderr)")
+    }
+}
