@@ -112,5 +112,10 @@ extension JobsTests {
         #expect(failed?["status"] as? String == "failed" && (failed?["error"] as? String)?.isEmpty == false, "\(jobs)")
         #expect(jobs.first { $0["source"] as? String == video }?["status"] as? String == "done", "\(jobs)")
         #expect(listed.stderr.contains("0 queued, 0 running, 1 done, 1 failed"), "\(listed.stderr)")
+        // A withdrawal deletes the jobs with the results: a job's row names the participant's video.
+        let withdrawn = try CommandRunner.affect(["consent", "withdraw", participant.id, "--db", "sqlite:" + path])
+        #expect(withdrawn.status == 0, "\(withdrawn.stderr)")
+        let after = try CommandRunner.affect(["jobs", "list", "--db", "sqlite:" + path])
+        #expect(after.stdout.isEmpty && after.stderr.contains("0 queued, 0 running, 0 done, 0 failed"), "\(after.stdout)")
     }
 }

@@ -142,12 +142,14 @@ extension PrivacyStore {
         return try Participant(row: row)
     }
 
-    /// Deletes a participant's sessions and every result row in them; returns (sessions, result rows).
+    /// Deletes a participant's sessions and every result row in them, and their batch jobs (a job
+    /// names the participant's video); returns (sessions, result rows).
     func deleteDerivedData(_ transaction: any SQLTransaction, participant id: String) async throws -> (Int, Int) {
         let sessions = try await transaction.query("SELECT id FROM sessions WHERE participant_id = ?", [.text(id)])
             .compactMap { $0["id"].string }
         var rows = 0
         for session in sessions { rows += try await deleteSession(transaction, id: session) }
+        try await transaction.execute("DELETE FROM jobs WHERE participant_id = ?", [.text(id)])
         return (sessions.count, rows)
     }
 
@@ -160,6 +162,8 @@ extension PrivacyStore {
         try await transaction.execute("DELETE FROM sessions WHERE id = ?", [.text(id)])
         // Off every node's dashboard, and the node running its capture stops it, once this commits.
         try await transaction.execute("DELETE FROM live_status WHERE session_id = ?", [.text(id)])
+        // A batch job's row names its video: it goes with the session it filled (retention, withdrawal).
+        try await transaction.execute("DELETE FROM jobs WHERE session_id = ?", [.text(id)])
         try await transaction.notify(ClusterMessage.channel, ClusterMessage.stop(session: id).payload)
         return rows
     }
