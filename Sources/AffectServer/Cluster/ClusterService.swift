@@ -80,7 +80,7 @@ public struct ClusterService: Service {
         switch message {
         case .stop(let session):
             capture.feed.remove(session: session)
-            if capture.stopDeleted(session: session) {
+            if capture.stop(session: session, because: .withdrawn) {
                 logger.info("capture stopped: its session was withdrawn or deleted through another node",
                             metadata: ["session": "\(session)"])
             }

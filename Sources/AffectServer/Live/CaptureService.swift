@@ -213,15 +213,6 @@ extension CaptureService {
         }
     }
 
-    /// Stops the capture of a session whose data another node deleted (a withdrawal there). Returns
-    /// whether this server was running it.
-    @discardableResult
-    func stopDeleted(session: String) -> Bool {
-        guard let capture = captures.withLock({ $0.running[session] }), capture.isCapturing else { return false }
-        capture.stop(.withdrawn)
-        return true
-    }
-
     /// Asks every running capture's page to resume on another node (the server is shutting down).
     /// Returns how many were asked.
     func drainAll() -> Int {
@@ -239,13 +230,13 @@ extension CaptureService {
         return engine.currentStep >= engine.configuration.ladder.highestStep
     }
 
-    /// Stops the capture of a session whose lease this server no longer holds. A capture already
-    /// closing is left alone: its session ended between the lease round's snapshot and its renewal.
-    /// Returns whether a capture was stopped.
+    /// Stops the capture of `session` if this server runs it: `.superseded` when its lease is held no
+    /// longer, `.withdrawn` when another node deleted its data. A capture already closing is left
+    /// alone (its session ended meanwhile). Returns whether a capture was stopped.
     @discardableResult
-    func lost(session: String) -> Bool {
+    func stop(session: String, because reason: CaptureSession.Stop) -> Bool {
         guard let capture = captures.withLock({ $0.running[session] }), capture.isCapturing else { return false }
-        capture.stop(.superseded)
+        capture.stop(reason)
         return true
     }
 }

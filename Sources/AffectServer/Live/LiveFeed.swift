@@ -83,6 +83,8 @@ public final class LiveFeed: Sendable {
         var endedAt: Date?
         /// Run by another node: mirrored from what it published (``mirror(_:)``), not published again.
         var remote = false
+        /// The media time its records reach (``LiveFeed/mediaEnd(of:)``), kept as they are added.
+        var latest: Double?
     }
 
     public let retentionSeconds: Double
@@ -151,6 +153,7 @@ public final class LiveFeed: Sendable {
         state.withLock { state in
             guard var entry = state.entries[session] else { return }
             entry.records += records
+            if let end = records.compactMap(LiveFeed.mediaEnd(of:)).max() { entry.latest = max(entry.latest ?? end, end) }
             state.entries[session] = entry
             let stimulus = entry.status.stimulus
             var timeline = state.audiences[stimulus] ?? AudienceTimeline(binMilliseconds: binMilliseconds)
@@ -173,7 +176,7 @@ public final class LiveFeed: Sendable {
     /// changed ones updated, and those no node publishes any more are removed. A session this node
     /// runs keeps its own status unless a newer capture of it (a higher epoch: the page resumed on
     /// another node) or a running one elsewhere replaces it. Returns the remote sessions and how
-    /// many records each holds here, for the caller to fetch what they stored since.
+    /// the media time each one's records here reach, for the caller to fetch what they stored since.
     @discardableResult
     func mirror(_ remote: [SessionStatus]) -> [String: (status: SessionStatus, latest: Double?)] {
         state.withLock { state in
@@ -198,7 +201,7 @@ public final class LiveFeed: Sendable {
                 if status.state == .running { entry.endedAt = nil }
                 state.entries[status.session] = entry
                 if changed { state.publish(.status(status)) }
-                mirrored[status.session] = (status, entry.records.compactMap(LiveFeed.mediaEnd(of:)).max())
+                mirrored[status.session] = (status, entry.latest)
             }
             return mirrored
         }

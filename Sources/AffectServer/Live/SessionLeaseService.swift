@@ -31,7 +31,7 @@ struct SessionLeaseService: Service {
     func upkeep() async {
         do {
             let round = try await store.leaseRound(renewing: { [capture] in capture.runningSessions() }, actor: "server")
-            for lost in round.lost where capture.lost(session: lost) {
+            for lost in round.lost where capture.stop(session: lost, because: .superseded) {
                 logger.warning("a session this server ran was resumed elsewhere or ended; stopped its capture",
                                metadata: ["session": "\(lost)"])
             }

@@ -41,11 +41,22 @@ extension PrivacyStore {
         }
     }
 
+    /// How many times a job is taken before it fails: a video that kills every worker that reads it
+    /// would otherwise be taken over for ever.
+    public static let maximumJobAttempts = 5
+
     /// Takes the oldest job nobody holds for `worker`, under a lease of `leaseMilliseconds`; nil when
-    /// there is none. Many workers claiming at once each get a different job.
+    /// there is none. Many workers claiming at once each get a different job. A job whose worker died
+    /// ``maximumJobAttempts`` times fails instead of being taken again.
     public func claimJob(worker: String, leaseMilliseconds: Int64) async throws -> Job? {
         try await database.transaction { transaction in
             let now = transaction.nowMilliseconds
+            try await transaction.execute(
+                """
+                UPDATE jobs SET status = 'failed', owner = NULL, lease_expires_at = NULL, finished_at = \(now),
+                    error = 'every worker that took it stopped before it was done (' || attempts || ' attempts)'
+                WHERE status = 'running' AND lease_expires_at < \(now) AND attempts >= ?
+                """, [.integer(Int64(Self.maximumJobAttempts))])
             let skipLocked = transaction.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
             return try await transaction.query(
                 """
