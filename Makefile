@@ -20,7 +20,7 @@ release: bootstrap
 test: bootstrap
 	@scripts/test
 
-# The study server on the embedded SQLite database; prints the URL and, on first start, the admin token.
+# The study server on the embedded SQLite database; prints the URL and, on first start, the setup link.
 serve: build
 	@scripts/serve
 

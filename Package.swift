@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -62,6 +63,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // scrypt, for console passwords.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // The study platform (Hummingbird 2): API, participant capture over WebSocket, pages.
@@ -81,8 +84,10 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The console's pages are Mustache templates rendered on the server.
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            resources: [.copy("Public"), .copy("OpenAPI/openapi.json")]
+            resources: [.copy("Public"), .copy("Templates"), .copy("OpenAPI/openapi.json")]
         ),
         // Study reports: audience statistics, A/B comparison, moments; JSON, CSV and self-contained HTML.
         .target(

@@ -11,6 +11,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case malformedIdentifier(kind: String, value: String)
     case invalidStudy(String)
     case duplicateStudyName(String)
+    /// No user has this name or id.
+    case unknownUser(String)
+    /// What was asked cannot be done in the present state (the last admin cannot be disabled); the message says why.
+    case conflict(String)
+    /// A name that must be unique (a user's, a token's) is taken; the message says which.
+    case duplicate(String)
     case noConsent(participant: String, reason: String)
     case modeForbids(record: String, mode: String)
     case sessionClosed(String)
@@ -40,6 +46,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .malformedIdentifier(let kind, let value): "'\(value)' is not a \(kind) id"
         case .invalidStudy(let reason): reason
         case .duplicateStudyName(let name): "a study named '\(name)' already exists"
+        case .unknownUser(let reference): "no user '\(reference)' (see `affect users list`)"
+        case .duplicate(let message), .conflict(let message): message
         case .noConsent(let participant, let reason): "participant \(participant) has no valid consent (\(reason)): not processed"
         case .modeForbids(let record, let mode): "refused: a \(mode)-mode study stores no \(record)"
         case .sessionClosed(let id): "session \(id) has ended"

@@ -40,6 +40,6 @@ struct Affect: AsyncParsableCommand {
         version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",
         subcommands: [Analyze.self, Eval.self, Bench.self, Models.self, StudyCommand.self, StimulusCommand.self, ConsentCommand.self,
                       SubjectCommand.self, PurgeCommand.self, AuditCommand.self, ReportCommand.self, MomentsCommand.self, Serve.self,
-                      JobsCommand.self, WorkerCommand.self]
+                      JobsCommand.self, WorkerCommand.self, UsersCommand.self, TokensCommand.self]
     )
 }

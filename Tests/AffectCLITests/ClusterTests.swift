@@ -76,7 +76,7 @@ import Testing
         defer { Self.remove(database, directory) }
         let url = database.url
         let store = try await PrivacyStore.open(.postgres(url: url))
-        let token = try #require(try await store.createFirstAdminToken(name: "admin", actor: "test")?.secret)
+        let token = try await store.createToken(name: "admin", role: .admin, actor: "test").secret
         let study = try await store.createStudy(
             StudyDefinition(name: "Premiere", purpose: "Which scenes hold the audience", context: .mediaResearch, kAnonymity: 2),
             actor: "test")

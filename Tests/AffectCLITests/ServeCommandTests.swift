@@ -44,24 +44,65 @@ import Testing
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func firstStartPrintsTheURLAndAnAdminTokenOnce() async throws {
+    /// Sends a console form without following the redirect it answers with; returns the status and
+    /// the `Location` and `Set-Cookie` headers.
+    func post(_ url: String, form: String, cookie: String? = nil) async throws -> (Int, location: String?, cookie: String?) {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = "POST"
+        request.httpBody = Data(form.utf8)
+        request.httpShouldHandleCookies = false
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
+        let session = URLSession(configuration: .ephemeral, delegate: NoRedirects(), delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        let (_, response) = try await session.data(for: request)
+        let http = response as? HTTPURLResponse
+        let cookie = (http?.value(forHTTPHeaderField: "Set-Cookie")).flatMap { $0.split(separator: ";").first.map(String.init) }
+        return (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Location"), cookie)
+    }
+
+    final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
+    }
+
+    func get(_ url: String, cookie: String) async throws -> Int {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpShouldHandleCookies = false
+        request.setValue(cookie, forHTTPHeaderField: "Cookie")
+        let session = URLSession(configuration: .ephemeral, delegate: NoRedirects(), delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        return ((try await session.data(for: request)).1 as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    @Test func firstStartPrintsASetupLinkThatMakesTheFirstAdminOnce() async throws {
         let data = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let (first, ready, _) = try start(data: data)
         let url = try #require(ready["url"] as? String, "ready line: \(ready)")
         #expect(url.hasPrefix("http://127.0.0.1:"))
-        let token = try #require(ready["admin_token"] as? String)
+        let setup = try #require(ready["setup_url"] as? String)
+        #expect(setup.hasPrefix(url + "/setup/"))
         #expect(try await get(url + "/healthz").0 == 200)
         #expect(try await get(url + "/api/v1/studies").0 == 401)
-        let (status, body) = try await get(url + "/api/v1/studies", token: token)
-        #expect(status == 200 && body == "[]")
+        #expect(try await get(setup).0 == 200, "the setup page")
+        // Mismatched passwords are refused in words and use nothing up.
+        #expect(try await post(setup, form: "name=ada&password=correct-horse&confirm=other-horse").0 == 422)
+        let (status, location, cookie) = try await post(setup, form: "name=ada&password=correct-horse&confirm=correct-horse")
+        #expect(status == 303 && location == "/studies")
+        let session = try #require(cookie, "the first admin is signed in")
+        #expect(try await get(url + "/studies", cookie: session) == 200)
+        #expect(try await get(url + "/api/v1/studies", cookie: session) == 200, "the API answers the console's sign-in too")
+        #expect(try await post(setup, form: "name=eve&password=correct-horse&confirm=correct-horse").0 == 410, "the link works once")
         first.terminate()
         first.waitUntilExit()
         #expect(first.terminationStatus == 0, "SIGTERM shuts down gracefully")
 
         let (second, again, _) = try start(data: data)
-        #expect(again["url"] != nil && again["admin_token"] == nil, "the token is shown once only")
-        #expect(try await get((again["url"] as? String ?? "") + "/api/v1/studies", token: token).0 == 200, "and still valid")
+        #expect(again["url"] != nil && again["setup_url"] == nil, "no setup link once there is an admin")
+        #expect(try await get((again["url"] as? String ?? "") + "/studies", cookie: session) == 200, "still signed in")
         second.terminate()
         second.waitUntilExit()
         let files = try FileManager.default.contentsOfDirectory(atPath: data.path).sorted()
@@ -70,8 +111,9 @@ import Testing
 
     /// Finding 4 of P7: three servers started at once on an empty PostgreSQL database: one came up,
     /// two exited 65 with a duplicate key from the migrations; on a migrated one, two admin tokens.
+    /// (Since P9 the first start makes a setup link, not a token: one between them.)
     @Test(arguments: TestDatabase.Backend.available)
-    func serversStartedTogetherShareOneSchemaAndOneAdminToken(_ backend: TestDatabase.Backend) async throws {
+    func serversStartedTogetherShareOneSchemaAndOneSetupLink(_ backend: TestDatabase.Backend) async throws {
         let database = try TestDatabase.make(backend)
         defer { database.drop() }
         let location: String = switch database.location {
@@ -97,7 +139,7 @@ import Testing
                     }
                 }
                 if let url { #expect(try await get(url + "/healthz").0 == 200) }
-                if let token = ready["admin_token"] as? String { tokens.append(token) }
+                if let link = ready["setup_url"] as? String { tokens.append(link) }
             }
             if backend == .sqlite {
                 // An SQLite file takes one server: the other two say so and exit 64.
@@ -108,17 +150,17 @@ import Testing
                 process.terminate()
                 process.waitUntilExit()
             }
-            #expect(tokens.count == (round == "empty" ? 1 : 0), "\(round): one admin token between them")
+            #expect(tokens.count == (round == "empty" ? 1 : 0), "\(round): one setup link between them")
         }
         let store = try await database.open()
         let admins = try await store.database.transaction {
-            try await $0.query("SELECT COUNT(*) AS n FROM api_tokens WHERE role = 'admin'").first?["n"].int
+            try await $0.query("SELECT COUNT(*) AS n FROM setup_links").first?["n"].int
         }
         let migrations = try await store.database.transaction {
             try await $0.query("SELECT COUNT(*) AS n FROM schema_migrations").first?["n"].int
         }
         try await store.close()
         #expect(admins == 1)
-        #expect(migrations == 19)
+        #expect(migrations == 20)
     }
 }

@@ -67,14 +67,18 @@ final class RawConnection {
     }
 
     /// The status code of a response, read up to the end of its head (for responses that stream on).
-    func readStatus() -> Int {
+    func readStatus() -> Int { readHead().status }
+
+    /// The status code and header lines of a response, read up to the end of its head.
+    func readHead() -> (status: Int, headers: String) {
         var received: [UInt8] = []
         var byte: UInt8 = 0
         while !received.suffix(4).elementsEqual([0x0D, 0x0A, 0x0D, 0x0A]) {
             guard recv(descriptor, &byte, 1, 0) == 1 else { break }
             received.append(byte)
         }
-        return RawConnection.parse(received).status
+        let parsed = RawConnection.parse(received)
+        return (parsed.status, parsed.headers)
     }
 
     /// The status code and body of an HTTP response read to the end of the connection.

@@ -43,9 +43,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
         let admin = try await store.createToken(name: "admin", role: .admin, actor: "test").secret
-        let analyst = try await store.createToken(name: "ana", role: .analyst, actor: "test").secret
         let study = try await store.createStudy(
             StudyDefinition(name: "Ads", purpose: "Which cut works", context: .marketResearch, kAnonymity: 2), actor: "test")
+        // An analyst given this study (P9: other roles than admin reach only the studies they are given).
+        let analyst = try await store.createToken(name: "ana", role: .analyst, studies: [study.id], actor: "test").secret
         let cutA = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/a.mp4"), actor: "test")
         let cutB = try await store.addStimulus(study: study.id, name: "Cut", variant: "B", source: .url("https://example.invalid/b.mp4"), actor: "test")
         // Variant A: two happy viewers aged 25-34 and one sad viewer aged 35-44. Variant B: one neutral viewer.
@@ -135,12 +136,17 @@ import Testing
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments", method: .get, headers: fixture.analyst) {
                 #expect($0.status == .ok && String(buffer: $0.body) == "[]", "constant faces rise nowhere")
             }
+            // Reviewing is a reviewer's (or the study's researcher's, or an admin's): not an analyst's.
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments/am_0000000000000000", method: .post,
                                      headers: fixture.analyst, body: ByteBuffer(string: #"{"decision": "confirmed"}"#)) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments/am_0000000000000000", method: .post,
+                                     headers: fixture.auth, body: ByteBuffer(string: #"{"decision": "confirmed"}"#)) {
                 #expect($0.status == .notFound)
             }
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/audience-moments/am_0000000000000000", method: .post,
-                                     headers: fixture.analyst, body: ByteBuffer(string: #"{"decision": "maybe"}"#)) {
+                                     headers: fixture.auth, body: ByteBuffer(string: #"{"decision": "maybe"}"#)) {
                 #expect($0.status == .badRequest)
             }
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/report?format=pdf", method: .get, headers: fixture.auth) {

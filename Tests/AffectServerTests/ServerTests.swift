@@ -13,6 +13,8 @@ import Testing
         let store: PrivacyStore
         let admin: String
         let analyst: String
+        /// The analyst token's id: studies are given to it by id.
+        let analystID: String
         let directory: URL
     }
 
@@ -21,10 +23,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try await PrivacyStore.open(.sqlite(path: directory.appendingPathComponent("affect.sqlite").path))
         let admin = try await store.createToken(name: "admin", role: .admin, actor: "test").secret
-        let analyst = try await store.createToken(name: "ana", role: .analyst, actor: "test").secret
+        let (analystToken, analyst) = try await store.createToken(name: "ana", role: .analyst, actor: "test")
         let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store)
         try await app.test(.live) { client in
-            try await body(client, Fixture(store: store, admin: admin, analyst: analyst, directory: directory))
+            try await body(client, Fixture(store: store, admin: admin, analyst: analyst, analystID: analystToken.id, directory: directory))
         }
     }
 
@@ -76,6 +78,11 @@ import Testing
                 #expect(definition?["retention_days"] as? Int == 14, "snake_case JSON")
                 #expect(definition?["mode"] as? String == "aggregate")
             }
+            // An analyst reaches the studies given to it, and only those (an unknown one, for all it can tell).
+            try await client.execute(uri: "/api/v1/studies/\(id)", method: .get, headers: [.authorization: "Bearer \(fixture.analyst)"]) {
+                #expect($0.status == .notFound)
+            }
+            try await fixture.store.grantAccess(study: id, to: fixture.analystID, actor: "test")
             try await client.execute(uri: "/api/v1/studies/\(id)", method: .get, headers: [.authorization: "Bearer \(fixture.analyst)"]) {
                 #expect($0.status == .ok)
             }
@@ -95,9 +102,9 @@ import Testing
             }
             try await client.execute(uri: "/api/v1/studies/nope", method: .get, headers: auth) { #expect($0.status == .notFound) }
             #expect(try await fixture.store.studies().count == 1)
-            let actions = try await fixture.store.auditEvents().map(\.action)
-            #expect(actions.last == "study.create")
-            #expect(try await fixture.store.auditEvents().last?.actor == "api:admin")
+            let created = try await fixture.store.auditEvents().filter { $0.action == "study.create" }
+            #expect(created.count == 1 && created.last?.actor == "api:admin")
+            #expect(try await fixture.store.auditEvents().last?.action == "study.share", "the study given to the analyst, audited")
         }
     }
 
@@ -176,8 +183,15 @@ import Testing
     }
 
     @Test func pagesAndTheirScriptsAreServed() async throws {
-        try await withServer { client, _ in
+        try await withServer { client, fixture in
+            // The dashboard is the console's live page now: its old address leads there, through sign-in.
             try await client.execute(uri: "/dashboard", method: .get) { response in
+                #expect(response.status == .seeOther && response.headers[.location] == "/live")
+            }
+            try await client.execute(uri: "/live", method: .get) { response in
+                #expect(response.status == .seeOther && response.headers[.location] == "/sign-in?next=/live")
+            }
+            try await client.execute(uri: "/live", method: .get, headers: [.authorization: "Bearer \(fixture.admin)"]) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
                 #expect(String(buffer: response.body).contains("/static/timeline-chart.js"))
@@ -186,7 +200,7 @@ import Testing
                 #expect(response.status == .ok, "the page itself holds nothing; its API calls check the link")
                 #expect(String(buffer: response.body).contains("/static/participant.js"))
             }
-            for script in ["timeline-chart.js", "participant.js", "dashboard.js", "affect.css"] {
+            for script in ["timeline-chart.js", "participant.js", "dashboard.js", "affect.css", "console.css", "console.js"] {
                 try await client.execute(uri: "/static/\(script)", method: .get) { #expect($0.status == .ok, "\(script)") }
             }
         }

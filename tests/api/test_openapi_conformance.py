@@ -49,13 +49,20 @@ class OpenAPIConformanceTest(unittest.TestCase):
             if not os.path.exists(tool):
                 self.fail(f"{tool} is missing: run make test (it builds affect and bootstraps .venv-tools)")
         self.work = tempfile.mkdtemp(prefix="affect-api-")
-        self.server = subprocess.Popen([AFFECT, "serve", "--port", "0", "--data", os.path.join(self.work, "data")],
+        data = os.path.join(self.work, "data")
+        os.makedirs(data)
+        # Scripts get their admin token from the command line (people use the console's setup link).
+        made = subprocess.run([AFFECT, "tokens", "create", "--role", "admin", "--name", "schemathesis",
+                               "--db", "sqlite:" + os.path.join(data, "affect.sqlite")], capture_output=True, text=True, cwd=ROOT)
+        if made.returncode != 0:
+            self.fail("affect tokens create failed: " + made.stderr)
+        self.token = json.loads(made.stdout)["secret"]
+        self.server = subprocess.Popen([AFFECT, "serve", "--port", "0", "--data", data],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         line = self.server.stdout.readline()
         if not line:
             self.fail("affect serve did not start: " + self.server.stderr.read())
-        ready = json.loads(line)
-        self.url, self.token = ready["url"], ready["admin_token"]
+        self.url = json.loads(line)["url"]
 
     def tearDown(self):
         self.server.send_signal(signal.SIGTERM)

@@ -8,75 +8,47 @@ people would, and checks the store through `affect subject export`.
 Run: /usr/bin/python3 -m unittest discover -s tests/browser -v   (Debian's python3-selenium)
 """
 
-import glob
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("AFFECT_SHARED_DATA") or os.path.join(os.path.dirname(ROOT), "shared", "data")
-CAMERA_CLIP = os.path.join(SHARED, "talking-heads", "WDA_KatieHill_000.mp4")
-STIMULUS_CLIP = os.path.join(SHARED, "talking-heads", "WDA_BobMenendez_000.mp4")
-AFFECT = os.environ.get("AFFECT_BINARY") or os.path.join(ROOT, ".build", "debug", "affect")
-SCREENSHOTS = os.path.join(ROOT, ".build", "e2e")
+from browser_support import (AFFECT, SCREENSHOTS, camera_file, chromium, chromium_folders, missing_prerequisites,
+                             remove_chromium_folders, stimulus_file, stop, wait)
+
 STIMULUS_SECONDS = 8
-
-
-def missing_prerequisites():
-    missing = []
-    for path in (CAMERA_CLIP, STIMULUS_CLIP):
-        if not os.path.exists(path):
-            missing.append(f"evaluation clip {path}")
-    if not os.path.exists(os.path.join(ROOT, "models", "manifest.json")):
-        missing.append("models (run scripts/bootstrap)")
-    if not os.access(AFFECT, os.X_OK):
-        missing.append(f"the affect binary at {AFFECT} (swift build)")
-    return missing
-
-
-MISSING = missing_prerequisites()
-if MISSING:
-    sys.stderr.write("\n" + "*" * 66 + "\nSKIPPING browser end-to-end test: missing " + "; ".join(MISSING) + "\n" + "*" * 66 + "\n")
-
-
-def ffmpeg(*arguments):
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *arguments], check=True)
+MISSING = missing_prerequisites("browser end-to-end test")
 
 
 @unittest.skipIf(MISSING, "prerequisites missing (see the message above)")
 class StudyEndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        from selenium import webdriver  # Debian's python3-selenium
-        from selenium.webdriver.chrome.service import Service
-
         try:
-            cls.start(webdriver, Service)
+            cls.start()
         except BaseException:
             # unittest skips tearDownClass when setUpClass fails: never leave a server or a browser behind.
             cls.tearDownClass()
             raise
 
     @classmethod
-    def start(cls, webdriver, Service):
-
+    def start(cls):
         cls.work = tempfile.mkdtemp(prefix="affect-e2e-")
-        cls.chromium_before = set(glob.glob("/tmp/org.chromium.Chromium.*"))
-        # Chromium's fake camera needs a raw 4:2:0 file; it loops it.
-        cls.camera = os.path.join(cls.work, "camera.y4m")
-        ffmpeg("-i", CAMERA_CLIP, "-t", "4", "-an", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", cls.camera)
-        cls.stimulus = os.path.join(cls.work, "stimulus.webm")
-        ffmpeg("-i", STIMULUS_CLIP, "-t", str(STIMULUS_SECONDS), "-c:v", "libvpx", "-b:v", "400k", "-an", cls.stimulus)
+        cls.chromium_before = chromium_folders()
+        cls.camera = camera_file(cls.work)
+        cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
 
         cls.database = os.path.join(cls.work, "data", "affect.sqlite")
+        os.makedirs(os.path.dirname(cls.database))
+        # The API calls below are a script's: an admin token from the command line.
+        made = subprocess.run([AFFECT, "tokens", "create", "--role", "admin", "--db", "sqlite:" + cls.database],
+                              capture_output=True, text=True, check=True)
+        cls.admin = json.loads(made.stdout)["secret"]
         cls.server = subprocess.Popen(
             [AFFECT, "serve", "--port", "0", "--data", os.path.join(cls.work, "data"), "--workers", "2"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -84,22 +56,10 @@ class StudyEndToEnd(unittest.TestCase):
         if not line:
             raise RuntimeError("affect serve did not start: " + cls.server.stderr.read())
         ready = json.loads(line)
-        cls.url, cls.admin = ready["url"], ready["admin_token"]
-
-        def chromium(camera):
-            options = webdriver.ChromeOptions()
-            options.binary_location = "/usr/bin/chromium"
-            for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1000",
-                         "--autoplay-policy=no-user-gesture-required"):
-                options.add_argument(flag)
-            if camera:
-                options.add_argument("--use-fake-ui-for-media-stream")
-                options.add_argument("--use-fake-device-for-media-stream")
-                options.add_argument(f"--use-file-for-fake-video-capture={camera}")
-            return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+        cls.url, cls.setup_url = ready["url"], ready["setup_url"]
 
         cls.participant = chromium(cls.camera)
-        cls.dashboard = chromium(None)
+        cls.dashboard = chromium()
         os.makedirs(SCREENSHOTS, exist_ok=True)
 
     @classmethod
@@ -108,14 +68,9 @@ class StudyEndToEnd(unittest.TestCase):
             if driver:
                 driver.quit()
         if getattr(cls, "server", None):
-            cls.server.send_signal(signal.SIGTERM)
-            try:
-                cls.server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                cls.server.kill()
-        shutil.rmtree(cls.work, ignore_errors=True)
-        for folder in set(glob.glob("/tmp/org.chromium.Chromium.*")) - cls.chromium_before:
-            shutil.rmtree(folder, ignore_errors=True)
+            stop(cls.server)
+        shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
+        remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -128,17 +83,7 @@ class StudyEndToEnd(unittest.TestCase):
             return json.loads(response.read() or b"null")
 
     def wait(self, condition, timeout=30, message="condition"):
-        from selenium.common.exceptions import StaleElementReferenceException
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-            except StaleElementReferenceException:
-                value = None  # a live page redrew what was being read: look again
-            if value:
-                return value
-            time.sleep(0.2)
-        self.fail(f"timed out after {timeout} s waiting for {message}")
+        return wait(self, condition, timeout, message)
 
     def state(self):
         return self.participant.execute_script("return document.body.dataset.state")
@@ -180,14 +125,17 @@ class StudyEndToEnd(unittest.TestCase):
             stimulus = json.loads(response.read())
         link = self.api("POST", f"/api/v1/studies/{study['id']}/invitations", {"stimulus_id": stimulus["id"], "hours": 1})["path"]
 
-        # The dashboard, signed in with the admin token, before anyone joins.
+        # The live sessions page of the console, signed in as the first admin (through the setup link),
+        # before anyone joins. Its old address leads there.
         dashboard = self.dashboard
+        dashboard.get(self.setup_url)
+        dashboard.find_element(By.ID, "name").send_keys("ada")
+        dashboard.find_element(By.ID, "password").send_keys("correct horse battery")
+        dashboard.find_element(By.ID, "confirm").send_keys("correct horse battery")
+        dashboard.find_element(By.ID, "create-admin").click()
+        self.wait(lambda: dashboard.execute_script("return document.body.dataset.page") == "studies", message="the studies page")
         dashboard.get(self.url + "/dashboard")
-        dashboard.find_element(By.ID, "token").send_keys(self.admin)
-        dashboard.find_element(By.CSS_SELECTOR, "#login-form button").click()
         self.wait(lambda: dashboard.execute_script("return document.body.dataset.state") == "live", message="the dashboard to connect")
-        self.wait(lambda: "Trailer test" in dashboard.find_element(By.ID, "studies").text,
-                  message="the study among the dashboard's reports")
 
         participant = self.consent_and_start(link)
         self.assertTrue(participant.startswith("p_"))

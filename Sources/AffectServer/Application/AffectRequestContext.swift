@@ -5,11 +5,11 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 
-/// Per-request state: who is calling (set by ``TokenAuthenticator``) and JSON in snake_case.
+/// Per-request state: who is calling (set by ``Authenticator``) and JSON in snake_case.
 public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The API token that authenticated this request, if any.
-    public var token: PrivacyStore.APIToken?
+    /// Who is calling (a signed-in person or an API token), if anyone.
+    public var principal: Principal?
     /// Where a WebSocket route leaves its handler for the upgrade.
     public let webSocket: WebSocketHandlerReference<Self>
     /// The connection the request came on (a refused WebSocket upgrade installs its answer there).
@@ -17,10 +17,13 @@ public struct AffectRequestContext: RequestContext, WebSocketRequestContext {
 
     public init(source: Source) {
         coreContext = .init(source: source)
-        token = nil
+        principal = nil
         webSocket = .init()
         channel = source.channel
     }
+
+    /// The peer's address (the sign-in throttle counts attempts per address).
+    var remoteAddress: SocketAddress? { channel.remoteAddress }
 
     /// The largest JSON request body (stimulus uploads stream with their own limit).
     public var maxUploadSize: Int { 64 * 1024 }

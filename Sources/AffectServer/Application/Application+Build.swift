@@ -47,7 +47,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     MetricsController(metrics: metrics).addRoutes(to: root)
     OpenAPIController().addRoutes(to: root)
     PagesController(pages: pages).addRoutes(to: root)
-    let api = Routes(group: router.group("api/v1").add(middleware: TokenAuthenticator(store: store)), prefix: "api/v1",
+    let api = Routes(group: router.group("api/v1").add(middleware: Authenticator(store: store)), prefix: "api/v1",
                      catalog: catalog)
     StudiesController(store: store).addRoutes(to: api.group("studies"))
     StimuliController(store: store).addRoutes(to: api.group("studies"))
@@ -57,8 +57,30 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     AudienceMomentsController(store: store).addRoutes(to: api.group("studies"))
     ReleasesController(store: store).addRoutes(to: api.group("studies"))
     InvitationsController(store: store).addRoutes(to: api.group("studies"))
-    LiveController(feed: capture.feed).addRoutes(to: api.group("live"))
+    StudyAccessController(store: store).addRoutes(to: api.group("studies"))
+    LiveController(feed: capture.feed, store: store).addRoutes(to: api.group("live"))
     NodesController(store: store).addRoutes(to: api.group("nodes"))
+    TokensController(store: store).addRoutes(to: api.group("tokens"))
+    UsersController(store: store).addRoutes(to: api.group("users"))
+    // The console: pages for people, signed in by cookie, under the same authorisation as the API.
+    let templates: ConsoleTemplates
+    do {
+        templates = try ConsoleTemplates.bundled()
+    } catch {
+        // They ship in the binary's bundle (a test renders every one): without them the API and the
+        // participant pages still work, and console pages answer 500.
+        logger.error("the console's templates could not be loaded: \(error)")
+        templates = ConsoleTemplates(library: .init())
+    }
+    let console = Routes(group: router.group().add(middleware: ConsoleErrors(templates: templates))
+                            .add(middleware: ErrorMiddleware(logger: logger)).add(middleware: Authenticator(store: store)),
+                         prefix: "", catalog: catalog, console: true)
+    SignInController(store: store, templates: templates, secureCookies: configuration.secureCookies).addRoutes(to: console)
+    StudyPagesController(store: store, templates: templates).addRoutes(to: console)
+    ResultPagesController(store: store, templates: templates, library: library).addRoutes(to: console)
+    AdminPagesController(store: store, templates: templates).addRoutes(to: console)
+    SubjectPagesController(store: store, templates: templates).addRoutes(to: console)
+    LivePageController(templates: templates).addRoutes(to: console)
     let participant = root.group("p")
     ParticipantController(store: store).addRoutes(to: participant)
     CaptureController(store: store, capture: capture, library: library).addRoutes(to: participant)

@@ -9,6 +9,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumUploadBytes: Int
     /// Timeouts, the head size limit and the connection cap.
     public var connections: ConnectionLimits
+    /// Console cookies marked `Secure`: the server is reached over HTTPS (directly or through a proxy).
+    public var secureCookies: Bool = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, stimulusDirectory: String? = nil,
                 maximumUploadBytes: Int = 2 * 1024 * 1024 * 1024, connections: ConnectionLimits = ConnectionLimits()) {

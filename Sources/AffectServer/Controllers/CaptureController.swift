@@ -126,25 +126,7 @@ struct CaptureController {
         group.get(":secret/stimulus") { _, context -> Response in
             let link = try await store.participantLink(secret: try context.parameters.require("secret"))
             guard let stimulus = link.stimulus else { throw HTTPError(.notFound, message: "this link has no stimulus") }
-            switch stimulus.source {
-            case .url(let address):
-                return Response(status: .found, headers: [.location: address, .cacheControl: "no-store"])
-            case .upload:
-                // Only a file the library named, in its own folder: nothing stored can point elsewhere.
-                guard let library, let path = library.path(of: stimulus.source), FileManager.default.isReadableFile(atPath: path) else {
-                    throw HTTPError(.notFound, message: "the stimulus video is missing on the server")
-                }
-                // The folder may be shared by several servers: send only the file that was uploaded.
-                if let expected = stimulus.sha256, !library.matches(stimulus.source, sha256: expected) {
-                    context.logger.error("stimulus file does not match its upload's SHA-256; not served", metadata: ["stimulus": "\(stimulus.id)"])
-                    throw HTTPError(.notFound, message: "the stimulus video on the server is not the one uploaded")
-                }
-                let type = path.hasSuffix(".webm") ? "video/webm" : "video/mp4"
-                let body = try await FileIO().loadFile(path: path, context: context)
-                return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: body)
-            case .retiredPath:
-                throw HTTPError(.gone, message: "this stimulus has to be uploaded again before it can be shown")
-            }
+            return try await StimulusResponse.make(stimulus, library: library, context: context)
         }
         group.post(":secret/withdraw") { _, context -> PrivacyStore.Withdrawal in
             try await capture.withdraw(secret: try context.parameters.require("secret"))

@@ -1,7 +1,8 @@
 import AffectStore
 import Hummingbird
 
-/// `POST /api/v1/studies/:study/invitations` (admin): a single-use participant link.
+/// `/api/v1/studies/:study/invitations` (``Permission/runStudy``): single-use participant links: make
+/// one, list them with their states, revoke an unused one.
 struct InvitationsController {
     let store: PrivacyStore
 
@@ -18,12 +19,23 @@ struct InvitationsController {
 
     func addRoutes(to group: Routes) {
         group.post(":study/invitations") { request, context -> EditedResponse<Created> in
-            let token = try context.require(.admin)
+            let (principal, study) = try await context.authorize(.runStudy, study: try context.parameters.require("study"), store: store)
             let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
             let (invitation, secret) = try await store.createInvitation(
-                study: try context.parameters.require("study"), stimulus: body.stimulusId, hours: body.hours ?? 72,
-                actor: "api:\(token.name)")
+                study: study.id, stimulus: body.stimulusId, hours: body.hours ?? 72, actor: principal.actor)
             return EditedResponse(status: .created, response: Created(invitation: invitation, path: "/p/\(secret)"))
+        }
+        group.get(":study/invitations") { _, context -> [PrivacyStore.LinkStatus] in
+            let (_, study) = try await context.authorize(.runStudy, study: try context.parameters.require("study"), store: store)
+            return try await store.linkStatuses(study: study.id)
+        }
+        group.post(":study/invitations/:invitation/revoke") { _, context -> HTTPResponse.Status in
+            let (principal, study) = try await context.authorize(.runStudy, study: try context.parameters.require("study"), store: store)
+            try await store.revokeInvitation(study: study.id, invitation: try context.parameters.require("invitation"),
+                                             actor: principal.actor)
+            return .noContent
         }
     }
 }
+
+extension PrivacyStore.LinkStatus: ResponseEncodable {}

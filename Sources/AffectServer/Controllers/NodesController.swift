@@ -9,7 +9,7 @@ struct NodesController {
 
     func addRoutes(to group: Routes) {
         group.get("") { _, context -> [PrivacyStore.Node] in
-            _ = try context.require(.admin)
+            try context.authorize(.administer)
             return try await store.nodes()
         }
     }

@@ -2,15 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The two pages the server serves, written here as plain HTML, CSS and JavaScript (no build step):
-/// the participant page at `/p/:secret` and the dashboard at `/dashboard`. Their scripts and styles
-/// are under `/static/`. The pages hold no data: everything comes from the API once loaded.
+/// The participant page at `/p/:secret`, plain HTML, CSS and JavaScript (no build step); its script
+/// and style are under `/static/`. It holds no data: everything comes from the link's routes once
+/// loaded. (The console's pages are rendered from templates: ``ConsoleTemplates``.)
 struct PagesController {
     let pages: PageAssets
 
     func addRoutes(to root: Routes) {
         root.get("p/:secret") { _, _ -> Response in try pages.page("participant.html") }
-        root.get("dashboard") { _, _ -> Response in try pages.page("dashboard.html") }
     }
 }
 

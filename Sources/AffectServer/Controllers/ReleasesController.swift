@@ -5,10 +5,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `POST /api/v1/studies/:study/releases` (admin): a differentially private release of a study's
+/// `POST /api/v1/studies/:study/releases` (``Permission/runStudy``): a differentially private release of a study's
 /// segment comparison, which spends ε from the study's budget.
 ///
-/// A release spends, so it is a POST that only admins may make, recorded with who made it. A retry
+/// A release spends, so it is a POST that only those who run the study may make, recorded with who made it. A retry
 /// is harmless when it carries the first request's `Idempotency-Key`: it gets the first release's
 /// numbers and spends nothing again. A release that would overspend is refused with 403 and what is
 /// left; a release with no cell of at least k participants publishes nothing and spends nothing.
@@ -39,7 +39,7 @@ struct ReleasesController {
 
     func addRoutes(to group: Routes) {
         group.post(":study/releases") { request, context -> Response in
-            let token = try context.require(.admin)
+            let (principal, study) = try await context.authorize(.runStudy, study: try context.parameters.require("study"), store: store)
             let body = try await request.decodeJSON(as: Request.self, context: context)
             do throws(InputRules.Violation) {
                 try InputRules.segment([body.segmentBy: "x"])
@@ -48,8 +48,8 @@ struct ReleasesController {
                 throw HTTPError(.unprocessableContent, message: error.description)
             }
             let outcome = try await StudyReport.releaseSegments(
-                store: store, study: try context.parameters.require("study"), segmentBy: body.segmentBy, epsilon: body.epsilon,
-                idempotencyKey: request.headers[Self.idempotencyKey], actor: "api:\(token.name)")
+                store: store, study: study.id, segmentBy: body.segmentBy, epsilon: body.epsilon,
+                idempotencyKey: request.headers[Self.idempotencyKey], actor: principal.actor)
             let answer = Answer(
                 release: outcome.release.map { .init(id: $0.id, epsilon: $0.epsilon, releasedAt: $0.releasedAt, actor: $0.actor) },
                 budget: outcome.budget, segments: outcome.table,

@@ -4,7 +4,7 @@ import AffectStore
 import Foundation
 import Hummingbird
 
-/// `/api/v1/studies/:study/{sessions,results,report,moments}` (admin, analyst): what a study collected.
+/// `/api/v1/studies/:study/{sessions,results,report,moments}` (``Permission/readResults``): what a study collected.
 ///
 /// Results leave the server only as audience bins on the stimulus clock, each a mean over
 /// participants, and a bin with fewer than the study's k participants is withheld, values and count
@@ -43,14 +43,14 @@ struct ResultsController {
 
     func addRoutes(to group: Routes) {
         group.get(":study/sessions") { _, context -> [Session] in
-            _ = try context.require(.admin, .analyst)
-            return try await store.sessions(study: try context.parameters.require("study"))
+            let (_, study) = try await context.authorize(.readResults, study: try context.parameters.require("study"), store: store)
+            return try await store.sessions(study: study.id)
         }
         group.get(":study/results") { request, context -> Response in
-            _ = try context.require(.admin, .analyst)
+            let (_, study) = try await context.authorize(.readResults, study: try context.parameters.require("study"), store: store)
             let format = request.uri.queryParameters["format"].map(String.init) ?? "json"
             guard ["json", "csv"].contains(format) else { throw HTTPError(.badRequest, message: "format is json or csv") }
-            let results = try await query(study: try context.parameters.require("study"), request.uri.queryParameters)
+            let results = try await query(study: study.id, request.uri.queryParameters)
             if format == "csv" {
                 return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: Self.csv(results))))
@@ -58,7 +58,7 @@ struct ResultsController {
             return try results.response(from: request, context: context)
         }
         group.get(":study/report") { request, context -> Response in
-            _ = try context.require(.admin, .analyst)
+            let (_, study) = try await context.authorize(.readResults, study: try context.parameters.require("study"), store: store)
             let bin = request.uri.queryParameters["bin_ms"].map { Double(String($0)) } ?? 500
             guard let bin, bin >= 100, bin <= 600_000 else { throw HTTPError(.badRequest, message: "bin_ms must be 100 to 600000") }
             let segmentBy = request.uri.queryParameters["segment_by"].map(String.init)
@@ -71,7 +71,7 @@ struct ResultsController {
             if request.uri.queryParameters["epsilon"] != nil {
                 throw HTTPError(.badRequest, message: "a report only reads: release with ε by POST /api/v1/studies/{study}/releases")
             }
-            let report = try await StudyReport.build(store: store, study: try context.parameters.require("study"), binMilliseconds: bin,
+            let report = try await StudyReport.build(store: store, study: study.id, binMilliseconds: bin,
                                                      segmentBy: segmentBy)
             let (type, text): (String, String) = switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
             case "html": ("text/html; charset=utf-8", try report.html())
@@ -83,8 +83,8 @@ struct ResultsController {
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         group.get(":study/moments") { _, context -> [SessionMoment] in
-            _ = try context.require(.admin, .analyst)
-            return try await store.sessionResults(study: try context.parameters.require("study")).flatMap { set in
+            let (_, study) = try await context.authorize(.readResults, study: try context.parameters.require("study"), store: store)
+            return try await store.sessionResults(study: study.id).flatMap { set in
                 set.records.compactMap { record in
                     guard case .moment(let moment) = record else { return nil }
                     return SessionMoment(session: set.session.id, stimulusId: set.session.stimulusID, moment: moment)

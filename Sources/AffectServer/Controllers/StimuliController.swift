@@ -1,7 +1,7 @@
 import AffectStore
 import Hummingbird
 
-/// `/api/v1/studies/:study/stimuli`: register (admin) and list (admin, analyst) a study's stimuli.
+/// `/api/v1/studies/:study/stimuli`: register (``Permission/runStudy``) and list a study's stimuli.
 /// A stimulus registered here is a web address the participant page plays; files are uploaded
 /// (``StimulusUploadController``), never named by a server path.
 struct StimuliController {
@@ -15,17 +15,17 @@ struct StimuliController {
 
     func addRoutes(to group: Routes) {
         group.post(":study/stimuli") { request, context -> EditedResponse<Stimulus> in
-            let token = try context.require(.admin)
+            let (principal, study) = try await context.authorize(.runStudy, study: try context.parameters.require("study"), store: store)
             let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
-            let stimulus = try await store.addStimulus(study: try context.parameters.require("study"), name: body.name,
+            let stimulus = try await store.addStimulus(study: study.id, name: body.name,
                                                        variant: body.variant ?? "A",
                                                        source: try StimulusSource(webAddress: body.source),
-                                                       actor: "api:\(token.name)")
+                                                       actor: principal.actor)
             return EditedResponse(status: .created, response: stimulus)
         }
         group.get(":study/stimuli") { _, context -> [Stimulus] in
-            _ = try context.require(.admin, .analyst)
-            return try await store.stimuli(study: try context.parameters.require("study"))
+            let (_, study) = try await context.authorize(.readResults, .reviewMoments, study: try context.parameters.require("study"), store: store)
+            return try await store.stimuli(study: study.id)
         }
     }
 }

@@ -5,7 +5,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// `POST /api/v1/studies/:study/stimuli/upload?name=...&variant=...` (admin): a stimulus video sent as
+/// `POST /api/v1/studies/:study/stimuli/upload?name=...&variant=...` (``Permission/runStudy``): a stimulus video sent as
 /// the request body (MP4 or WebM), kept in the server's ``StimulusLibrary`` and played to participants
 /// from there.
 struct StimulusUploadController {
@@ -15,7 +15,7 @@ struct StimulusUploadController {
 
     func addRoutes(to group: Routes) {
         group.post(":study/stimuli/upload") { request, context -> EditedResponse<Stimulus> in
-            let token = try context.require(.admin)
+            let (principal, study) = try await context.authorize(.runStudy, study: try context.parameters.require("study"), store: store)
             guard let library else {
                 throw HTTPError(.serviceUnavailable, message: "this server keeps no uploaded files (start it with --data)")
             }
@@ -43,9 +43,9 @@ struct StimulusUploadController {
                 throw HTTPError(.unsupportedMediaType, message: refusal.description)
             }
             do {
-                let stimulus = try await store.addStimulus(study: try context.parameters.require("study"), name: name,
+                let stimulus = try await store.addStimulus(study: study.id, name: name,
                                                            variant: variant, source: source, sha256: try library.digest(of: source),
-                                                           actor: "api:\(token.name)")
+                                                           actor: principal.actor)
                 return EditedResponse(status: .created, response: stimulus)
             } catch {
                 library.remove(source)

@@ -2,7 +2,8 @@ import AffectCore
 import AffectStore
 import Hummingbird
 
-/// `/api/v1/studies`: create (admin) and read (admin, analyst) studies.
+/// `/api/v1/studies`: create studies (``Permission/createStudies``; a researcher's study is given to
+/// them), and read those the caller reaches.
 struct StudiesController {
     let store: PrivacyStore
 
@@ -25,7 +26,7 @@ struct StudiesController {
 
     func addRoutes(to group: Routes) {
         group.post("") { request, context -> EditedResponse<Study> in
-            let token = try context.require(.admin)
+            let principal = try context.authorize(.createStudies)
             let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
             let definition = StudyDefinition(
                 name: body.name, purpose: body.purpose, context: body.context, exemption: body.exemption,
@@ -33,20 +34,20 @@ struct StudiesController {
                 excludedEmotions: try InputRules.expressions(body.excludedEmotions ?? [], field: "excluded_emotions"), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
                 participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget)
-            let study = try await store.createStudy(definition, actor: "api:\(token.name)")
+            let study = try await store.createStudy(definition, owner: principal.role == .admin ? nil : principal.id,
+                                                    actor: principal.actor)
             return EditedResponse(status: .created, response: study)
         }
         group.get("") { _, context -> [Study] in
-            _ = try context.require(.admin, .analyst)
-            return try await store.studies()
+            let principal = try context.authorize(.readResults, .reviewMoments)
+            return try await store.studies().filter { principal.reaches(study: $0.id) }
         }
         group.get(":study") { _, context -> Study in
-            _ = try context.require(.admin, .analyst)
-            return try await store.study(try context.parameters.require("study"))
+            try await context.authorize(.readResults, .reviewMoments, study: try context.parameters.require("study"), store: store).1
         }
         group.get(":study/notice") { _, context -> String in
-            _ = try context.require(.admin, .analyst)
-            return TransparencyNotice.text(for: try await store.study(try context.parameters.require("study")).definition)
+            let (_, study) = try await context.authorize(.readResults, study: try context.parameters.require("study"), store: store)
+            return TransparencyNotice.text(for: study.definition)
         }
     }
 }

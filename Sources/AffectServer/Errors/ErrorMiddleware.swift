@@ -57,6 +57,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case .unknownStudy: .refusal(.notFound, "no such study")
         case .unknownParticipant: .refusal(.notFound, "no such participant")
+        case .unknownUser: .refusal(.notFound, "no such user")
         case .unknownSession: .refusal(.notFound, "no such session")
         case .unknownStimulus: .refusal(.notFound, "no such stimulus in this study")
         case .unknownInvitation: .refusal(.notFound, error.description)
@@ -65,6 +66,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .invalidStudy(let reason), .invalidInput(let reason): .refusal(.unprocessableContent, reason)
         case .modeForbids: .refusal(.unprocessableContent, error.description)
         case .duplicateStudyName: .refusal(.conflict, "a study with this name already exists")
+        case .duplicate(let message), .conflict(let message): .refusal(.conflict, message)
         case .duplicateStimulus: .refusal(.conflict, "the study already has a stimulus with this name and variant")
         case .sessionClosed: .refusal(.conflict, "this session has ended")
         case .sessionContinuedElsewhere: .refusal(.conflict, "this session continued on a newer connection")

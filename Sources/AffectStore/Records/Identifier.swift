@@ -17,6 +17,7 @@ public enum Identifier {
         case release = "rl"
         case audienceMoment = "am"
         case job = "jb"
+        case user = "us"
 
         var noun: String {
             switch self {
@@ -30,6 +31,7 @@ public enum Identifier {
             case .release: "privacy release"
             case .audienceMoment: "audience moment"
             case .job: "job"
+            case .user: "user"
             }
         }
     }

@@ -48,8 +48,8 @@ extension SQLTransaction {
 public enum SerialLock: Int64, Sendable {
     /// Bringing the schema up to date: three servers started at once must not each run a migration.
     case schema = 7_146_001
-    /// Creating the first admin token: one, however many servers start at once.
-    case firstAdminToken = 7_146_002
+    /// Making the first admin (its setup link) and keeping one: one, however many servers start at once.
+    case firstAdmin = 7_146_002
 }
 
 extension SQLTransaction {

@@ -150,3 +150,72 @@ extension PrivacyStore {
         return (invitation, try await loadStudy(transaction, reference: invitation.studyID))
     }
 }
+
+extension PrivacyStore {
+    /// Where a participant link stands, for the researcher's list of links.
+    public enum LinkState: String, Sendable, Codable {
+        case unused, consented, running, completed, interrupted, withdrawn, expired, revoked
+    }
+
+    /// A participant link with its state (never its secret, which was shown once).
+    public struct LinkStatus: Sendable, Codable {
+        public var invitation: Invitation
+        public var state: LinkState
+        public var createdAt: Int64
+    }
+
+    /// The most links one list returns (the newest).
+    public static let maximumListedLinks = 2000
+
+    /// A study's participant links, newest first, each with its state.
+    public func linkStatuses(study reference: String) async throws -> [LinkStatus] {
+        try await database.transaction { transaction in
+            let study = try await self.loadStudy(transaction, reference: reference)
+            let rows = try await transaction.query(
+                """
+                SELECT i.*, s.status AS session_status,
+                       (SELECT MAX(c.withdrawn_at) FROM consents c WHERE c.participant_id = i.participant_id) AS withdrawn
+                FROM invitations i LEFT JOIN sessions s ON s.id = i.session_id
+                WHERE i.study_id = ? ORDER BY i.created_at DESC, i.id LIMIT \(Self.maximumListedLinks)
+                """, [.text(study.id)])
+            let now = Clock.nowMilliseconds()
+            return try rows.map { row in
+                let invitation = try Invitation(row: row)
+                let state: LinkState
+                if row["revoked_at"].int64 != nil && invitation.usedAt == nil {
+                    state = .revoked
+                } else if row["withdrawn"].int64 != nil {
+                    state = .withdrawn
+                } else if let status = row["session_status"].string {
+                    state = LinkState(rawValue: status) ?? .running
+                } else if invitation.usedAt != nil {
+                    // A withdrawal that deleted the participant leaves the link used with nothing behind it.
+                    state = invitation.participantID == nil ? .withdrawn : .consented
+                } else {
+                    state = invitation.expiresAt <= now ? .expired : .unused
+                }
+                return LinkStatus(invitation: invitation, state: state, createdAt: try row.integer("created_at"))
+            }
+        }
+    }
+
+    /// Revokes a participant link that nobody has used: it stops working at once (its expiry becomes
+    /// now). A used link is not revoked: its participant withdraws, or is deleted through subject rights.
+    public func revokeInvitation(study reference: String, invitation id: String, actor: String) async throws {
+        try Identifier.validate(id, as: .invitation)
+        try await database.transaction { transaction in
+            let study = try await self.loadStudy(transaction, reference: reference)
+            let now = Clock.nowMilliseconds()
+            let rows = try await transaction.query("SELECT used_at FROM invitations WHERE id = ? AND study_id = ?" + transaction.forUpdate,
+                                                   [.text(id), .text(study.id)])
+            guard let row = rows.first else { throw StoreError.unknownInvitation }
+            guard row["used_at"].int64 == nil else {
+                throw StoreError.invalidInput("this link has been used; its participant can withdraw, or be deleted under subject rights")
+            }
+            try await transaction.execute(
+                "UPDATE invitations SET revoked_at = ?, expires_at = CASE WHEN expires_at < ? THEN expires_at ELSE ? END WHERE id = ?",
+                [.integer(now), .integer(now), .integer(now), .text(id)])
+            try await self.audit(transaction, actor: actor, action: "invitation.revoke", subject: id, details: ["study": study.id])
+        }
+    }
+}

@@ -4,6 +4,12 @@ extension PrivacyStore {
     /// Creates a study after the purpose guard and validation; the audit event records the
     /// context, any Art. 5(1)(f) exemption and that a transparency notice is shown.
     public func createStudy(_ definition: StudyDefinition, actor: String) async throws -> Study {
+        try await createStudy(definition, actor: actor) { _, _ in }
+    }
+
+    /// Creates a study, then runs `then` in the same transaction (giving it to its owner).
+    func createStudy(_ definition: StudyDefinition, actor: String,
+                     then: @escaping @Sendable (any SQLTransaction, Study) async throws -> Void) async throws -> Study {
         do {
             try definition.validate()
         } catch {
@@ -39,7 +45,9 @@ extension PrivacyStore {
                 details["art5_exemption"] = "\(exemption.rawValue) (EU AI Act Art. 5(1)(f))"
             }
             try await self.audit(transaction, actor: actor, action: "study.create", subject: id, details: details)
-            return try await self.loadStudy(transaction, reference: id)
+            let study = try await self.loadStudy(transaction, reference: id)
+            try await then(transaction, study)
+            return study
         }
     }
 

@@ -78,3 +78,26 @@ extension PrivacyStore {
         return deletion
     }
 }
+
+extension PrivacyStore {
+    /// What is held about a participant, counted, without their results: for finding them before an
+    /// export or a deletion (reading it is not an export, so nothing is audited).
+    public struct SubjectSummary: Sendable {
+        public var participant: Participant
+        public var study: Study
+        public var sessions: Int
+        public var consents: [Consent]
+    }
+
+    public func subjectSummary(participant id: String) async throws -> SubjectSummary {
+        try Identifier.validate(id, as: .participant)
+        return try await database.transaction { transaction in
+            let participant = try await self.loadParticipant(transaction, id: id)
+            let study = try await self.loadStudy(transaction, reference: participant.studyID)
+            let consents = try await transaction.query("SELECT * FROM consents WHERE participant_id = ? ORDER BY granted_at",
+                                                       [.text(id)]).map(Consent.init(row:))
+            let sessions = try await transaction.query("SELECT COUNT(*) AS n FROM sessions WHERE participant_id = ?", [.text(id)])
+            return SubjectSummary(participant: participant, study: study, sessions: Int(sessions.first?["n"].int64 ?? 0), consents: consents)
+        }
+    }
+}

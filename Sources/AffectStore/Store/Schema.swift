@@ -226,6 +226,40 @@ enum Schema {
             """,
             "CREATE INDEX jobs_queue ON jobs(status, submitted_at)",
         ]),
+        (20, [
+            // People who sign in to the console: the password only as a scrypt hash (``PasswordHash``).
+            """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL, disabled_at BIGINT, password_changed_at BIGINT NOT NULL)
+            """,
+            // A signed-in browser: the cookie's secret only as SHA-256; gone at sign-out, expiry, disabling.
+            """
+            CREATE TABLE web_sessions (
+                secret_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            // Names are unique without case: "Ana" and "ana" are one person.
+            "CREATE UNIQUE INDEX users_by_name ON users(lower(name))",
+            "CREATE INDEX web_sessions_by_user ON web_sessions(user_id)",
+            // Which studies a user or an API token (other than an admin) may reach.
+            """
+            CREATE TABLE study_access (
+                study_id TEXT NOT NULL REFERENCES studies(id), grantee TEXT NOT NULL, granted_at BIGINT NOT NULL,
+                PRIMARY KEY (study_id, grantee))
+            """,
+            "CREATE INDEX study_access_by_grantee ON study_access(grantee)",
+            // Sign-in attempts per name and per address in the current window, counted in one statement.
+            "CREATE TABLE sign_in_attempts (key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts BIGINT NOT NULL)",
+            // The one-time link that lets the first admin choose a password.
+            """
+            CREATE TABLE setup_links (
+                secret_sha256 TEXT PRIMARY KEY, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
+            """,
+            "ALTER TABLE api_tokens ADD COLUMN last_used_at BIGINT",
+            // A participant link revoked by its researcher (its expiry is brought forward to that moment too).
+            "ALTER TABLE invitations ADD COLUMN revoked_at BIGINT",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -11,14 +11,17 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the study server: API, participant capture, live dashboard.",
         discussion: """
-        The first start on a database creates an admin API token and prints it once (only its SHA-256 is \
-        stored). When the server listens, one JSON line goes to stdout:
-          {"url": "http://127.0.0.1:8080", "admin_token": "afk_..."}
-        (admin_token only on the first start).
+        Open the address it prints: the researcher console. On the first start (no admin yet) it prints a \
+        one-time setup link instead, where the first admin chooses a password; then everything is done in \
+        the console: studies, stimuli, participant links, live sessions, results, reports, reviews, users \
+        and tokens. When the server listens, one JSON line goes to stdout:
+          {"url": "http://127.0.0.1:8080", "setup_url": "http://127.0.0.1:8080/setup/..."}
+        (setup_url only while no admin exists). For scripts, make an API token with \
+        `affect tokens create` or in the console.
 
-        Pages: /dashboard (live sessions; asks for a token), /p/SECRET (a participant's link, made with POST \
-        /api/v1/studies/ID/invitations). API: /api/v1 (Authorization: Bearer TOKEN), described at \
-        /openapi.json. Operations: /healthz, /readyz, /metrics (Prometheus).
+        Pages: / (the console: sign in), /p/SECRET (a participant's link). API: /api/v1 (Authorization: \
+        Bearer TOKEN, or the console's sign-in), described at /openapi.json. Operations: /healthz, \
+        /readyz, /metrics (Prometheus).
 
         Participants' webcam frames arrive over a WebSocket, are analysed in memory on a shared engine \
         (--workers threads) and never written anywhere; only what the study's mode keeps is stored. Without \
@@ -81,6 +84,8 @@ struct Serve: AsyncParsableCommand {
         "Results a capture keeps in memory while the database does not answer (an outage, a restart). When they are this many, the page is asked to pause, and what it sends meanwhile is not analysed, until the database answers again.",
         valueName: "records"))
     var writeBuffer = SessionWriter.Batching().bufferLimit
+    @Flag(help: "Mark the console's sign-in cookie Secure: set it when people reach the server over HTTPS (a TLS proxy in front).")
+    var secureCookies = false
     @Option(help: ArgumentHelp(
         "Longest a capture's result waits to be committed with others, in milliseconds (batches also commit at 20 records). Shorter: pages hear sooner that their results are stored, at one transaction per batch.",
         valueName: "ms"))
@@ -88,7 +93,12 @@ struct Serve: AsyncParsableCommand {
 
     struct Ready: Encodable {
         var url: String
-        var adminToken: String?
+        var setupURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case url
+            case setupURL = "setup_url"
+        }
     }
 
     func validate() throws {
@@ -132,15 +142,12 @@ struct Serve: AsyncParsableCommand {
             if retired > 0 {
                 Console.info("affect: \(retired) stimuli named files on this server, which are no longer served; upload them again (POST /api/v1/studies/ID/stimuli/upload or affect stimulus add --file)")
             }
-            let adminToken = try await store.createFirstAdminToken(name: "admin", actor: DatabaseOptions.actor)?.secret
-            if adminToken != nil {
-                Console.info("affect: created the admin API token; it is shown once, below, and stored only as a hash")
-            }
+            let setupSecret = try await store.createSetupLinkIfNeeded(actor: DatabaseOptions.actor)
             let metrics = LiveMetrics()
             let (capture, engine) = startCapture(store: store, metrics: metrics)
             defer { _ = engine?.shutdown() }
             let host = self.host
-            let token = adminToken
+            let setup = setupSecret
             // Hummingbird's own info lines would repeat ours; warnings and errors still show.
             var logger = Logger(label: "affect.server")
             logger.logLevel = .warning
@@ -148,14 +155,20 @@ struct Serve: AsyncParsableCommand {
                                           bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)),
                                           idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
                                           maximumHeaderBytes: maxHeaderBytes, maximumConnections: maxConnections)
-            let app = buildApplication(configuration: .init(host: host, port: port, stimulusDirectory: stimulusDirectory,
-                                                            connections: limits),
+            var configuration = ServerConfiguration(host: host, port: port, stimulusDirectory: stimulusDirectory, connections: limits)
+            configuration.secureCookies = secureCookies
+            let app = buildApplication(configuration: configuration,
                                        store: store, capture: capture,
                                        metrics: metrics, logger: logger) { boundPort in
                 let url = "http://\(host):\(boundPort)"
                 capture.node.address = url
-                Console.info("affect: serving on \(url)")
-                if let line = try? JSONOutput.text(Ready(url: url, adminToken: token), pretty: false) {
+                let setupURL = setup.map { "\(url)/setup/\($0)" }
+                if let setupURL {
+                    Console.info("affect: serving on \(url). First start: open \(setupURL) to choose the first admin's password (the link works once)")
+                } else {
+                    Console.info("affect: serving on \(url)")
+                }
+                if let line = try? JSONOutput.text(Ready(url: url, setupURL: setupURL), pretty: false) {
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
             }

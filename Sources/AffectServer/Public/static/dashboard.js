@@ -1,5 +1,5 @@
-// The live dashboard: reads /api/v1/live/events (Server-Sent Events over fetch, so the token goes
-// in a header) and draws sessions, their health and timelines with AffectChart.
+// The console's live sessions page: reads /api/v1/live/events (Server-Sent Events over fetch) and
+// draws sessions, their health and timelines with AffectChart.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -78,6 +78,7 @@ function draw() {
     cell(row, String(status.dropped));
     cell(row, String(status.records_written));
     cell(row, status.media_ms === null || status.media_ms === undefined ? "–" : AffectChart.formatSeconds(status.media_ms));
+    cell(row, status.node || "–");
     body.appendChild(row);
   }
   const selected = live.sessions.get(live.selected);
@@ -95,56 +96,20 @@ function draw() {
       yLabel: "mean probability" });
 }
 
-// Reports are fetched with the token (never put in a URL) and opened or saved from memory.
-async function listStudies(token) {
-  const response = await fetch("/api/v1/studies", { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) return;
-  const body = $("studies").querySelector("tbody");
-  body.textContent = "";
-  for (const study of await response.json()) {
-    const row = document.createElement("tr");
-    cell(row, study.definition.name);
-    cell(row, study.definition.mode);
-    cell(row, String(study.definition.k_anonymity));
-    const links = document.createElement("td");
-    for (const format of ["html", "csv", "json"]) {
-      const button = document.createElement("button");
-      button.className = "secondary";
-      button.textContent = format.toUpperCase();
-      button.dataset.format = format;
-      button.addEventListener("click", async () => {
-        const report = await fetch(`/api/v1/studies/${study.id}/report?format=${format}`,
-          { headers: { Authorization: `Bearer ${token}` } });
-        if (!report.ok) return alert(`The report could not be made (${report.status}).`);
-        const url = URL.createObjectURL(await report.blob());
-        const link = document.createElement("a");
-        link.href = url;
-        link.download = `${study.definition.name}.${format}`;
-        if (format === "html") link.target = "_blank";
-        link.click();
-        setTimeout(() => URL.revokeObjectURL(url), 60000);
-      });
-      links.appendChild(button);
-    }
-    row.appendChild(links);
-    body.appendChild(row);
-  }
-  $("reports").classList.remove("hidden");
-}
-
-async function connect(token) {
-  const response = await fetch("/api/v1/live/events", { headers: { Authorization: `Bearer ${token}` } });
-  if (!response.ok) {
-    $("login-error").textContent = response.status === 401 ? "That token is not valid." : `Error ${response.status}.`;
-    sessionStorage.removeItem("affect-token");
+// The page is inside the console: the stream is read with the console's sign-in (its cookie), so
+// it shows the sessions of the studies this person reaches.
+async function connect() {
+  const response = await fetch("/api/v1/live/events", { credentials: "same-origin" });
+  if (response.status === 401) {
+    location.assign("/sign-in?next=/live");
     return;
   }
-  sessionStorage.setItem("affect-token", token);
-  $("login").classList.add("hidden");
-  $("live").classList.remove("hidden");
+  if (!response.ok) {
+    $("connection").textContent = `The live feed could not be opened (${response.status}).`;
+    return;
+  }
   $("connection").textContent = "live";
   document.body.dataset.state = "live";
-  listStudies(token);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -169,12 +134,4 @@ async function connect(token) {
   document.body.dataset.state = "disconnected";
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  $("login-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    connect($("token").value.trim());
-  });
-  const saved = sessionStorage.getItem("affect-token");
-  if (saved) connect(saved);
-});
+document.addEventListener("DOMContentLoaded", connect);

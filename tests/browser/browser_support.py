@@ -1,0 +1,96 @@
+"""What the browser tests share: where things are, what they need, a headless Chromium, waiting."""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.environ.get("AFFECT_SHARED_DATA") or os.path.join(os.path.dirname(ROOT), "shared", "data")
+CAMERA_CLIP = os.path.join(SHARED, "talking-heads", "WDA_KatieHill_000.mp4")
+STIMULUS_CLIP = os.path.join(SHARED, "talking-heads", "WDA_BobMenendez_000.mp4")
+AFFECT = os.environ.get("AFFECT_BINARY") or os.path.join(ROOT, ".build", "debug", "affect")
+SCREENSHOTS = os.path.join(ROOT, ".build", "e2e")
+
+
+def missing_prerequisites(what):
+    """The missing clips, models or binary; says so loudly on stderr when something is missing."""
+    missing = [f"evaluation clip {path}" for path in (CAMERA_CLIP, STIMULUS_CLIP) if not os.path.exists(path)]
+    if not os.path.exists(os.path.join(ROOT, "models", "manifest.json")):
+        missing.append("models (run scripts/bootstrap)")
+    if not os.access(AFFECT, os.X_OK):
+        missing.append(f"the affect binary at {AFFECT} (swift build)")
+    if missing:
+        sys.stderr.write("\n" + "*" * 66 + f"\nSKIPPING {what}: missing " + "; ".join(missing) + "\n" + "*" * 66 + "\n")
+    return missing
+
+
+def ffmpeg(*arguments):
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *arguments], check=True)
+
+
+def camera_file(folder):
+    """Chromium's fake camera needs a raw 4:2:0 file; it loops it."""
+    path = os.path.join(folder, "camera.y4m")
+    ffmpeg("-i", CAMERA_CLIP, "-t", "4", "-an", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", path)
+    return path
+
+
+def stimulus_file(folder, seconds):
+    """The stimulus clip as WebM, which every Chromium plays."""
+    path = os.path.join(folder, "stimulus.webm")
+    ffmpeg("-i", STIMULUS_CLIP, "-t", str(seconds), "-c:v", "libvpx", "-b:v", "400k", "-an", path)
+    return path
+
+
+def chromium(camera=None):
+    """A headless Chromium (Debian's, through Debian's Selenium); with `camera`, that file is its camera."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,1000",
+                 "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(flag)
+    if camera:
+        options.add_argument("--use-fake-ui-for-media-stream")
+        options.add_argument("--use-fake-device-for-media-stream")
+        options.add_argument(f"--use-file-for-fake-video-capture={camera}")
+    return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+
+
+def chromium_folders():
+    return set(glob.glob("/tmp/org.chromium.Chromium.*"))
+
+
+def remove_chromium_folders(before):
+    """Each Chromium leaves a folder in /tmp behind: remove those made since `before`."""
+    for folder in chromium_folders() - before:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait(test, condition, timeout=30, message="condition"):
+    """Polls `condition` until it is truthy (a page redrawn meanwhile is looked at again); fails `test` on timeout."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None
+        if value:
+            return value
+        time.sleep(0.2)
+    test.fail(f"timed out after {timeout} s waiting for {message}")
+
+
+def stop(server):
+    """SIGTERM, then SIGKILL if it does not end within 20 s."""
+    import signal
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
