@@ -22,7 +22,7 @@ test: bootstrap
 
 # The study server on the embedded SQLite database; prints the URL and, on first start, the setup link.
 serve: build
-	@scripts/serve
+	@scripts/serve $(ARGS)
 
 # Three nodes on a throwaway PostgreSQL behind HAProxy, on 127.0.0.1 (deploy/haproxy.cfg); prints the
 # balancer's URL and the admin token; Ctrl-C stops it all and deletes the database.

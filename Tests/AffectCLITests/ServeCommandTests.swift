@@ -6,19 +6,19 @@ import FoundationNetworking
 #endif
 import Testing
 
-/// `affect serve` as `make serve` runs it: first start prints the URL and a one-time admin token.
+/// `affect serve` as `make serve` runs it: first start prints the URL and a one-time setup link.
 @Suite struct ServeCommandTests {
     /// Starts `affect serve --port 0`, waits for its ready line, and returns the process and that line.
-    func start(data: URL, database: String? = nil) throws -> (Process, [String: Any], Pipe) {
-        let (process, out, err) = try launch(data: data, database: database)
+    func start(data: URL, database: String? = nil, arguments: [String] = []) throws -> (Process, [String: Any], Pipe) {
+        let (process, out, err) = try launch(data: data, database: database, arguments: arguments)
         return (process, readyLine(process, out), err)
     }
 
     /// Starts `affect serve --port 0` without waiting for it.
-    func launch(data: URL, database: String? = nil) throws -> (Process, Pipe, Pipe) {
+    func launch(data: URL, database: String? = nil, arguments: [String] = []) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.affectPath)
-        process.arguments = ["serve", "--port", "0", "--data", data.path] + (database.map { ["--db", $0] } ?? [])
+        process.arguments = ["serve", "--port", "0", "--data", data.path] + (database.map { ["--db", $0] } ?? []) + arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -80,10 +80,25 @@ import Testing
     @Test func firstStartPrintsASetupLinkThatMakesTheFirstAdminOnce() async throws {
         let data = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let (first, ready, _) = try start(data: data)
+        let (lost, printed, _) = try start(data: data)
+        let lostLink = try #require(printed["setup_url"] as? String, "ready line: \(printed)")
+        lost.terminate()
+        lost.waitUntilExit()
+        // Restarted before anyone used it: no new link (only its hash is kept), and it says what to do.
+        let (quiet, unprinted, quietErrors) = try start(data: data)
+        #expect(unprinted["url"] != nil && unprinted["setup_url"] == nil)
+        quiet.terminate()
+        quiet.waitUntilExit()
+        let said = String(decoding: quietErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(said.contains("--new-setup-link"), "\(said)")
+
+        let (first, ready, _) = try start(data: data, arguments: ["--new-setup-link"])
         let url = try #require(ready["url"] as? String, "ready line: \(ready)")
         #expect(url.hasPrefix("http://127.0.0.1:"))
         let setup = try #require(ready["setup_url"] as? String)
+        #expect(setup != lostLink)
+        let replaced = lostLink.replacingOccurrences(of: lostLink.components(separatedBy: "/setup/")[0], with: url)
+        #expect(try await get(replaced).0 == 410, "the replaced link stops working")
         #expect(setup.hasPrefix(url + "/setup/"))
         #expect(try await get(url + "/healthz").0 == 200)
         #expect(try await get(url + "/api/v1/studies").0 == 401)

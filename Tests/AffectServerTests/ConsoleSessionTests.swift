@@ -162,8 +162,17 @@ import Testing
     func aSetupLinkMakesOneAdmin(_ backend: TestDatabase.Backend) async throws {
         try await ServerFixture.run(backend) { client, fixture in
             let port = try #require(client.port)
-            let secret = try #require(try await fixture.store.createSetupLinkIfNeeded(actor: "test"))
-            #expect(try await fixture.store.createSetupLinkIfNeeded(actor: "test") == nil, "a link made moments ago stands")
+            guard case .created(let stale) = try await fixture.store.setupLink(actor: "test") else {
+                Issue.record("no setup link on an empty database")
+                return
+            }
+            #expect(try await fixture.store.setupLink(actor: "test") == .pending, "an unused link stands")
+            // Replaced on request: the earlier link stops working.
+            guard case .created(let secret) = try await fixture.store.setupLink(replacing: true, actor: "test") else {
+                Issue.record("no replacement link")
+                return
+            }
+            #expect(try await Self.exchange(port, "GET", "/setup/\(stale)").status == 410)
             #expect(try await Self.exchange(port, "GET", "/setup/" + String(repeating: "0", count: 48)).status == 410)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<10 {
@@ -176,7 +185,7 @@ import Testing
             }
             #expect(statuses.sorted() == [303] + Array(repeating: 410, count: 9), "\(statuses.sorted())")
             #expect(try await fixture.store.users().filter { $0.role == .admin }.count == 1)
-            #expect(try await fixture.store.createSetupLinkIfNeeded(actor: "test") == nil, "there is an admin now")
+            #expect(try await fixture.store.setupLink(replacing: true, actor: "test") == .notNeeded, "there is an admin now")
         }
     }
 }

@@ -95,25 +95,36 @@ extension PrivacyStore {
 
     // MARK: - The first admin
 
-    /// A one-time link for choosing the first admin's password, when nobody could sign in as an admin
-    /// yet; nil when there is an admin, or when another server started moments ago made the link (it
-    /// printed it). A restart later replaces an unused link (only its hash is kept, so it cannot be
-    /// shown again).
-    public func createSetupLinkIfNeeded(actor: String) async throws -> String? {
+    /// What a server start found about the first admin.
+    public enum SetupLink: Sendable, Equatable {
+        /// There is an admin: nothing to set up.
+        case notNeeded
+        /// A new one-time link's secret, to print.
+        case created(secret: String)
+        /// A link made earlier (by this server's first start, or another server started with it) is
+        /// still unused; only its hash is kept, so it cannot be shown again.
+        case pending
+    }
+
+    /// A one-time link for choosing the first admin's password, made when nobody could sign in as an
+    /// admin and no unused link exists (or, with `replacing`, in place of the unused one). Servers
+    /// started together make one between them: the check and the insert hold ``SerialLock/firstAdmin``.
+    public func setupLink(replacing: Bool = false, actor: String) async throws -> SetupLink {
         try await database.transaction { transaction in
             try await transaction.serialise(on: .firstAdmin)
             guard try await transaction.query("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL").isEmpty
-            else { return nil }
+            else { return .notNeeded }
             let now = Clock.nowMilliseconds()
-            guard try await transaction.query("SELECT secret_sha256 FROM setup_links WHERE used_at IS NULL AND created_at > ?",
-                                              [.integer(now - 60_000)]).isEmpty else { return nil }
+            let unused = try await transaction.query("SELECT secret_sha256 FROM setup_links WHERE used_at IS NULL AND expires_at > ?",
+                                                     [.integer(now)])
+            if !unused.isEmpty && !replacing { return .pending }
             try await transaction.execute("DELETE FROM setup_links WHERE used_at IS NULL")
             let secret = Identifier.randomHex(words: 3)
             try await transaction.execute(
                 "INSERT INTO setup_links (secret_sha256, created_at, expires_at, used_at) VALUES (?, ?, ?, NULL)",
                 [.text(Self.digest(secret)), .integer(now), .integer(now + Self.setupLinkMilliseconds)])
             try await self.audit(transaction, actor: actor, action: "setup.link", subject: "setup")
-            return secret
+            return .created(secret: secret)
         }
     }
 

@@ -16,7 +16,8 @@ struct Serve: AsyncParsableCommand {
         the console: studies, stimuli, participant links, live sessions, results, reports, reviews, users \
         and tokens. When the server listens, one JSON line goes to stdout:
           {"url": "http://127.0.0.1:8080", "setup_url": "http://127.0.0.1:8080/setup/..."}
-        (setup_url only while no admin exists). For scripts, make an API token with \
+        (setup_url only on the start that makes the link; --new-setup-link makes another while no admin \
+        exists). For scripts, make an API token with \
         `affect tokens create` or in the console.
 
         Pages: / (the console: sign in), /p/SECRET (a participant's link). API: /api/v1 (Authorization: \
@@ -84,6 +85,8 @@ struct Serve: AsyncParsableCommand {
         "Results a capture keeps in memory while the database does not answer (an outage, a restart). When they are this many, the page is asked to pause, and what it sends meanwhile is not analysed, until the database answers again.",
         valueName: "records"))
     var writeBuffer = SessionWriter.Batching().bufferLimit
+    @Flag(help: "Print a new setup link for the first admin in place of an unused one (the old one stops working).")
+    var newSetupLink = false
     @Flag(help: "Mark the console's sign-in cookie Secure: set it when people reach the server over HTTPS (a TLS proxy in front).")
     var secureCookies = false
     @Option(help: ArgumentHelp(
@@ -142,7 +145,14 @@ struct Serve: AsyncParsableCommand {
             if retired > 0 {
                 Console.info("affect: \(retired) stimuli named files on this server, which are no longer served; upload them again (POST /api/v1/studies/ID/stimuli/upload or affect stimulus add --file)")
             }
-            let setupSecret = try await store.createSetupLinkIfNeeded(actor: DatabaseOptions.actor)
+            var setupSecret: String?
+            switch try await store.setupLink(replacing: newSetupLink, actor: DatabaseOptions.actor) {
+            case .created(let secret): setupSecret = secret
+            case .notNeeded: break
+            case .pending:
+                Console.info("affect: there is no admin yet, and the setup link printed at the first start is still unused; "
+                    + "lost it? start with --new-setup-link for a new one, or run `affect users add NAME --role admin`")
+            }
             let metrics = LiveMetrics()
             let (capture, engine) = startCapture(store: store, metrics: metrics)
             defer { _ = engine?.shutdown() }
