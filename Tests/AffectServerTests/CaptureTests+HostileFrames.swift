@@ -58,8 +58,11 @@ extension CaptureTests {
                     #expect(close?.reason == "a 32000x32000 frame is over the 4 MP limit", "\(close?.reason ?? "")")
                 }
             }
+            // Decoded, each bomb would take 3 GB. The bound is the process's resident memory, which the
+            // suites running beside this one move too (a console password derivation takes 32 MiB), so it
+            // is loose enough for them and still far below one decoded bomb.
             let grown = Self.residentBytes() - before
-            #expect(grown < 50 << 20, "resident memory grew by \(grown >> 20) MB")
+            #expect(grown < 256 << 20, "resident memory grew by \(grown >> 20) MB")
             #expect(try await steadyClose?.closeCode == .normalClosure, "the other session went on")
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(String(buffer: response.body).contains(#"affect_frames_refused_total{reason="pixels"} 4"#))
