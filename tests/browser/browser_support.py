@@ -10,6 +10,10 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("AFFECT_SHARED_DATA") or os.path.join(os.path.dirname(ROOT), "shared", "data")
 CAMERA_CLIP = os.path.join(SHARED, "talking-heads", "WDA_KatieHill_000.mp4")
+# A talking head scored mostly neutral (happy at most 0.3 over its first seconds), and a face fer's own
+# tests find happy (> 0.9): spliced into one camera, they make an audience moment.
+NEUTRAL_CLIP = os.path.join(SHARED, "talking-heads", "WDA_EdMarkey0_000.mp4")
+SMILE_IMAGE = os.path.join(SHARED, "fer-fixtures", "images", "justin.jpg")
 STIMULUS_CLIP = os.path.join(SHARED, "talking-heads", "WDA_BobMenendez_000.mp4")
 AFFECT = os.environ.get("AFFECT_BINARY") or os.path.join(ROOT, ".build", "debug", "affect")
 SCREENSHOTS = os.path.join(ROOT, ".build", "e2e")
@@ -17,7 +21,7 @@ SCREENSHOTS = os.path.join(ROOT, ".build", "e2e")
 
 def missing_prerequisites(what):
     """The missing clips, models or binary; says so loudly on stderr when something is missing."""
-    missing = [f"evaluation clip {path}" for path in (CAMERA_CLIP, STIMULUS_CLIP) if not os.path.exists(path)]
+    missing = [f"evaluation data {path}" for path in (CAMERA_CLIP, STIMULUS_CLIP, NEUTRAL_CLIP, SMILE_IMAGE) if not os.path.exists(path)]
     if not os.path.exists(os.path.join(ROOT, "models", "manifest.json")):
         missing.append("models (run scripts/bootstrap)")
     if not os.access(AFFECT, os.X_OK):
@@ -35,6 +39,17 @@ def camera_file(folder):
     """Chromium's fake camera needs a raw 4:2:0 file; it loops it."""
     path = os.path.join(folder, "camera.y4m")
     ffmpeg("-i", CAMERA_CLIP, "-t", "4", "-an", "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", path)
+    return path
+
+
+def smiling_camera_file(folder):
+    """Two seconds of a neutral talking head, then two of a smiling face, looped by Chromium: every
+    participant's face turns happy for two seconds in four, whatever the moment they start."""
+    path = os.path.join(folder, "camera-smile.y4m")
+    ffmpeg("-t", "2", "-i", NEUTRAL_CLIP, "-loop", "1", "-t", "2", "-i", SMILE_IMAGE, "-filter_complex",
+           "[0:v]scale=512:512,setsar=1,fps=25[talk];"
+           "[1:v]scale=512:512:force_original_aspect_ratio=decrease,pad=512:512:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25[smile];"
+           "[talk][smile]concat=n=2:v=1:a=0,format=yuv420p", "-an", "-f", "yuv4mpegpipe", path)
     return path
 
 

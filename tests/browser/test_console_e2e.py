@@ -2,7 +2,8 @@
 
 A real `affect serve` on 127.0.0.1 (real models, SQLite). One browser is the researchers' (first the
 admin who opens the setup link, later a reviewer, an analyst, the admin again); another has Chromium's
-file camera playing a real talking-head clip and takes part through three participant links. Only
+file camera playing a real talking head spliced with a real smiling face (fer's test image), and takes
+part through three participant links. Only
 pages are used, as people would; the one API call is the token the admin makes in the console and then
 revokes. Screenshots of each page go to .build/e2e/console-*.png.
 
@@ -19,8 +20,8 @@ import unittest
 import urllib.error
 import urllib.request
 
-from browser_support import (AFFECT, SCREENSHOTS, camera_file, chromium, chromium_folders, missing_prerequisites,
-                             remove_chromium_folders, stimulus_file, stop, wait)
+from browser_support import (AFFECT, SCREENSHOTS, chromium, chromium_folders, missing_prerequisites,
+                             remove_chromium_folders, smiling_camera_file, stimulus_file, stop, wait)
 
 STIMULUS_SECONDS = 8
 PASSWORDS = {"ada": "correct horse battery", "rev": "reviewer's long password", "ana": "analyst's long password"}
@@ -42,7 +43,9 @@ class ConsoleEndToEnd(unittest.TestCase):
     def start(cls):
         cls.work = tempfile.mkdtemp(prefix="affect-console-")
         cls.chromium_before = chromium_folders()
-        cls.camera = camera_file(cls.work)
+        # The participants' faces change every two seconds (a neutral talking head, then a smile), all
+        # alike: the audience's expressions rise together, which makes moments to review.
+        cls.camera = smiling_camera_file(cls.work)
         # The talking-head clip the researcher uploads.
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
         cls.server = subprocess.Popen(
@@ -232,8 +235,8 @@ class ConsoleEndToEnd(unittest.TestCase):
         self.go(f"/studies/{study}/moments", "moments")
         self.by_id("find-moments").click()
         self.wait(lambda: self.page() == "moments", message="the moments page again")
-        self.assertTrue(self.console.find_elements(By.CSS_SELECTOR, "#moments li[data-status=pending]"),
-                        "three identical faces over a talking head rise somewhere above their usual level")
+        pending = self.console.find_elements(By.CSS_SELECTOR, "#moments li[data-status=pending]")
+        self.assertTrue(pending, "three faces that change together (a talking head, then a smile) make audience moments")
         self.sign_in("rev")
         self.assertIn("Trailer test", self.by_id("studies").text)
         self.go(f"/studies/{study}/moments", "moments")
