@@ -13,6 +13,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case duplicateStudyName(String)
     /// No user has this name or id.
     case unknownUser(String)
+    /// No API token has this id.
+    case unknownToken(String)
     /// What was asked cannot be done in the present state (the last admin cannot be disabled); the message says why.
     case conflict(String)
     /// A name that must be unique (a user's, a token's) is taken; the message says which.
@@ -47,6 +49,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidStudy(let reason): reason
         case .duplicateStudyName(let name): "a study named '\(name)' already exists"
         case .unknownUser(let reference): "no user '\(reference)' (see `affect users list`)"
+        case .unknownToken(let id): "no token \(id) (see `affect tokens list`)"
         case .duplicate(let message), .conflict(let message): message
         case .noConsent(let participant, let reason): "participant \(participant) has no valid consent (\(reason)): not processed"
         case .modeForbids(let record, let mode): "refused: a \(mode)-mode study stores no \(record)"

@@ -58,6 +58,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unknownStudy: .refusal(.notFound, "no such study")
         case .unknownParticipant: .refusal(.notFound, "no such participant")
         case .unknownUser: .refusal(.notFound, "no such user")
+        case .unknownToken: .refusal(.notFound, "no such token")
         case .unknownSession: .refusal(.notFound, "no such session")
         case .unknownStimulus: .refusal(.notFound, "no such stimulus in this study")
         case .unknownInvitation: .refusal(.notFound, error.description)

@@ -12,7 +12,9 @@ extension PrivacyStore {
         let study = try await loadStudy(transaction, reference: reference)
         let known = try await transaction.query("SELECT id FROM users WHERE id = ? UNION SELECT id FROM api_tokens WHERE id = ?",
                                                 [.text(grantee), .text(grantee)])
-        guard !known.isEmpty else { throw StoreError.invalidInput("no user or token \(grantee)") }
+        guard !known.isEmpty else {
+            throw grantee.hasPrefix(Identifier.Kind.token.rawValue + "_") ? StoreError.unknownToken(grantee) : StoreError.unknownUser(grantee)
+        }
         let inserted = try await transaction.query(
             "INSERT INTO study_access (study_id, grantee, granted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING grantee",
             [.text(study.id), .text(grantee), .integer(Clock.nowMilliseconds())])

@@ -68,7 +68,7 @@ extension PrivacyStore {
             try await transaction.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                                           [.integer(now), .text(id)])
             guard let row = try await transaction.query("SELECT * FROM api_tokens WHERE id = ?", [.text(id)]).first else {
-                throw StoreError.invalidInput("no token \(id)")
+                throw StoreError.unknownToken(id)
             }
             try await transaction.execute("DELETE FROM study_access WHERE grantee = ?", [.text(id)])
             try await self.audit(transaction, actor: actor, action: "token.revoke", subject: id)

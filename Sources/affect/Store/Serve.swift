@@ -9,7 +9,7 @@ import NIOCore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the study server: API, participant capture, live dashboard.",
+        abstract: "Run the study server: researcher console, API, participant capture.",
         discussion: """
         Open the address it prints: the researcher console. On the first start (no admin yet) it prints a \
         one-time setup link instead, where the first admin chooses a password; then everything is done in \

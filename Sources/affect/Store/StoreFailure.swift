@@ -4,7 +4,7 @@ import ArgumentParser
 extension CommandFailure {
     static func exitCode(for error: StoreError) -> Int32 {
         switch error {
-        case .unknownStudy, .unknownUser, .unknownParticipant, .unknownSession, .unknownStimulus, .unknownInvitation: 66
+        case .unknownStudy, .unknownUser, .unknownToken, .unknownParticipant, .unknownSession, .unknownStimulus, .unknownInvitation: 66
         case .malformedIdentifier, .invalidStudy, .duplicateStudyName, .duplicate, .conflict, .duplicateStimulus, .modeForbids, .sessionClosed, .sessionContinuedElsewhere, .jobLost, .constraint, .invalidInput,
              .corruptRow, .schemaTooNew, .invitationUnusable: 65
         case .noConsent, .privacyBudgetSpent: 77
