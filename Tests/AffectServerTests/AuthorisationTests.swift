@@ -153,6 +153,8 @@ import Testing
             for (key, name) in cookies { sessions[key] = try await signIn(name) }
             // The user `{user}` names: disabled by the first caller allowed to, and again (no change) by the rest.
             _ = try await store.addUser(name: "spare", role: .researcher, password: password, actor: "test")
+            // Likewise the token `{token}` names: revoked by the first caller allowed to.
+            let spareToken = try await store.createToken(name: "spare", role: .analyst, actor: "test").0.id
 
             let unknownLink = String(repeating: "ab", count: 24)
             let port = try #require(client.port)
@@ -188,7 +190,7 @@ import Testing
                         .replacingOccurrences(of: "{grantee}", with: "us_0000000000000000")
                         .replacingOccurrences(of: "{stimulus}", with: stimulus.id)
                         .replacingOccurrences(of: "{participant}", with: participant)
-                        .replacingOccurrences(of: "{token}", with: "tk_0000000000000000")
+                        .replacingOccurrences(of: "{token}", with: spareToken)
                         .replacingOccurrences(of: "{user}", with: "spare")
                     if path.hasSuffix("/upload") { path += "?name=Clip" }
                     if path.hasSuffix("/releases/confirm") { path += "?segment_by=age&epsilon=0.1" }
