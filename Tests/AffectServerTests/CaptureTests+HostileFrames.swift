@@ -45,10 +45,10 @@ extension CaptureTests {
                 for _ in 0..<4 {
                     let secret = try await fixture.consentedLink()
                     group.addTask {
+                        // One bomb each: the server closes the socket on the first, and a client still
+                        // writing into a closing socket may see "I/O on closed channel" instead of the close.
                         try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
-                            for index in 0..<4 {
-                                try? await outbound.writeBinaryMessage(Self.message(media: Double(index) * 100, capture: 0, jpeg: bomb))
-                            }
+                            try? await outbound.writeBinaryMessage(Self.message(media: 0, capture: 0, jpeg: bomb))
                             for try await _ in inbound {}
                         }
                     }
