@@ -1,26 +1,32 @@
 import AffectCore
 import AffectVision
 
-/// One worker's detector and classifier: an image in, faces with expression probabilities out.
+/// One worker's detector, classifier and, when asked, landmark stage: an image in, faces with
+/// expression probabilities (and measures) out.
 ///
 /// Owns networks, so it is not thread-safe; parallel work uses one analyzer per worker.
 public final class FrameAnalyzer {
     public let detector: any FaceDetector
     public let classifier: EmotionClassifier
+    /// The landmark stage, when measures are asked for.
+    public let measurer: FaceMeasurer?
 
     /// Milliseconds spent in the last call, per stage.
     public private(set) var lastDetectMilliseconds = 0.0
     public private(set) var lastClassifyMilliseconds = 0.0
+    public private(set) var lastMeasureMilliseconds = 0.0
 
-    public init(detector: any FaceDetector, classifier: EmotionClassifier) {
+    public init(detector: any FaceDetector, classifier: EmotionClassifier, measurer: FaceMeasurer? = nil) {
         self.detector = detector
         self.classifier = classifier
+        self.measurer = measurer
     }
 
-    /// Builds an analyzer from the verified model catalogue.
+    /// Builds an analyzer from the verified model catalogue; `measures` adds the landmark stage.
     public convenience init(catalog: ModelCatalog, detector kind: DetectorKind,
-                            options: EmotionClassifier.Options = .init()) throws {
-        try self.init(detector: kind.make(catalog: catalog), classifier: EmotionClassifier(catalog: catalog, options: options))
+                            options: EmotionClassifier.Options = .init(), measures: Bool = false) throws {
+        try self.init(detector: kind.make(catalog: catalog), classifier: EmotionClassifier(catalog: catalog, options: options),
+                      measurer: measures ? FaceMeasurer(catalog: catalog) : nil)
     }
 
     /// Detects and classifies every face in `image`; coordinates are in source pixels.
@@ -37,14 +43,17 @@ public final class FrameAnalyzer {
     }
 
     private func classifyInImagePixels(_ candidates: [FaceCandidate], in image: Image) throws -> [FaceResult] {
-        let (faces, classifyTime) = try timed {
-            try candidates.map { candidate in
-                let emotions = try classifier.classify(candidate, in: image)
-                let face = candidate.scaled(by: image.coordinateScale)
-                return FaceResult(box: face.box, score: face.score, landmarks: face.landmarks, emotions: emotions)
-            }
-        }
+        let (emotions, classifyTime) = try timed { try candidates.map { try classifier.classify($0, in: image) } }
         lastClassifyMilliseconds = classifyTime
-        return faces
+        let (measures, measureTime) = try timed { () -> [FaceMeasures?] in
+            guard let measurer else { return candidates.map { _ in nil } }
+            return try candidates.map { try measurer.measures(of: $0, in: image) }
+        }
+        lastMeasureMilliseconds = measureTime
+        return candidates.indices.map { index in
+            let face = candidates[index].scaled(by: image.coordinateScale)
+            return FaceResult(box: face.box, score: face.score, landmarks: face.landmarks, emotions: emotions[index],
+                              measures: measures[index])
+        }
     }
 }

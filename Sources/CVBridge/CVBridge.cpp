@@ -1,6 +1,7 @@
 #include "CVBridge.h"
 #include "CVBridgeImage.hpp"
 
+#include <opencv2/calib3d.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -241,6 +242,33 @@ int cvb_image_warp_to_tensor(const cvb_image *image, const double *output_to_sou
         int result = write_tensor(warped, colour, mirror, scale, offset, out, capacity);
         cvb_wipe(warped);
         return result;
+    } catch (const std::exception &) {
+        return -1;
+    }
+}
+
+int cvb_solve_pnp(const double *model_points, const double *image_points, int count, double focal, double cx,
+                  double cy, const double *initial_translation, double *rotation, double *translation) {
+    if (model_points == nullptr || image_points == nullptr || initial_translation == nullptr || rotation == nullptr ||
+        translation == nullptr || count < 4 || !(focal > 0)) return -1;
+    try {
+        std::vector<cv::Point3d> object;
+        std::vector<cv::Point2d> projected;
+        for (int i = 0; i < count; ++i) {
+            object.emplace_back(model_points[3 * i], model_points[3 * i + 1], model_points[3 * i + 2]);
+            projected.emplace_back(image_points[2 * i], image_points[2 * i + 1]);
+        }
+        cv::Matx33d camera(focal, 0, cx, 0, focal, cy, 0, 0, 1);
+        cv::Mat rvec = cv::Mat::zeros(3, 1, CV_64F);
+        cv::Mat tvec = (cv::Mat_<double>(3, 1) << initial_translation[0], initial_translation[1], initial_translation[2]);
+        if (!cv::solvePnP(object, projected, camera, cv::noArray(), rvec, tvec, true, cv::SOLVEPNP_ITERATIVE)) return -1;
+        cv::Mat matrix;
+        cv::Rodrigues(rvec, matrix);
+        for (int r = 0; r < 3; ++r) {
+            for (int c = 0; c < 3; ++c) rotation[3 * r + c] = matrix.at<double>(r, c);
+            translation[r] = tvec.at<double>(r);
+        }
+        return 0;
     } catch (const std::exception &) {
         return -1;
     }

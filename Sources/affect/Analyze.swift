@@ -53,6 +53,10 @@ struct Analyze: ParsableCommand {
     @Flag(help: "Follow faces with ephemeral track ids (no identity), add smoothed distributions and find moments.")
     var track = false
 
+    @Flag(help: ArgumentHelp("Also measure head pose, gaze, eyes, mouth and attention per face (a landmark stage; slower).",
+                             discussion: "Adds head_pose, gaze, eyes_open, mouth_open, geometry and attending to each face; with --track, blinks are found too."))
+    var measures = false
+
     @Option(help: "Half-life in milliseconds of the per-track smoothing.")
     var halfLife: Double = 500
 
@@ -154,7 +158,8 @@ struct Analyze: ParsableCommand {
             let parsedInput = try VideoInput(parsing: input)
             let catalog = try ModelCatalog(directory: models)
             // Built now so a missing or altered model fails before any input is opened.
-            let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options)
+            let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options,
+                                             measures: measures)
             let source = try openSource(parsedInput)
             if let study, let participant {
                 try analyzeIntoStudy(study: study, participant: participant, source: source, parsedInput: parsedInput,
@@ -240,7 +245,8 @@ struct Analyze: ParsableCommand {
                 progress: { done, total in Console.progress(label, done: done, total: total) }))
         }
         let engine = LiveEngine(configuration: .init(workers: ProcessInfo.processInfo.activeProcessorCount,
-                                                     detector: detector, classifier: classification.options),
+                                                     detector: detector, classifier: classification.options,
+                                                     measures: measures),
                                 catalog: catalog, log: { Console.info("affect: \($0)") })
         // Sinks run on worker threads: the first failure stops the engine and is rethrown here.
         let failure = FailureSlot()

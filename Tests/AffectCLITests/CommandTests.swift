@@ -208,7 +208,7 @@ struct EvalBenchModelsCommandTests {
         let result = try CommandRunner.affect(["models", "--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-        #expect(entries.count == 3)
+        #expect(entries.count == 5, "emotion, two detectors, face mesh, iris")
         #expect(entries.allSatisfy { $0["verified"] as? Bool == true })
     }
 }

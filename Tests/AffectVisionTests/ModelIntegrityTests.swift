@@ -7,7 +7,9 @@ import Testing
 struct ModelIntegrityTests {
     @Test func everyManifestModelVerifies() throws {
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
-        #expect(catalog.manifest.models.count == 3)
+        #expect(catalog.manifest.models.count == 5)
+        #expect(Set(catalog.manifest.models.map(\.name)) == [ModelCatalog.Name.emotion, ModelCatalog.Name.centerFace,
+                                                              ModelCatalog.Name.blazeFace, ModelCatalog.Name.faceMesh, ModelCatalog.Name.iris])
         for model in catalog.manifest.models {
             let verified = try catalog.verifiedModel(named: model.name)
             #expect(verified.entry.sha256.count == 64)

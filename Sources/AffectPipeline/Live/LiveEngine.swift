@@ -43,10 +43,12 @@ public final class LiveEngine: @unchecked Sendable {
         /// no result for `starvationMilliseconds` (so no stream ever goes without results).
         public var maximumWaitMilliseconds: Double
         public var starvationMilliseconds: Double
+        /// Run the landmark stage on every face (head pose, gaze, eyes, mouth, attention).
+        public var measures: Bool
 
         public init(workers: Int, detector: DetectorKind = .blazeface, classifier: EmotionClassifier.Options = .init(),
                     ladder: LoadLadder.Configuration = .init(), detectEvery: Int = 3,
-                    maximumWaitMilliseconds: Double = 120, starvationMilliseconds: Double = 1000) {
+                    maximumWaitMilliseconds: Double = 120, starvationMilliseconds: Double = 1000, measures: Bool = false) {
             self.workers = workers
             self.detector = detector
             self.classifier = classifier
@@ -54,6 +56,7 @@ public final class LiveEngine: @unchecked Sendable {
             self.detectEvery = detectEvery
             self.maximumWaitMilliseconds = maximumWaitMilliseconds
             self.starvationMilliseconds = starvationMilliseconds
+            self.measures = measures
         }
     }
 
@@ -292,7 +295,8 @@ public final class LiveEngine: @unchecked Sendable {
         // The workers are the parallelism; OpenCV's pool inside each call would only compete with them.
         OpenCVRuntime.limitThreadsPerCall(to: 1)
         let analyzers = try (0..<configuration.workers).map { _ in
-            try FrameAnalyzer(catalog: catalog, detector: configuration.detector, options: configuration.classifier)
+            try FrameAnalyzer(catalog: catalog, detector: configuration.detector, options: configuration.classifier,
+                              measures: configuration.measures)
         }
         condition.lock()
         precondition(!started, "a LiveEngine runs once")
@@ -583,7 +587,8 @@ public final class LiveEngine: @unchecked Sendable {
     private func analyzer(for step: LoadLadder.Step, worker: WorkerBox) throws -> FrameAnalyzer {
         guard step >= .cheaperDetector, configuration.detector != .blazeface else { return worker.primary }
         if let cheaper = worker.cheaper { return cheaper }
-        let cheaper = try FrameAnalyzer(catalog: catalog, detector: .blazeface, options: configuration.classifier)
+        let cheaper = try FrameAnalyzer(catalog: catalog, detector: .blazeface, options: configuration.classifier,
+                                        measures: configuration.measures)
         worker.cheaper = cheaper
         return cheaper
     }

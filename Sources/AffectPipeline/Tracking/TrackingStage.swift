@@ -1,10 +1,11 @@
 import AffectCore
 
-/// Tracking, smoothing and moments as one pipeline stage: assigns track ids,
-/// adds each track's smoothed distribution and reports the moments that close.
+/// Tracking, smoothing, moments and blinks as one pipeline stage: assigns track ids, adds each
+/// track's smoothed distribution, marks the frame where a blink ends and reports the moments that close.
 public struct TrackingStage: Sendable {
     public private(set) var tracker: FaceTracker
     public private(set) var moments: MomentDetector
+    public private(set) var blinks = BlinkDetector()
     public let halfLifeMilliseconds: Double
     private var smoothers: [Int: ExponentialSmoothing] = [:]
     /// Tracks started so far.
@@ -25,6 +26,7 @@ public struct TrackingStage: Sendable {
         var closed: [Moment] = []
         for id in update.ended {
             smoothers[id] = nil
+            blinks.end(track: id)
             closed += moments.end(track: id)
         }
         var annotated = frame
@@ -34,6 +36,9 @@ public struct TrackingStage: Sendable {
             smoothers[id] = smoother
             annotated.faces[index].track = id
             annotated.faces[index].smoothed = smoothed
+            if let eyes = frame.faces[index].measures?.eyesOpen {
+                annotated.faces[index].blink = blinks.observe(track: id, eyesOpen: eyes.mean, at: frame.timeMilliseconds)
+            }
             closed += moments.observe(track: id, smoothed: smoothed, at: frame.timeMilliseconds)
         }
         return (annotated, closed)
@@ -41,6 +46,9 @@ public struct TrackingStage: Sendable {
 
     /// Ends every track at the end of the source and returns their open moments.
     public mutating func finish() -> [Moment] {
-        tracker.finish().flatMap { moments.end(track: $0) }
+        tracker.finish().flatMap { id in
+            blinks.end(track: id)
+            return moments.end(track: id)
+        }
     }
 }

@@ -12,6 +12,8 @@ public struct ModelCatalog: Sendable {
         public static let emotion = "emotion-mini-xception"
         public static let centerFace = "centerface"
         public static let blazeFace = "blazeface-short-range"
+        public static let faceMesh = "facemesh"
+        public static let iris = "iris"
     }
 
     /// Opens the catalogue in `directory`, or finds one: `$AFFECT_MODELS`, then

@@ -95,6 +95,16 @@ int cvb_image_warp_to_tensor(const cvb_image *image, const double *output_to_sou
                              cvb_tensor_colour colour, int mirror, float scale, float offset,
                              float *out, size_t capacity);
 
+// MARK: Geometry
+
+/// Fits the rotation and translation that place `count` model points (x, y, z triples) on their image
+/// points (x, y pairs) through a pinhole camera with focal length `focal` pixels and principal point
+/// (cx, cy), no lens distortion (cv::solvePnP, iterative), starting from no rotation at
+/// `initial_translation` (x, y, z). Writes the 3x3 rotation matrix (row-major, model to camera) to
+/// `rotation` and the translation to `translation`. Returns 0 on success.
+int cvb_solve_pnp(const double *model_points, const double *image_points, int count, double focal, double cx,
+                  double cy, const double *initial_translation, double *rotation, double *translation);
+
 // MARK: Video
 
 /// Opens a file, URL (through FFmpeg) or, when `device_index` >= 0, a V4L2
