@@ -178,10 +178,7 @@ extension StudyReport {
         return seconds < 60 ? String(format: "%.1f s", seconds) : String(format: "%d:%04.1f", Int(seconds) / 60, seconds.truncatingRemainder(dividingBy: 60))
     }
 
-    private func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    private func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static let style = """
     body{font-family:system-ui,sans-serif;color:#1b1b1b;margin:0;background:#fff}main{max-width:1000px;margin:0 auto;padding:1rem 1.5rem}

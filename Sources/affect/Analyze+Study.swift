@@ -21,7 +21,7 @@ extension Analyze {
     /// The settings that shape scores, recorded with every session so each score can be traced to them.
     func provenance(catalog: ModelCatalog, policy: SamplingPolicy) -> Provenance {
         Provenance.of(catalog: catalog, detector: detector, policy: policy, classifier: classification.options,
-                      tracking: track, halfLifeMilliseconds: halfLife)
+                      tracking: track, halfLifeMilliseconds: halfLife, measures: measures)
     }
 
     /// Runs the analysis with a session writer as the sink. The writer minimises and stores each

@@ -1,4 +1,5 @@
 import AffectCore
+import AffectReport
 import AffectVision
 import ArgumentParser
 import Foundation
@@ -15,11 +16,46 @@ struct Eval: ParsableCommand {
 
         JSON keys: n, accuracy, macro_f1, per_class (precision, recall, f1, support), \
         confusion (true label -> predicted label -> count), ece (expected calibration \
-        error, 15 bins), no_face.
+        error, 15 bins), reliability (the bins behind it), no_face, ece_uncalibrated and \
+        temperature (the manifest's calibration; scores are calibrated unless --uncalibrated).
 
-        Example: affect eval ../shared/data/fer2013-publictest --no-detect --tta
+        --half splits each class folder in file-name order: the 1st, 3rd, 5th... image form the \
+        fit half, the 2nd, 4th... the held-out half. The manifest's temperature was fitted on the \
+        fit half of FER2013 PublicTest with --fit-temperature; ECE on the held-out half is the \
+        honest figure.
+
+        Examples:
+          affect eval ../shared/data/fer2013-publictest --no-detect --half held-out --report calibration.html
+          affect eval ../shared/data/fer2013-publictest --no-detect --half fit --fit-temperature
         """
     )
+
+    enum Half: String, ExpressibleByArgument, CaseIterable {
+        case all, fit
+        case heldOut = "held-out"
+
+        /// Whether the image at `position` (0-based, file-name order) of its class folder belongs.
+        func contains(position: Int) -> Bool {
+            switch self {
+            case .all: true
+            case .fit: position % 2 == 0
+            case .heldOut: position % 2 == 1
+            }
+        }
+    }
+
+    @Option(help: "Which images of each class folder to use: all, fit (1st, 3rd, ...) or held-out (2nd, 4th, ...).")
+    var half: Half = .all
+
+    @Flag(help: "Fit a temperature to the raw probabilities of these images and print it as fitted_temperature.")
+    var fitTemperature = false
+
+    @Option(help: ArgumentHelp("Also write an HTML page with the reliability diagram before and after calibration.",
+                               valueName: "FILE.html"))
+    var report: String?
+
+    @Flag(help: "Replace a --report file that already exists.")
+    var overwrite = false
 
     @Argument(help: "Directory with one sub-folder of images per expression class.")
     var directory: String
@@ -50,11 +86,17 @@ struct Eval: ParsableCommand {
         try CommandFailure.reporting {
             let folders = try Self.classFolders(in: directory)
             let catalog = try ModelCatalog(directory: models)
-            let classifier = try EmotionClassifier(catalog: catalog, options: classification.options)
+            // Raw probabilities are collected once; calibration is applied to them below, so both are reported.
+            var rawOptions = classification.options
+            rawOptions.calibrated = false
+            let classifier = try EmotionClassifier(catalog: catalog, options: rawOptions)
+            let scaling = classification.options.calibrated ? classifier.calibration : nil
             let faceDetector = noDetect ? nil : try detector.make(catalog: catalog)
             let files = folders.flatMap { folder in
-                Self.imageFiles(in: folder.path).map { (label: folder.label, path: $0) }
+                Self.imageFiles(in: folder.path).enumerated().filter { half.contains(position: $0.offset) }
+                    .map { (label: folder.label, path: $0.element) }
             }
+            let reportFile = try report.map { try OutputFile(path: $0, overwrite: overwrite) }
             guard !files.isEmpty else {
                 throw VisionError.inputUnreadable(path: directory, reason: "the class folders hold no images")
             }
@@ -78,14 +120,54 @@ struct Eval: ParsableCommand {
                 }
             }
             Console.clearProgress()
-            let report = ClassificationReport(samples: samples)
+            let raw = ClassificationReport(samples: samples)
+            let calibrated = ClassificationReport(samples: samples.map { ($0.label, $0.prediction.map { scaling?.apply($0) ?? $0 }) })
+            let fitted = fitTemperature
+                ? TemperatureScaling.fit(samples.compactMap { sample in sample.prediction.map { (sample.label, $0) } }) : nil
+            let result = EvaluationResult(report: calibrated, eceUncalibrated: raw.ece, temperature: scaling?.temperature,
+                                          fittedTemperature: fitted?.temperature)
             switch format {
             case .json:
-                try JSONOutput.print(report)
+                try JSONOutput.print(result)
             case .text:
-                print(Self.describe(report))
+                print(Self.describe(calibrated))
+                if let scaling {
+                    print(String(format: "calibrated with temperature %.4f: ECE %.4f before, %.4f after", scaling.temperature,
+                                 raw.ece, calibrated.ece))
+                }
+                if let fitted { print(String(format: "fitted temperature %.4f", fitted.temperature)) }
+            }
+            if let reportFile {
+                try reportFile.writeLine(CalibrationPage(title: "Calibration on \((directory as NSString).lastPathComponent)",
+                                                         subtitle: "\(half.rawValue) images, \(raw.n) scored",
+                                                         raw: raw, calibrated: scaling == nil ? nil : calibrated,
+                                                         temperature: scaling?.temperature).html())
+                try reportFile.close()
+            }
+            if scaling != nil || fitted != nil {
+                Console.info(String(format: "ECE %.4f uncalibrated, %.4f calibrated", raw.ece, calibrated.ece))
             }
             if unreadable > 0 { Console.info("\(unreadable) unreadable images skipped") }
+        }
+    }
+
+    /// The report with the calibration figures beside its own keys.
+    struct EvaluationResult: Encodable {
+        var report: ClassificationReport
+        var eceUncalibrated: Double
+        var temperature: Double?
+        var fittedTemperature: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case eceUncalibrated = "ece_uncalibrated", temperature, fittedTemperature = "fitted_temperature"
+        }
+
+        func encode(to encoder: Encoder) throws {
+            try report.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(eceUncalibrated, forKey: .eceUncalibrated)
+            try container.encodeIfPresent(temperature, forKey: .temperature)
+            try container.encodeIfPresent(fittedTemperature, forKey: .fittedTemperature)
         }
     }
 

@@ -147,12 +147,46 @@ struct EvalBenchModelsCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("skipping folder contempt"))
         let report = try jsonObject(result.stdout)
-        #expect(Set(report.keys) == ["n", "accuracy", "macro_f1", "per_class", "confusion", "ece", "no_face"])
+        #expect(Set(report.keys) == ["n", "accuracy", "macro_f1", "per_class", "confusion", "ece", "no_face", "reliability",
+                                     "ece_uncalibrated", "temperature"])
+        #expect((report["temperature"] as? Double ?? 0) > 1, "calibrated by the manifest's temperature")
         #expect(report["n"] as? Int == 40)
         #expect(report["no_face"] as? Int == 0)
         #expect((report["accuracy"] as? Double ?? 0) > 0.6)
         let perClass = try #require(report["per_class"] as? [String: [String: Any]])
         #expect(perClass["happy"]?["support"] as? Int == 20)
+    }
+
+    /// --half takes every other image of each class folder; --fit-temperature and --report say how
+    /// calibration does, the page drawing its reliability diagram with the report's chart.
+    @Test func evalHalvesFitsAndWritesTheCalibrationPage() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = TestEnvironment.data("fer2013-publictest")
+        for target in ["happy", "sad", "fear"] {
+            let destination = directory.appendingPathComponent(target)
+            try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: source + "/" + target).sorted().prefix(41) {
+                try FileManager.default.createSymbolicLink(atPath: destination.appendingPathComponent(file).path,
+                                                           withDestinationPath: source + "/" + target + "/" + file)
+            }
+        }
+        let page = directory.appendingPathComponent("calibration.html").path
+        let fit = try CommandRunner.affect(["eval", directory.path, "--no-detect", "--half", "fit", "--fit-temperature",
+                                            "--report", page])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let report = try jsonObject(fit.stdout)
+        #expect(report["n"] as? Int == 63, "21 of each 41")
+        #expect((report["fitted_temperature"] as? Double ?? 0) > 0)
+        #expect(fit.stderr.contains("uncalibrated"))
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("AffectChart") && html.contains("id=\"reliability\"") && html.contains("calibrated (temperature"))
+        let heldOut = try CommandRunner.affect(["eval", directory.path, "--no-detect", "--half", "held-out", "--uncalibrated"])
+        let raw = try jsonObject(heldOut.stdout)
+        #expect(raw["n"] as? Int == 60 && raw["temperature"] == nil)
+        #expect(raw["ece"] as? Double == raw["ece_uncalibrated"] as? Double)
+        let again = try CommandRunner.affect(["eval", directory.path, "--no-detect", "--report", page])
+        #expect(again.status != 0 && again.stderr.contains("exists"), "\(again.stderr)")
     }
 
     @Test func evalWithDetectionCountsImagesWithoutFaces() throws {

@@ -43,3 +43,31 @@ import Testing
         #expect(Quantiles.median([]) == nil)
     }
 }
+
+@Suite struct TemperatureScalingTests {
+    /// An over-confident classifier: it always says 0.9 for its choice and is right 60% of the time.
+    static let samples: [(label: Emotion, prediction: EmotionDistribution)] = (0..<100).map { index in
+        let scores = [0.9] + Array(repeating: 0.1 / 6, count: 6)
+        return (index % 10 < 6 ? .angry : .happy, EmotionDistribution(scores: scores) ?? .uniform)
+    }
+
+    @Test func fittingSoftensAnOverConfidentModelAndKeepsItsChoice() {
+        let fitted = TemperatureScaling.fit(Self.samples)
+        #expect(fitted.temperature > 1)
+        #expect(fitted.negativeLogLikelihood(Self.samples) < TemperatureScaling(temperature: 1).negativeLogLikelihood(Self.samples))
+        let scaled = fitted.apply(Self.samples[0].prediction)
+        #expect(scaled.dominant == .angry)
+        // Right 60% of the time: the calibrated top probability is 0.6.
+        #expect(abs(scaled[.angry] - 0.6) < 0.01, "\(scaled[.angry])")
+        let before = ClassificationReport(samples: Self.samples.map { ($0.label, $0.prediction) })
+        let after = ClassificationReport(samples: Self.samples.map { ($0.label, fitted.apply($0.prediction)) })
+        #expect(abs(before.ece - 0.3) < 1e-9 && after.ece < 0.01)
+        #expect(before.reliability.count == 1 && before.reliability[0].count == 100)
+    }
+
+    @Test func identityAndEmptyInput() {
+        let distribution = EmotionDistribution(scores: [1, 2, 3, 4, 5, 6, 7] as [Double]) ?? .uniform
+        #expect(TemperatureScaling(temperature: 1).apply(distribution) == distribution)
+        #expect(TemperatureScaling.fit([]).temperature == 1)
+    }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exits 0 when DIR/manifest.json exists and every model file in it matches its SHA-256."""
+"""Exits 0 when DIR/manifest.json exists in the current format and every model file in it matches its SHA-256."""
 
 import hashlib
 import json
@@ -12,6 +12,10 @@ def main():
     try:
         with open(os.path.join(directory, "manifest.json")) as f:
             manifest = json.load(f)
+        from build_models import MANIFEST_FORMAT
+        if manifest.get("format") != MANIFEST_FORMAT:
+            print(f"manifest format {manifest.get('format')} is older than {MANIFEST_FORMAT}", file=sys.stderr)
+            return 1
         for model in manifest["models"]:
             with open(os.path.join(directory, model["file"]), "rb") as f:
                 digest = hashlib.sha256(f.read()).hexdigest()

@@ -21,9 +21,19 @@ public struct ClassificationReport: Sendable, Codable, Hashable {
     public var ece: Double
     /// Samples without a prediction (for example, no face was found); they count as errors.
     public var noFace: Int
+    /// The reliability diagram behind ``ece``: per confidence bin with samples, the mean top-class
+    /// confidence, how often the top class was right, and how many samples fell in it.
+    public var reliability: [ReliabilityBin]
+
+    /// One bin of the reliability diagram.
+    public struct ReliabilityBin: Sendable, Codable, Hashable {
+        public var confidence: Double
+        public var accuracy: Double
+        public var count: Int
+    }
 
     enum CodingKeys: String, CodingKey {
-        case n, accuracy, macroF1 = "macro_f1", perClass = "per_class", confusion, ece, noFace = "no_face"
+        case n, accuracy, macroF1 = "macro_f1", perClass = "per_class", confusion, ece, noFace = "no_face", reliability
     }
 
     /// Builds the report. A nil prediction is an error that counts towards `noFace`.
@@ -80,12 +90,16 @@ public struct ClassificationReport: Sendable, Codable, Hashable {
         confusion = table
         let predictedTotal = Double(n - missing)
         var error = 0.0
+        var bins: [ReliabilityBin] = []
         if predictedTotal > 0 {
             for bin in 0..<calibrationBins where binCount[bin] > 0 {
                 let count = Double(binCount[bin])
                 error += count / predictedTotal * abs(Double(binCorrect[bin]) / count - binConfidence[bin] / count)
+                bins.append(ReliabilityBin(confidence: binConfidence[bin] / count, accuracy: Double(binCorrect[bin]) / count,
+                                           count: binCount[bin]))
             }
         }
         ece = error
+        reliability = bins
     }
 }

@@ -63,9 +63,12 @@
   // Draws `series` into `svg` (replacing what was there).
   //   series: [{name, points: [[t_ms, value or null], ...], colour?, band?: [[t_ms, low, high], ...], dash?}]
   //   A band is the 95% interval around the line, drawn underneath it.
-  //   options: {yMin, yMax, yLabel, title, width, height, xMax?}
+  //   options: {yMin, yMax, yLabel, title, width, height, xMax?, xLabel?, xFormat?, xFloor?}
+  //   The x axis is stimulus time (at least xFloor, 1 s, long) unless xLabel, xFormat and xFloor say
+  //   otherwise (the calibration page draws confidence from 0 to 1 there).
   function drawTimeline(svg, series, options) {
-    const o = Object.assign({ width: 720, height: 260, yMin: 0, yMax: 1, yLabel: "probability", title: "" }, options);
+    const o = Object.assign({ width: 720, height: 260, yMin: 0, yMax: 1, yLabel: "probability", title: "",
+      xLabel: "stimulus time", xFormat: formatSeconds, xFloor: 1000 }, options);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     svg.setAttribute("viewBox", `0 0 ${o.width} ${o.height}`);
     svg.setAttribute("role", "img");
@@ -75,7 +78,7 @@
     const plotH = o.height - margin.top - margin.bottom;
     let xMax = o.xMax || 0;
     for (const s of series) for (const p of s.points) if (p[0] > xMax) xMax = p[0];
-    xMax = Math.max(xMax, 1000);
+    xMax = Math.max(xMax, o.xFloor);
     const x = (t) => margin.left + (t / xMax) * plotW;
     const y = (v) => margin.top + (1 - (v - o.yMin) / (o.yMax - o.yMin)) * plotH;
 
@@ -87,11 +90,11 @@
     }
     for (const t of ticks(0, xMax, 8)) {
       element("line", { x1: x(t), x2: x(t), y1: margin.top + plotH, y2: margin.top + plotH + 4, class: "axis" }, axes);
-      element("text", { x: x(t), y: margin.top + plotH + 16, "text-anchor": "middle", class: "tick" }, axes).textContent = formatSeconds(t);
+      element("text", { x: x(t), y: margin.top + plotH + 16, "text-anchor": "middle", class: "tick" }, axes).textContent = o.xFormat(t);
     }
     element("line", { x1: margin.left, x2: margin.left + plotW, y1: margin.top + plotH, y2: margin.top + plotH, class: "axis" }, axes);
     element("line", { x1: margin.left, x2: margin.left, y1: margin.top, y2: margin.top + plotH, class: "axis" }, axes);
-    element("text", { x: margin.left + plotW / 2, y: o.height - 4, "text-anchor": "middle", class: "axis-label" }, axes).textContent = "stimulus time";
+    element("text", { x: margin.left + plotW / 2, y: o.height - 4, "text-anchor": "middle", class: "axis-label" }, axes).textContent = o.xLabel;
     element("text", { x: 12, y: margin.top + plotH / 2, "text-anchor": "middle", class: "axis-label",
       transform: `rotate(-90 12 ${margin.top + plotH / 2})` }, axes).textContent = o.yLabel;
 

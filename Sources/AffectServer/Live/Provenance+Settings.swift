@@ -7,9 +7,14 @@ extension Provenance {
     /// The models and settings that shape scores, as recorded with every session (CLI and server alike),
     /// so each score can be traced to them.
     public static func of(catalog: ModelCatalog, detector: DetectorKind, policy: SamplingPolicy,
-                   classifier: EmotionClassifier.Options, tracking: Bool, halfLifeMilliseconds: Double) -> Provenance {
+                   classifier: EmotionClassifier.Options, tracking: Bool, halfLifeMilliseconds: Double,
+                   measures: Bool = false) -> Provenance {
         var models: [String: String] = [:]
-        for model in catalog.manifest.models { models[model.name] = model.sha256 }
+        let landmarkRoles: Set = ["face-landmarks", "iris-landmarks"]
+        for model in catalog.manifest.models where measures || !landmarkRoles.contains(model.role) {
+            models[model.name] = model.sha256
+        }
+        let temperature = catalog.manifest.model(named: ModelCatalog.Name.emotion)?.calibration?.temperature
         let configuration: [String: String] = [
             "affect_version": AffectVersion.current,
             "detector": detector.rawValue,
@@ -17,6 +22,8 @@ extension Provenance {
             "crop_scale": String(classifier.cropScale),
             "flip_tta": String(classifier.flipAveraging),
             "align_eyes": String(classifier.alignEyes),
+            "calibration": classifier.calibrated ? temperature.map { "temperature \($0)" } ?? "none in the manifest" : "off",
+            "measures": String(measures),
             "tracking": String(tracking),
             "half_life_ms": String(halfLifeMilliseconds),
         ]

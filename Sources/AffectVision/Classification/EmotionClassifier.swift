@@ -14,27 +14,37 @@ public final class EmotionClassifier {
         public var cropScale: Double
         /// Rotate the crop so the eyes are level (needs eye landmarks).
         public var alignEyes: Bool
+        /// Apply the model's temperature from the manifest, so probabilities match how often they are right.
+        public var calibrated: Bool
 
-        public init(flipAveraging: Bool = false, cropScale: Double = 1.1, alignEyes: Bool = false) {
+        /// The defaults are what measured best on the dev set end to end (docs/model-card.md): flip averaging
+        /// on, alignment off, calibrated.
+        public init(flipAveraging: Bool = true, cropScale: Double = 1.1, alignEyes: Bool = false, calibrated: Bool = true) {
             self.flipAveraging = flipAveraging
             self.cropScale = cropScale
             self.alignEyes = alignEyes
+            self.calibrated = calibrated
         }
     }
 
     public var options: Options
+    /// The manifest's temperature for this model, applied when ``Options/calibrated`` is on.
+    public let calibration: TemperatureScaling?
     private let network: Network
     public static let inputSize = 64
     private static let encoding = TensorEncoding(colour: .grey, scale: 2.0 / 255.0, offset: -1)
 
-    public init(modelPath: String, options: Options = Options()) throws {
+    public init(modelPath: String, options: Options = Options(), calibration: TemperatureScaling? = nil) throws {
         network = try Network(path: modelPath, name: "emotion")
         self.options = options
+        self.calibration = calibration
     }
 
-    /// Builds the classifier from the verified catalogue.
+    /// Builds the classifier from the verified catalogue, with the manifest's calibration.
     public convenience init(catalog: ModelCatalog, options: Options = Options()) throws {
-        try self.init(modelPath: catalog.verifiedModel(named: ModelCatalog.Name.emotion).path, options: options)
+        let model = try catalog.verifiedModel(named: ModelCatalog.Name.emotion)
+        try self.init(modelPath: model.path, options: options,
+                      calibration: model.entry.calibration.map { TemperatureScaling(temperature: $0.temperature) })
     }
 
     /// Treats the whole image as the face crop (for pre-cropped data such as FER2013).
@@ -83,7 +93,8 @@ public final class EmotionClassifier {
         guard let distribution = EmotionDistribution(scores: scores) else {
             throw VisionError.inferenceFailed(model: network.name, reason: "invalid scores \(scores)")
         }
-        return distribution
+        guard options.calibrated, let calibration else { return distribution }
+        return calibration.apply(distribution)
     }
 
     private func run(_ input: [Float]) throws -> [Double] {

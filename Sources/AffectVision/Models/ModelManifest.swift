@@ -26,6 +26,29 @@ public struct ModelManifest: Codable, Sendable, Hashable {
         }
     }
 
+    /// How a classifier's probabilities are calibrated, and on what data that was fitted.
+    public struct Calibration: Codable, Sendable, Hashable {
+        /// "temperature" (the only method so far).
+        public var method: String
+        public var temperature: Double
+        /// The images it was fitted on, in words a reader can reproduce.
+        public var fittedOn: String
+        /// The classifier settings it was fitted for.
+        public var settings: String
+        /// Expected calibration error on the held-out half, before and after.
+        public var heldOutECEBefore: Double
+        public var heldOutECEAfter: Double
+        /// The command that fits it again.
+        public var command: String
+
+        enum CodingKeys: String, CodingKey {
+            case method, temperature, settings, command
+            case fittedOn = "fitted_on"
+            case heldOutECEBefore = "held_out_ece_before"
+            case heldOutECEAfter = "held_out_ece_after"
+        }
+    }
+
     public struct Model: Codable, Sendable, Hashable {
         public var name: String
         public var role: String
@@ -37,9 +60,11 @@ public struct ModelManifest: Codable, Sendable, Hashable {
         public var licence: String
         public var trainingData: String
         public var source: Source
+        /// For classifiers whose probabilities are calibrated by default.
+        public var calibration: Calibration?
 
         enum CodingKeys: String, CodingKey {
-            case name, role, file, sha256, converter, input, classes, licence, source
+            case name, role, file, sha256, converter, input, classes, licence, source, calibration
             case trainingData = "training_data"
         }
     }
