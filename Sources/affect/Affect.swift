@@ -21,6 +21,8 @@ struct Affect: AsyncParsableCommand {
           affect analyze rtsp://127.0.0.1:8554/cam --fps 2 --format csv
           ffmpeg -i in.mp4 -f yuv4mpegpipe - | affect analyze -
           affect eval fer2013-publictest --no-detect
+          affect bias faces/ --groups groups.csv --min-ratio 0.8
+          affect agreement codes.csv results.jsonl
           affect bench talk.mp4 --detector blazeface
 
         Studies (consent, processing modes, retention, audit) live in a database:
@@ -32,13 +34,13 @@ struct Affect: AsyncParsableCommand {
           affect audit verify
           affect serve                  # the study server and its API
 
-        Exit codes: 0 success, 64 bad usage, 65 bad input data, \
+        Exit codes: 0 success, 1 a check failed (affect bias under --min-ratio), 64 bad usage, 65 bad input data, \
         66 input or record missing, 69 stream or database unreachable, \
         70 internal error, 74 stream stopped, 77 no valid consent, \
         78 models missing or altered.
         """,
         version: "affect \(version) (OpenCV \(String(cString: cvb_opencv_version())))",
-        subcommands: [Analyze.self, Eval.self, Bench.self, Models.self, StudyCommand.self, StimulusCommand.self, ConsentCommand.self,
+        subcommands: [Analyze.self, Eval.self, Bias.self, Agreement.self, Bench.self, Models.self, StudyCommand.self, StimulusCommand.self, ConsentCommand.self,
                       SubjectCommand.self, PurgeCommand.self, AuditCommand.self, ReportCommand.self, MomentsCommand.self, Serve.self,
                       JobsCommand.self, WorkerCommand.self, UsersCommand.self, TokensCommand.self]
     )

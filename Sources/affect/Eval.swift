@@ -100,26 +100,10 @@ struct Eval: ParsableCommand {
             guard !files.isEmpty else {
                 throw VisionError.inputUnreadable(path: directory, reason: "the class folders hold no images")
             }
-            var samples: [(label: Emotion, prediction: EmotionDistribution?)] = []
-            var unreadable = 0
-            for (index, file) in files.enumerated() {
-                Console.progress("eval", done: index, total: files.count)
-                let image: Image
-                do {
-                    image = try Image(contentsOf: file.path, maximumPixels: maxImagePixels)
-                } catch {
-                    unreadable += 1
-                    Console.error("skipping \(error)")
-                    continue
-                }
-                if let faceDetector {
-                    let face = try faceDetector.detect(in: image).first
-                    samples.append((file.label, try face.map { try classifier.classify($0, in: image) }))
-                } else {
-                    samples.append((file.label, try classifier.classify(wholeImage: image)))
-                }
-            }
-            Console.clearProgress()
+            let scored = try LabelledImages(classifier: classifier, detector: faceDetector, maximumPixels: maxImagePixels)
+                .score(files, progressLabel: "eval")
+            let samples = scored.samples.map { (label: $0.label, prediction: $0.prediction) }
+            let unreadable = scored.unreadable
             let raw = ClassificationReport(samples: samples)
             let calibrated = ClassificationReport(samples: samples.map { ($0.label, $0.prediction.map { scaling?.apply($0) ?? $0 }) })
             let fitted = fitTemperature

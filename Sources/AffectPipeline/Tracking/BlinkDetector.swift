@@ -37,7 +37,7 @@ public struct BlinkDetector: Sendable {
     public mutating func observe(track: Int, eyesOpen: Double, at time: Double) -> Blink? {
         var state = tracks[track] ?? TrackState()
         defer { tracks[track] = state }
-        let level = Self.median(state.recent)
+        let level = Quantiles.median(state.recent) ?? 0
         var ended: Blink?
         if state.recent.count >= minimumSamples, level > 0 {
             if let since = state.closedSince {
@@ -63,12 +63,5 @@ public struct BlinkDetector: Sendable {
     /// Forgets a track that ended; a blink still open when the face left view is not reported.
     public mutating func end(track: Int) {
         tracks[track] = nil
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 }
