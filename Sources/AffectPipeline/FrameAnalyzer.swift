@@ -29,24 +29,25 @@ public final class FrameAnalyzer {
                       measurer: measures ? FaceMeasurer(catalog: catalog) : nil)
     }
 
-    /// Detects and classifies every face in `image`; coordinates are in source pixels.
-    public func analyze(_ image: Image) throws -> [FaceResult] {
+    /// Detects and classifies every face in `image`, and measures it when the analyzer has the landmark
+    /// stage and `measures` is on; coordinates are in source pixels.
+    public func analyze(_ image: Image, measures: Bool = true) throws -> [FaceResult] {
         let (candidates, detectTime) = try timed { try detector.detect(in: image) }
         lastDetectMilliseconds = detectTime
-        return try classifyInImagePixels(candidates, in: image)
+        return try classifyInImagePixels(candidates, in: image, measures: measures)
     }
 
     /// Classifies faces found earlier (tracked boxes, in source pixels), skipping detection: the
     /// load ladder's cheaper step when a stream's faces move little between frames.
-    public func classify(_ candidates: [FaceCandidate], in image: Image) throws -> [FaceResult] {
-        try classifyInImagePixels(candidates.map { $0.scaled(by: 1 / image.coordinateScale) }, in: image)
+    public func classify(_ candidates: [FaceCandidate], in image: Image, measures: Bool = true) throws -> [FaceResult] {
+        try classifyInImagePixels(candidates.map { $0.scaled(by: 1 / image.coordinateScale) }, in: image, measures: measures)
     }
 
-    private func classifyInImagePixels(_ candidates: [FaceCandidate], in image: Image) throws -> [FaceResult] {
+    private func classifyInImagePixels(_ candidates: [FaceCandidate], in image: Image, measures wanted: Bool) throws -> [FaceResult] {
         let (emotions, classifyTime) = try timed { try candidates.map { try classifier.classify($0, in: image) } }
         lastClassifyMilliseconds = classifyTime
         let (measures, measureTime) = try timed { () -> [FaceMeasures?] in
-            guard let measurer else { return candidates.map { _ in nil } }
+            guard let measurer, wanted else { return candidates.map { _ in nil } }
             return try candidates.map { try measurer.measures(of: $0, in: image) }
         }
         lastMeasureMilliseconds = measureTime

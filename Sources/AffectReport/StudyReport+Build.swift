@@ -197,7 +197,8 @@ extension StudyReport {
             let pooled = participants.values.map { $0.values.reduce(ContributorSeries.Cell(), +) }
             let summary = AudienceBin(timeMilliseconds: 0, cells: pooled)
             overall = Overall(expressions: summary.expressions, valence: summary.valence, arousal: summary.arousal,
-                              engagement: summary.engagement)
+                              engagement: summary.engagement, attention: summary.attention,
+                              measures: summary.measures.isEmpty ? nil : summary.measures)
         }
         return StimulusSection(stimulusId: stimulusID, name: stimulus?.name ?? stimulusID ?? "(no stimulus)", variant: stimulus?.variant,
                                participants: participants.count >= k ? participants.count : nil, overall: overall,
@@ -337,9 +338,16 @@ extension StudyReport {
                 + "with a 95% Student t interval, so the unit of every interval and test is the participant, not the frame.",
             "Valence and arousal place each expression on Russell's circumplex and take the probability-weighted mean "
                 + "(see the model card).",
-            "Engagement is the share of a participant's analysed frames with a detected face looking roughly at the "
-                + "camera (the nose within 0.35 inter-eye distances of the eyes' midpoint, about a 30° turn), averaged over "
-                + "participants.",
+            "Engagement is the share of a participant's analysed frames with an engaged face, averaged over "
+                + "participants. In studies that measure faces it is the attention curve: a face attends when its head "
+                + "(fitted to the face mesh) is turned less than \(Int(Attention.yawLimit))° sideways and "
+                + "\(Int(Attention.pitchLimit))° up or down and its eyes are open (eyes_open at least "
+                + "\(Attention.eyesOpenMinimum)). Otherwise a face counts when it looks roughly at the camera (the nose "
+                + "within 0.35 inter-eye distances of the eyes' midpoint, about a 30° turn).",
+            "Measures (studies that measure faces): head pose by fitting MediaPipe's face mesh to a generic 3-D face, "
+                + "gaze from the irises' position in the eyes added to it, eyes and mouth openness from landmark ratios, "
+                + "blinks per minute from each tracked face's eye openness (only seen at 15 or more analysed frames per "
+                + "second). Each is averaged per participant, then over participants.",
             "Bins with fewer than \(k) participants (the study's k) are withheld entirely, as are participant counts "
                 + "below k.",
             "Variants are compared on each participant's mean valence over the whole stimulus with Welch's t-test "
@@ -358,8 +366,9 @@ extension StudyReport {
             + "(FER2013); they are not measurements of emotion, and say nothing about any individual's inner state.",
         "The classifier's accuracy is about 65% on FER2013 test images and lower on faces unlike its training data "
             + "(lighting, pose, age, skin tone, occlusion); see the model card.",
-        "Engagement counts detected faces turned less than about 30° from the camera, judged from landmarks; "
-            + "it does not track gaze, and a face looking past the screen from straight ahead still counts.",
+        "Attention and engagement judge where a face is turned, not what the person looks at or thinks about: "
+            + "a face straight at the screen can be elsewhere in mind, and head pose from a generic 3-D face is off "
+            + "by a few degrees for any one person (steadily, so changes over time say more than levels).",
         "Small audiences give wide intervals; a non-significant difference is not evidence of no difference.",
     ]
 }

@@ -31,11 +31,13 @@ extension StudyReport {
         }
         for stimulus in stimuli {
             if let overall = stimulus.overall {
-                estimates("overall", stimulus, time: "", Self.measures(overall.expressions, overall.valence, overall.arousal, overall.engagement))
+                estimates("overall", stimulus, time: "", Self.measures(overall.expressions, overall.valence, overall.arousal, overall.engagement)
+                    + Self.faceMeasures(attention: overall.attention, measures: overall.measures ?? [:], blinkRate: nil))
             }
             for bin in stimulus.bins {
                 estimates("bin", stimulus, time: String(format: "%.0f", bin.timeMilliseconds),
-                          Self.measures(bin.expressions, bin.valence, bin.arousal, bin.engagement))
+                          Self.measures(bin.expressions, bin.valence, bin.arousal, bin.engagement)
+                            + Self.faceMeasures(attention: bin.attention, measures: bin.measures, blinkRate: bin.blinkRate))
             }
         }
         for comparison in comparisons {
@@ -68,6 +70,12 @@ extension StudyReport {
                          "", ""].joined(separator: ","))
         }
         return rows.joined(separator: "\n") + "\n"
+    }
+
+    /// The landmark stage's audience measures, for studies that measure faces.
+    static func faceMeasures(attention: Estimate?, measures: [String: Estimate], blinkRate: Estimate?) -> [(String, Estimate?)] {
+        [("attention", attention)] + MeasureSummary.Name.allCases.map { ($0.rawValue, measures[$0.rawValue]) }
+            + [("blink_rate", blinkRate)]
     }
 
     static func measures(_ expressions: [Estimate?], _ valence: Estimate?, _ arousal: Estimate?,

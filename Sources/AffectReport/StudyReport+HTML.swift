@@ -32,6 +32,8 @@ extension StudyReport {
             <div class="multiples" id="multiples-\(index)"></div>
             <svg class="chart" id="valence-\(index)"></svg>
             <svg class="chart" id="engagement-\(index)"></svg>
+            <svg class="chart" id="eyes-\(index)"></svg>
+            <svg class="chart" id="pose-\(index)"></svg>
             </section>
             """)
         }
@@ -70,6 +72,11 @@ extension StudyReport {
         return String(format: "<td data-value=\"%.6f\">%.\(digits)f%@</td>", estimate.mean, estimate.mean, interval)
     }
 
+    /// Whether any stimulus has the landmark stage's measures (the study measures faces).
+    private var measured: Bool {
+        stimuli.contains { $0.overall?.attention != nil || $0.bins.contains { $0.attention != nil } }
+    }
+
     private func summaryTable() -> String {
         var rows = ""
         for stimulus in stimuli {
@@ -79,13 +86,13 @@ extension StudyReport {
             }
             rows += "<tr data-stimulus=\"\(escape(stimulus.stimulusId ?? ""))\"><td>\(escape(stimulus.name))</td>"
                 + "<td>\(escape(stimulus.variant ?? "–"))</td><td>\(stimulus.participants.map(String.init) ?? "&lt; k")</td>"
-                + cell(overall?.valence) + cell(overall?.arousal) + cell(overall?.engagement)
+                + cell(overall?.valence) + cell(overall?.arousal) + cell(overall?.attention ?? overall?.engagement)
                 + "<td>\(top.map { escape($0.rawValue) } ?? "–")</td></tr>"
         }
         return """
         <section id="summary"><h2>Summary</h2>
         <table><thead><tr><th>stimulus</th><th>variant</th><th>participants</th><th>valence [95% CI]</th>
-        <th>arousal [95% CI]</th><th>engagement [95% CI]</th><th>strongest expression (not neutral)</th></tr></thead>
+        <th>arousal [95% CI]</th><th>\(measured ? "attention" : "engagement") [95% CI]</th><th>strongest expression (not neutral)</th></tr></thead>
         <tbody>\(rows)</tbody></table></section>
         """
     }
@@ -201,7 +208,8 @@ extension StudyReport {
         const bins = stimulus.bins;
         if (!bins.length) {
           // A withheld section has nothing to draw: its text says why.
-          document.querySelectorAll(`#expressions-${index}, #valence-${index}, #engagement-${index}`).forEach((svg) => svg.remove());
+          document.querySelectorAll(`#expressions-${index}, #valence-${index}, #engagement-${index}, #eyes-${index}, #pose-${index}`)
+            .forEach((svg) => svg.remove());
           return;
         }
         const series = chart.expressionSeries(bins, true);
@@ -217,9 +225,29 @@ extension StudyReport {
         }
         AffectChart.drawTimeline(document.getElementById("valence-" + index), chart.valenceSeries(bins, true),
           { title: "Valence (unpleasant −1 to pleasant +1)", yMin: -1, yMax: 1, yLabel: "valence", height: 200 });
-        AffectChart.drawTimeline(document.getElementById("engagement-" + index),
-          [Object.assign(chart.seriesOf("engagement", bins, (b) => b.engagement, true), { colour: "#1f3a5f" })],
-          { title: "Engagement (share of frames with a detected face)", yLabel: "share", height: 180 });
+        const measured = bins.some((b) => b.attention);
+        if (measured) {
+          // Faces were measured: engagement is the attention curve (facing the screen with open eyes).
+          AffectChart.drawTimeline(document.getElementById("engagement-" + index),
+            [Object.assign(chart.seriesOf("attention", bins, (b) => b.attention, true), { colour: "#1f3a5f" })],
+            { title: "Attention (share of frames facing the screen with open eyes; band: 95% interval)", yLabel: "share", height: 180 });
+          const m = (name) => (b) => (b.measures || {})[name];
+          AffectChart.drawTimeline(document.getElementById("eyes-" + index),
+            [Object.assign(chart.seriesOf("eyes open", bins, m("eyes_open"), true), { colour: "#0072B2" }),
+             Object.assign(chart.seriesOf("mouth open", bins, m("mouth_open"), false), { colour: "#D55E00" })],
+            { title: "Eyes and mouth open (0 closed to 1 open)", yLabel: "openness", height: 180 });
+          AffectChart.drawTimeline(document.getElementById("pose-" + index),
+            [Object.assign(chart.seriesOf("head yaw", bins, m("head_yaw"), false), { colour: "#009E73" }),
+             Object.assign(chart.seriesOf("head pitch", bins, m("head_pitch"), false), { colour: "#CC79A7" }),
+             Object.assign(chart.seriesOf("gaze yaw", bins, m("gaze_yaw"), false), { colour: "#009E73", dash: true }),
+             Object.assign(chart.seriesOf("gaze pitch", bins, m("gaze_pitch"), false), { colour: "#CC79A7", dash: true })],
+            { title: "Head and gaze direction (degrees; 0 is straight at the camera)", yMin: -45, yMax: 45, yLabel: "degrees", height: 200 });
+        } else {
+          AffectChart.drawTimeline(document.getElementById("engagement-" + index),
+            [Object.assign(chart.seriesOf("engagement", bins, (b) => b.engagement, true), { colour: "#1f3a5f" })],
+            { title: "Engagement (share of frames with a face looking roughly at the camera)", yLabel: "share", height: 180 });
+          document.querySelectorAll(`#eyes-${index}, #pose-${index}`).forEach((svg) => svg.remove());
+        }
       });
       report.comparisons.forEach((comparison, index) => {
         const svg = document.getElementById("comparison-" + index);

@@ -49,6 +49,9 @@ public struct StudyReport: Sendable, Codable {
         public var valence: Estimate?
         public var arousal: Estimate?
         public var engagement: Estimate?
+        /// With measured faces: the share of frames attending, and each measure's mean (``AudienceBin``).
+        public var attention: Estimate?
+        public var measures: [String: Estimate]?
     }
 
     /// One pair of a stimulus's variants, on valence (every pair when it has more than two).

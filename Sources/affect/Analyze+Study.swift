@@ -34,8 +34,16 @@ extension Analyze {
         let provenance = provenance(catalog: catalog, policy: policy)
         // Consent is checked when the session starts: without it nothing is stored and nothing analysed.
         let stimulus = self.stimulus
+        let measures = self.measures
         let writer = try Blocking.run {
             let store = try await database.open()
+            // What is measured is what participants were told: the study's setting decides, not the flag alone.
+            let definition = try await store.study(study).definition
+            if definition.measures != measures {
+                throw UsageError(message: definition.measures
+                    ? "study \(definition.name) measures faces (head pose, gaze, eyes, attention): add --measures"
+                    : "study \(definition.name) does not measure faces, and its notice does not say so: drop --measures")
+            }
             return try await SessionWriter(store: store, study: study, participant: participant, stimulus: stimulus,
                                            provenance: provenance, actor: actor)
         }

@@ -32,3 +32,13 @@ import Testing
         #expect(Self.blinks(early).isEmpty, "no level yet")
     }
 }
+
+@Suite struct BlinkDetectorSamplingTests {
+    /// At 5 analysed frames per second (200 ms apart) a blink cannot be told from a glance: none is reported.
+    @Test func sparseSamplesFindNoBlinks() {
+        var detector = BlinkDetector()
+        let series = Array(repeating: 1.0, count: 10) + [0.2, 1.0, 1.0, 0.1, 1.0]
+        let found = series.enumerated().compactMap { detector.observe(track: 1, eyesOpen: $1, at: Double($0) * 200) }
+        #expect(found.isEmpty)
+    }
+}

@@ -48,22 +48,24 @@ import Testing
     }
 
     func withServer(_ backend: TestDatabase.Backend = .sqlite, maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual,
-                    readout: Bool = false,
+                    readout: Bool = false, measures: Bool = false, k: Int = 5,
                     _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
         let database = try TestDatabase.make(backend)
         defer { database.drop() }
         let store = try await database.open()
-        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface),
+        let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface, measures: measures),
                                 catalog: try ModelCatalog(directory: TestEnvironment.modelsDirectory))
         try engine.start()
         defer { _ = engine.shutdown() }
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(),
                                      provenance: Provenance(models: ["test": "0"], configuration: ["detector": "blazeface"]),
+                                     measuredProvenance: Provenance(models: ["test": "0", "facemesh": "1"],
+                                                                    configuration: ["detector": "blazeface", "measures": "true"]),
                                      settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20),
                                      metrics: engine.metrics)
         let study = try await store.createStudy(
             StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode,
-                            windowMilliseconds: 1000, participantReadout: readout),
+                            kAnonymity: k, windowMilliseconds: 1000, participantReadout: readout, measures: measures),
             actor: "test")
         let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/cut.mp4"),
                                                    actor: "test")

@@ -13,7 +13,8 @@ struct EmotionReferenceTests {
         let python = TestEnvironment.packageRoot.appendingPathComponent(".venv-models/bin/python").path
         try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/bootstrap first")
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
-        let classifier = try EmotionClassifier(catalog: catalog)
+        // The network itself: one pass, raw probabilities (no flip averaging, no calibration).
+        let classifier = try EmotionClassifier(catalog: catalog, options: .init(flipAveraging: false, calibrated: false))
         let encoding = TensorEncoding(colour: .grey, scale: 2.0 / 255.0, offset: -1)
         var inputs: [[Float]] = []
         var engine: [EmotionDistribution] = []

@@ -29,21 +29,40 @@ public struct AudienceBin: Sendable, Codable {
     public var expressions: [AudienceEstimate?]
     public var valence: AudienceEstimate?
     public var arousal: AudienceEstimate?
-    /// Share of each contributor's analysed frames in the bin with a detected face, averaged.
+    /// Share of each contributor's analysed frames in the bin with an engaged face, averaged: the
+    /// attention curve where faces are measured (``Attention``), else faces looking roughly at the camera.
     public var engagement: AudienceEstimate?
+    /// Share of each contributor's analysed frames with an attending face, over contributors whose
+    /// faces were measured (studies with measures); nil otherwise.
+    public var attention: AudienceEstimate?
+    /// Per ``MeasureSummary/Name``: the mean over contributors of each one's mean (head pose and gaze in
+    /// degrees, eyes and mouth 0 to 1, geometry ratios); empty without measures.
+    public var measures: [String: AudienceEstimate]
+    /// Blinks per minute, over measured contributors. Blinks need about 15 analysed frames per second;
+    /// at lower rates most are missed and this reads low.
+    public var blinkRate: AudienceEstimate?
 
     enum CodingKeys: String, CodingKey {
-        case timeMilliseconds = "t_ms", n, expressions, valence, arousal, engagement
+        case timeMilliseconds = "t_ms", n, expressions, valence, arousal, engagement, attention, measures
+        case blinkRate = "blink_rate"
     }
 
     /// The audience of one bin from its contributors' cells.
-    public init(timeMilliseconds: Double, cells: [ContributorSeries.Cell]) {
+    /// - Parameter binMilliseconds: the bin's width, for blink rates; 0 (a summary pooled over many bins) gives none.
+    public init(timeMilliseconds: Double, cells: [ContributorSeries.Cell], binMilliseconds: Double = 0) {
         self.timeMilliseconds = timeMilliseconds
         n = cells.count
         expressions = Emotion.allCases.indices.map { slot in AudienceEstimate(cells.compactMap { $0.expression(slot) }, range: 0...1) }
         valence = AudienceEstimate(cells.compactMap(\.meanValence), range: -1...1)
         arousal = AudienceEstimate(cells.compactMap(\.meanArousal), range: -1...1)
         engagement = AudienceEstimate(cells.compactMap(\.engagement), range: 0...1)
+        attention = AudienceEstimate(cells.compactMap(\.attention), range: 0...1)
+        var measures: [String: AudienceEstimate] = [:]
+        for name in MeasureSummary.Name.allCases {
+            measures[name.rawValue] = AudienceEstimate(cells.compactMap { $0.measure(name) }, range: name.range)
+        }
+        self.measures = measures
+        blinkRate = AudienceEstimate(cells.compactMap { $0.blinkRate(binMilliseconds: binMilliseconds) }, range: 0...600)
     }
 
     /// Keeps only one expression's estimate (the others become nil).

@@ -41,7 +41,8 @@ public struct AudienceTimeline: Sendable {
                 suppressed += 1
                 continue
             }
-            bins.append(AudienceBin(timeMilliseconds: Double(index) * binMilliseconds, cells: cells))
+            bins.append(AudienceBin(timeMilliseconds: Double(index) * binMilliseconds, cells: cells,
+                                    binMilliseconds: binMilliseconds))
         }
         return (bins, suppressed)
     }

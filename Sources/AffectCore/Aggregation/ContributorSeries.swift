@@ -13,6 +13,10 @@ public struct ContributorSeries: Sendable {
         /// where the pose is unknown): fractions where a window spans several bins.
         var frames = 0.0
         var framesEngaged = 0.0
+        /// The landmark stage's measures of the cell's faces (whole windows for aggregate rows: a window's
+        /// means hold in each of its bins), and the blinks that ended in the bin (a window's spread).
+        var measures = MeasureSummary()
+        var blinks = 0.0
 
         public init() {}
     }
@@ -39,6 +43,10 @@ public struct ContributorSeries: Sendable {
             // Frames of different sessions must not collide: a participant may watch twice.
             faceFrames[bin(row.timeMilliseconds), default: []].insert(session << 32 | row.frame)
             if row.frontal != false { engagedFrames[bin(row.timeMilliseconds), default: []].insert(session << 32 | row.frame) }
+            if let measures = row.measures {
+                cells[bin(row.timeMilliseconds), default: Cell()].measures.add(measures, blink: row.blink)
+                if row.blink != nil { cells[bin(row.timeMilliseconds), default: Cell()].blinks += 1 }
+            }
         case .noFace(let row):
             cells[bin(row.timeMilliseconds), default: Cell()].frames += 1
         case .group(let row):
@@ -46,6 +54,10 @@ public struct ContributorSeries: Sendable {
             cells[index, default: Cell()].frames += 1
             if (row.frontalFaces ?? row.faces) > 0 { cells[index, default: Cell()].framesEngaged += 1 }
             if let emotions = row.emotions { add(emotions, bin: index) }
+            if let measures = row.measures {
+                cells[index, default: Cell()].measures = cells[index, default: Cell()].measures + measures
+                cells[index, default: Cell()].blinks += Double(measures.blinks)
+            }
         case .window(let row):
             // A window covers [start, end): its counts are spread evenly over its bins.
             let first = bin(row.startMilliseconds), last = max(first, bin(row.endMilliseconds - 1e-6))
@@ -54,6 +66,10 @@ public struct ContributorSeries: Sendable {
                 cells[index, default: Cell()].frames += Double(row.frames) * share
                 cells[index, default: Cell()].framesEngaged += Double(row.framesWithFrontalFace ?? row.framesWithFace) * share
                 if let emotions = row.emotions { add(emotions, bin: index) }
+                if let measures = row.measures {
+                    cells[index, default: Cell()].measures = cells[index, default: Cell()].measures + measures
+                    cells[index, default: Cell()].blinks += Double(measures.blinks) * share
+                }
             }
         case .moment:
             break
@@ -88,8 +104,17 @@ extension ContributorSeries.Cell {
     public func expression(_ slot: Int) -> Double? { counts[slot] > 0 ? sums[slot] / Double(counts[slot]) : nil }
     public var meanValence: Double? { emotionRecords > 0 ? valence / Double(emotionRecords) : nil }
     public var meanArousal: Double? { emotionRecords > 0 ? arousal / Double(emotionRecords) : nil }
-    /// The share of analysed frames with a face looking roughly at the camera.
+    /// The share of analysed frames with an engaged face: attending (``Attention``) where the study
+    /// measures faces, else looking roughly at the camera.
     public var engagement: Double? { frames > 0 ? min(1, framesEngaged / frames) : nil }
+    /// The share of analysed frames with an attending face; nil without measures.
+    public var attention: Double? { measures.faces > 0 ? engagement : nil }
+    /// The mean of one measure over the cell's measured faces.
+    public func measure(_ name: MeasureSummary.Name) -> Double? { measures.mean(name) }
+    /// Blinks per minute of the bin; nil without measures.
+    public func blinkRate(binMilliseconds: Double) -> Double? {
+        measures.faces > 0 && binMilliseconds > 0 ? blinks / (binMilliseconds / 60_000) : nil
+    }
 
     /// Two cells pooled, as if one.
     public static func + (lhs: Self, rhs: Self) -> Self {
@@ -103,6 +128,8 @@ extension ContributorSeries.Cell {
         sum.emotionRecords += rhs.emotionRecords
         sum.frames += rhs.frames
         sum.framesEngaged += rhs.framesEngaged
+        sum.measures = sum.measures + rhs.measures
+        sum.blinks += rhs.blinks
         return sum
     }
 }

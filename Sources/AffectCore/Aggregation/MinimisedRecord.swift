@@ -26,15 +26,23 @@ public struct FaceRow: Sendable, Hashable, Codable {
     /// Ephemeral, pseudonymous track id (with tracking on).
     public var track: Int?
     public var emotions: ReportedEmotions
-    /// Whether the face looked roughly at the camera (``HeadPose``); nil when unknown.
+    /// Whether the face counts as engaged: attending (``Attention``) when the study measures faces,
+    /// otherwise looking roughly at the camera (``HeadPose``); nil when unknown.
     public var frontal: Bool?
+    /// The landmark stage's measures, for studies that ask for them.
+    public var measures: FaceMeasures?
+    /// The blink that ended at this frame, for tracked faces with measures.
+    public var blink: Blink?
 
-    public init(frame: Int, timeMilliseconds: Double, track: Int?, emotions: ReportedEmotions, frontal: Bool? = nil) {
+    public init(frame: Int, timeMilliseconds: Double, track: Int?, emotions: ReportedEmotions, frontal: Bool? = nil,
+                measures: FaceMeasures? = nil, blink: Blink? = nil) {
         self.frame = frame
         self.timeMilliseconds = timeMilliseconds
         self.track = track
         self.emotions = emotions
         self.frontal = frontal
+        self.measures = measures
+        self.blink = blink
     }
 }
 
@@ -61,13 +69,17 @@ public struct GroupFrameRow: Sendable, Hashable, Codable {
     public var frontalFaces: Int?
     /// The mean over the frame's faces; nil when there was none.
     public var emotions: ReportedEmotions?
+    /// The frame's faces' measures pooled, for studies that measure faces.
+    public var measures: MeasureSummary?
 
-    public init(frame: Int, timeMilliseconds: Double, faces: Int, frontalFaces: Int? = nil, emotions: ReportedEmotions?) {
+    public init(frame: Int, timeMilliseconds: Double, faces: Int, frontalFaces: Int? = nil, emotions: ReportedEmotions?,
+                measures: MeasureSummary? = nil) {
         self.frame = frame
         self.timeMilliseconds = timeMilliseconds
         self.faces = faces
         self.frontalFaces = frontalFaces
         self.emotions = emotions
+        self.measures = measures
     }
 }
 
@@ -83,9 +95,12 @@ public struct WindowAggregateRow: Sendable, Hashable, Codable {
     public var framesWithFrontalFace: Int?
     /// Mean over every face in every frame of the window; nil when there was none.
     public var emotions: ReportedEmotions?
+    /// Every measured face of the window pooled, for studies that measure faces.
+    public var measures: MeasureSummary?
 
     public init(startMilliseconds: Double, endMilliseconds: Double, frames: Int, framesWithFace: Int,
-                framesWithFrontalFace: Int? = nil, emotions: ReportedEmotions?) {
+                framesWithFrontalFace: Int? = nil, emotions: ReportedEmotions?, measures: MeasureSummary? = nil) {
+        self.measures = measures
         self.startMilliseconds = startMilliseconds
         self.endMilliseconds = endMilliseconds
         self.frames = frames

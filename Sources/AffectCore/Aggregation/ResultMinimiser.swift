@@ -16,6 +16,7 @@ public struct ResultMinimiser: Sendable {
         var framesWithFrontalFace = 0
         var faces = 0
         var sums = [Double](repeating: 0, count: Emotion.allCases.count)
+        var measures: MeasureSummary?
     }
 
     public init(mode: ProcessingMode, excluded: Set<Emotion> = [],
@@ -35,7 +36,7 @@ public struct ResultMinimiser: Sendable {
             return result.faces.compactMap { face in
                 ReportedEmotions(face.emotions, excluding: excluded).map {
                     .face(FaceRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds, track: face.track, emotions: $0,
-                                  frontal: HeadPose.isRoughlyFrontal(face.landmarks)))
+                                  frontal: Self.engaged(face), measures: face.measures, blink: face.blink))
                 }
             }
         case .group:
@@ -43,7 +44,8 @@ public struct ResultMinimiser: Sendable {
             return [.group(GroupFrameRow(frame: result.frame, timeMilliseconds: result.timeMilliseconds,
                                          faces: result.faces.count,
                                          frontalFaces: result.faces.filter(Self.looksAtCamera).count,
-                                         emotions: pooled.flatMap { ReportedEmotions($0, excluding: excluded) }))]
+                                         emotions: pooled.flatMap { ReportedEmotions($0, excluding: excluded) },
+                                         measures: Self.summary(result.faces)))]
         case .aggregate:
             var emitted: [MinimisedRecord] = []
             // Windows sit on a fixed grid from time 0, so sessions line up window by window.
@@ -60,14 +62,28 @@ public struct ResultMinimiser: Sendable {
                 sums.faces += 1
                 for emotion in Emotion.allCases { sums.sums[emotion.index] += face.emotions[emotion] }
             }
+            if let summary = Self.summary(result.faces) { sums.measures = (sums.measures ?? MeasureSummary()) + summary }
             window = sums
             return emitted
         }
     }
 
-    /// Engagement counts a face unless its landmarks show it turned away: an unknown pose counts.
+    /// Engagement counts a face unless it shows it is not engaged: with measures, a face that is not
+    /// attending (``Attention``); without, one whose landmarks show it turned away. An unknown pose counts.
     static func looksAtCamera(_ face: FaceResult) -> Bool {
-        HeadPose.isRoughlyFrontal(face.landmarks) != false
+        engaged(face) != false
+    }
+
+    /// Attending, when the face was measured; else roughly frontal (``HeadPose``); nil when unknown.
+    static func engaged(_ face: FaceResult) -> Bool? {
+        face.measures.map(\.attending) ?? HeadPose.isRoughlyFrontal(face.landmarks)
+    }
+
+    /// The measured faces of a frame pooled; nil when none was measured.
+    static func summary(_ faces: [FaceResult]) -> MeasureSummary? {
+        var summary = MeasureSummary()
+        for face in faces { if let measures = face.measures { summary.add(measures, blink: face.blink) } }
+        return summary.faces > 0 ? summary : nil
     }
 
     /// The record to store for a closed moment, if any.
@@ -92,6 +108,6 @@ public struct ResultMinimiser: Sendable {
         return WindowAggregateRow(startMilliseconds: sums.start, endMilliseconds: sums.start + windowMilliseconds,
                                   frames: sums.frames, framesWithFace: sums.framesWithFace,
                                   framesWithFrontalFace: sums.framesWithFrontalFace,
-                                  emotions: mean.flatMap { ReportedEmotions($0, excluding: excluded) })
+                                  emotions: mean.flatMap { ReportedEmotions($0, excluding: excluded) }, measures: sums.measures)
     }
 }

@@ -31,12 +31,17 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     /// The study's total differential-privacy budget (ε) for segment releases; nil for none. Every
     /// noised release spends part of it, and releases stop when it is spent.
     public var privacyBudget: Double?
+    /// Whether faces are measured besides their expressions: head pose, gaze, eyes, mouth, blinks and
+    /// attention (the landmark stage). Off unless the study asks; the notice says so when on.
+    public var measures: Bool
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
                 kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
                 windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
-                onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false, privacyBudget: Double? = nil) {
+                onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false, privacyBudget: Double? = nil,
+                measures: Bool = false) {
+        self.measures = measures
         self.name = name
         self.purpose = purpose
         self.context = context

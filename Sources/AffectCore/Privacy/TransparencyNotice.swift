@@ -28,6 +28,11 @@ public enum TransparencyNotice {
             let names = Emotion.allCases.filter(study.excludedEmotions.contains).map(\.rawValue).joined(separator: ", ")
             lines.append("Never measured in this study: \(names).")
         }
+        if study.measures {
+            lines.append("This study also estimates where your head and eyes point, how open your eyes and mouth are, "
+                + "when you blink, and whether you are facing the screen (attention). These are estimates from the "
+                + "picture too, kept as the study's mode allows.")
+        }
         if study.participantReadout {
             lines.append("While you take part, you can see the estimates made from your own face.")
         }

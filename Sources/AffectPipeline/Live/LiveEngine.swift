@@ -43,7 +43,7 @@ public final class LiveEngine: @unchecked Sendable {
         /// no result for `starvationMilliseconds` (so no stream ever goes without results).
         public var maximumWaitMilliseconds: Double
         public var starvationMilliseconds: Double
-        /// Run the landmark stage on every face (head pose, gaze, eyes, mouth, attention).
+        /// Build the landmark stage on every worker, for streams that ask for it (``Stream/measures``).
         public var measures: Bool
 
         public init(workers: Int, detector: DetectorKind = .blazeface, classifier: EmotionClassifier.Options = .init(),
@@ -81,6 +81,8 @@ public final class LiveEngine: @unchecked Sendable {
         /// Defaults to `name`. A server with a stream per participant session uses one label for all of
         /// them: series per session would grow without bound and put session ids in `/metrics`.
         public var metricsLabel: String?
+        /// Run the landmark stage on this stream's faces (the engine needs ``Configuration/measures``).
+        public var measures = false
 
         public init(name: String, source: any FrameSource, policy: SamplingPolicy, tracking: Bool = false,
                     realtime: Bool = false, sink: @escaping @Sendable (FrameResult) -> Void = { _ in },
@@ -558,9 +560,9 @@ public final class LiveEngine: @unchecked Sendable {
                 state.lock.unlock()
                 var faces: [FaceResult]
                 if reuse {
-                    faces = try analyzer.classify(previous, in: job.image)
+                    faces = try analyzer.classify(previous, in: job.image, measures: record.stream.measures)
                 } else {
-                    faces = try analyzer.analyze(job.image)
+                    faces = try analyzer.analyze(job.image, measures: record.stream.measures)
                 }
                 var result = FrameResult(frame: job.stamp.index, timeMilliseconds: job.stamp.timeMilliseconds, faces: faces)
                 state.lock.lock()

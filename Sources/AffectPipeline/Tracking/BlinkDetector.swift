@@ -8,11 +8,14 @@ import AffectCore
 /// keeps one blink from counting twice while the lids move). A closure longer than
 /// `maximumDurationMilliseconds` is eyes kept shut, not a blink, and is not reported. Blinks last
 /// 100-400 ms, so they need about 15 or more analysed frames per second (`--every-frame` on a 25 fps
-/// video); at lower rates most go unseen.
+/// video): samples more than `maximumGapMilliseconds` apart find none, rather than counting a
+/// closure the eyes may have opened from in between.
 public struct BlinkDetector: Sendable {
     public var closeRatio: Double
     public var reopenRatio: Double
     public var maximumDurationMilliseconds: Double
+    /// Samples further apart than this cannot see a blink: a closure across such a gap is dropped.
+    public var maximumGapMilliseconds: Double
     /// Samples kept for the track's level, and how many it needs before judging.
     public var levelSamples: Int
     public var minimumSamples: Int
@@ -20,12 +23,14 @@ public struct BlinkDetector: Sendable {
     private struct TrackState: Sendable {
         var recent: [Double] = []
         var closedSince: Double?
+        var lastTime: Double?
     }
 
     private var tracks: [Int: TrackState] = [:]
 
     public init(closeRatio: Double = 0.7, reopenRatio: Double = 0.85, maximumDurationMilliseconds: Double = 1000,
-                levelSamples: Int = 50, minimumSamples: Int = 5) {
+                maximumGapMilliseconds: Double = 100, levelSamples: Int = 50, minimumSamples: Int = 5) {
+        self.maximumGapMilliseconds = maximumGapMilliseconds
         self.closeRatio = closeRatio
         self.reopenRatio = reopenRatio
         self.maximumDurationMilliseconds = maximumDurationMilliseconds
@@ -37,6 +42,8 @@ public struct BlinkDetector: Sendable {
     public mutating func observe(track: Int, eyesOpen: Double, at time: Double) -> Blink? {
         var state = tracks[track] ?? TrackState()
         defer { tracks[track] = state }
+        if let last = state.lastTime, time - last > maximumGapMilliseconds { state.closedSince = nil }
+        state.lastTime = time
         let level = Quantiles.median(state.recent) ?? 0
         var ended: Blink?
         if state.recent.count >= minimumSamples, level > 0 {

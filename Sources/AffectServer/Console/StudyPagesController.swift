@@ -43,6 +43,7 @@ struct StudyPagesController {
         var k = "5"
         var budget = ""
         var readout = false
+        var measures = false
         var message: String?
         var notice: String?
     }
@@ -253,7 +254,8 @@ struct StudyPagesController {
         return StudyDefinition(name: form["name"] ?? "", purpose: form["purpose"] ?? "", context: context, exemption: exemption,
                                mode: mode, retentionDays: retention, kAnonymity: k, excludedEmotions: excluded,
                                onWithdrawal: WithdrawalPolicy(rawValue: form["withdrawal"] ?? "") ?? .delete,
-                               participantReadout: form["readout"] == "on", privacyBudget: budget)
+                               participantReadout: form["readout"] == "on", privacyBudget: budget,
+                               measures: form["measures"] == "on")
     }
 
     static func newStudyPage(_ form: FormFields) -> NewStudyPage {
@@ -280,6 +282,7 @@ struct StudyPagesController {
         page.k = form["k"] ?? "5"
         page.budget = form["budget"] ?? ""
         page.readout = form["readout"] == "on"
+        page.measures = form["measures"] == "on"
         return page
     }
 }

@@ -22,6 +22,7 @@ struct StudiesController {
         var onWithdrawal: WithdrawalPolicy?
         var participantReadout: Bool?
         var privacyBudget: Double?
+        var measures: Bool?
     }
 
     func addRoutes(to group: Routes) {
@@ -33,7 +34,8 @@ struct StudiesController {
                 mode: body.mode ?? .individual, retentionDays: body.retentionDays ?? 30, kAnonymity: body.k ?? 5,
                 excludedEmotions: try InputRules.expressions(body.excludedEmotions ?? [], field: "excluded_emotions"), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
-                participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget)
+                participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget,
+                measures: body.measures ?? false)
             let study = try await store.createStudy(definition, owner: principal.role == .admin ? nil : principal.id,
                                                     actor: principal.actor)
             return EditedResponse(status: .created, response: study)

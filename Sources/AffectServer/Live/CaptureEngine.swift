@@ -12,13 +12,17 @@ public enum CaptureEngine {
     public static func start(catalog: ModelCatalog, workers: Int, detector: DetectorKind, settings: CaptureService.Settings,
                              store: PrivacyStore, metrics: LiveMetrics, logger: Logger = Logger(label: "affect.capture"),
                              log: @escaping @Sendable (String) -> Void) throws -> (CaptureService, LiveEngine) {
-        let engine = LiveEngine(configuration: .init(workers: workers, detector: detector), catalog: catalog, metrics: metrics,
-                                log: log)
+        // Every worker holds the landmark stage; it runs only for the streams of studies that measure faces.
+        let engine = LiveEngine(configuration: .init(workers: workers, detector: detector, measures: true), catalog: catalog,
+                                metrics: metrics, log: log)
         try engine.start()
         // Captures run tracked (CaptureService asks for it), so smoothing is part of every score's provenance.
         let provenance = Provenance.of(catalog: catalog, detector: detector, policy: settings.policy, classifier: .init(),
                                        tracking: true, halfLifeMilliseconds: 500)
+        let measured = Provenance.of(catalog: catalog, detector: detector, policy: settings.policy, classifier: .init(),
+                                     tracking: true, halfLifeMilliseconds: 500, measures: true)
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(), provenance: provenance,
+                                     measuredProvenance: measured,
                                      settings: settings, metrics: metrics, logger: logger)
         return (capture, engine)
     }

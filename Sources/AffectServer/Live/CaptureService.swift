@@ -46,6 +46,8 @@ public final class CaptureService: Sendable {
     let feed: LiveFeed
     private let engine: LiveEngine?
     private let provenance: Provenance
+    /// The provenance of sessions of studies that measure faces (the landmark models too).
+    private let measuredProvenance: Provenance
     private let metrics: LiveMetrics?
     private let logger: Logger
     /// The captures this server runs, by session id, and the sessions being set up, behind one lock.
@@ -64,13 +66,16 @@ public final class CaptureService: Sendable {
     /// - Parameters:
     ///   - engine: a started engine; nil when the server has no models, and captures are then refused.
     ///   - provenance: the models and settings the engine scores with, recorded with every session.
+    ///   - measuredProvenance: the same for studies that measure faces; `provenance` when nil.
     public init(engine: LiveEngine?, store: PrivacyStore, feed: LiveFeed, provenance: Provenance,
+                measuredProvenance: Provenance? = nil,
                 settings: Settings = Settings(), metrics: LiveMetrics? = nil, logger: Logger = Logger(label: "affect.capture")) {
         self.engine = engine
         self.metrics = metrics
         self.store = store
         self.feed = feed
         self.provenance = provenance
+        self.measuredProvenance = measuredProvenance ?? provenance
         self.settings = settings
         self.logger = logger
     }
@@ -94,7 +99,10 @@ public final class CaptureService: Sendable {
     func begin(secret: String) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         try checkAvailable()
-        let started = try await store.startSession(throughInvitation: secret, provenance: provenance, owner: ownerID)
+        let (plain, measured) = (provenance, measuredProvenance)
+        let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { study in
+            study.definition.measures ? measured : plain
+        }
         let (session, link) = (started.session, started.link)
         // Its lease is renewed from now on, not only once the capture runs: on a loaded server the
         // steps below can take longer than a lease.
@@ -124,6 +132,7 @@ public final class CaptureService: Sendable {
             continuation.yield(.ended(error))
         }
         stream.metricsLabel = "participants"
+        stream.measures = link.study.definition.measures
         let id = engine.add(stream)
         let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
                                      outputContinuation: continuation, engine: engine, feed: feed, logger: logger,

@@ -209,30 +209,35 @@ extension PrivacyStore {
         let marks = Array(repeating: "?", count: 7).joined(separator: ", ")
         switch record {
         case .face(let row):
+            let measures = try row.measures.map { try StoredMeasures.encode(FaceMeasuresColumn(measures: $0, blink: row.blink)) }
             try await transaction.execute(
-                "INSERT INTO face_results (session_id, frame, time_ms, track, frontal, \(Schema.emotionColumns)) VALUES (?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING",
+                """
+                INSERT INTO face_results (session_id, frame, time_ms, track, frontal, measures, \(Schema.emotionColumns))
+                VALUES (?, ?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
+                """,
                 [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.track),
-                 SQLValue(row.frontal.map { $0 ? 1 : 0 })] + values(row.emotions))
+                 SQLValue(row.frontal.map { $0 ? 1 : 0 }), SQLValue(measures)] + values(row.emotions))
         case .noFace(let row):
             try await transaction.execute("INSERT INTO faceless_frames (session_id, frame, time_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                                           [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds)])
         case .group(let row):
             try await transaction.execute(
                 """
-                INSERT INTO group_frames (session_id, frame, time_ms, faces, frontal_faces, \(Schema.emotionColumns))
-                VALUES (?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
+                INSERT INTO group_frames (session_id, frame, time_ms, faces, frontal_faces, measures, \(Schema.emotionColumns))
+                VALUES (?, ?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
                 """,
-                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.faces), SQLValue(row.frontalFaces)]
-                    + values(row.emotions))
+                [.text(session), SQLValue(row.frame), .real(row.timeMilliseconds), SQLValue(row.faces), SQLValue(row.frontalFaces),
+                 SQLValue(try row.measures.map(StoredMeasures.encode))] + values(row.emotions))
         case .window(let row):
             try await transaction.execute(
                 """
                 INSERT INTO window_aggregates (session_id, start_ms, end_ms, frames, frames_with_face, frames_with_frontal_face,
-                    \(Schema.emotionColumns))
-                VALUES (?, ?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
+                    measures, \(Schema.emotionColumns))
+                VALUES (?, ?, ?, ?, ?, ?, ?, \(marks)) ON CONFLICT DO NOTHING
                 """,
                 [.text(session), .real(row.startMilliseconds), .real(row.endMilliseconds), SQLValue(row.frames),
-                 SQLValue(row.framesWithFace), SQLValue(row.framesWithFrontalFace)] + values(row.emotions))
+                 SQLValue(row.framesWithFace), SQLValue(row.framesWithFrontalFace),
+                 SQLValue(try row.measures.map(StoredMeasures.encode))] + values(row.emotions))
         case .moment(let moment):
             try await transaction.execute(
                 "INSERT INTO moments (session_id, track, emotion, onset_ms, peak_ms, peak, end_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -250,9 +255,11 @@ extension PrivacyStore {
         }
         var records: [MinimisedRecord] = []
         for row in try await transaction.query("SELECT * FROM face_results WHERE session_id = ?" + past("time_ms") + " ORDER BY frame, track", bindings) {
+            let measured = try row["measures"].string.map { try StoredMeasures.decode(FaceMeasuresColumn.self, $0) }
             records.append(.face(FaceRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
                                          track: row["track"].int, emotions: try emotions(row).orThrow(column: "angry"),
-                                         frontal: row["frontal"].int64.map { $0 != 0 })))
+                                         frontal: row["frontal"].int64.map { $0 != 0 }, measures: measured?.measures,
+                                         blink: measured?.blink)))
         }
         for row in try await transaction.query("SELECT * FROM faceless_frames WHERE session_id = ?" + past("time_ms") + " ORDER BY frame", bindings) {
             records.append(.noFace(FacelessFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"))))
@@ -260,14 +267,16 @@ extension PrivacyStore {
         for row in try await transaction.query("SELECT * FROM group_frames WHERE session_id = ?" + past("time_ms") + " ORDER BY frame", bindings) {
             records.append(.group(GroupFrameRow(frame: Int(try row.integer("frame")), timeMilliseconds: try row.real("time_ms"),
                                                 faces: Int(try row.integer("faces")), frontalFaces: row["frontal_faces"].int,
-                                                emotions: emotions(row))))
+                                                emotions: emotions(row),
+                                                measures: try row["measures"].string.map { try StoredMeasures.decode(MeasureSummary.self, $0) })))
         }
         for row in try await transaction.query("SELECT * FROM window_aggregates WHERE session_id = ?" + past("end_ms") + " ORDER BY start_ms", bindings) {
             records.append(.window(WindowAggregateRow(
                 startMilliseconds: try row.real("start_ms"), endMilliseconds: try row.real("end_ms"),
                 frames: Int(try row.integer("frames")), framesWithFace: Int(try row.integer("frames_with_face")),
                 framesWithFrontalFace: row["frames_with_frontal_face"].int,
-                emotions: emotions(row))))
+                emotions: emotions(row),
+                measures: try row["measures"].string.map { try StoredMeasures.decode(MeasureSummary.self, $0) })))
         }
         for row in try await transaction.query("SELECT * FROM moments WHERE session_id = ?" + past("onset_ms") + " ORDER BY onset_ms", bindings) {
             records.append(.moment(Moment(

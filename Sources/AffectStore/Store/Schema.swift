@@ -260,6 +260,15 @@ enum Schema {
             // A participant link revoked by its researcher (its expiry is brought forward to that moment too).
             "ALTER TABLE invitations ADD COLUMN revoked_at BIGINT",
         ]),
+        (21, [
+            // Studies that measure faces (head pose, gaze, eyes, mouth, attention: the landmark stage), and
+            // what each mode keeps of it as JSON: a face's measures and blink (individual), or the measured
+            // faces pooled as sums (group frames, windows). NULL where nothing was measured.
+            "ALTER TABLE studies ADD COLUMN measures BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE face_results ADD COLUMN measures TEXT",
+            "ALTER TABLE group_frames ADD COLUMN measures TEXT",
+            "ALTER TABLE window_aggregates ADD COLUMN measures TEXT",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -68,6 +68,8 @@ struct StudyCommand: AsyncParsableCommand {
         var onWithdrawal: WithdrawalPolicy = .delete
         @Flag(help: "Let participants see their own results live on the capture page (only what the mode stores).")
         var participantReadout = false
+        @Flag(help: "Also measure head pose, gaze, eyes, mouth, blinks and attention (the landmark stage; the notice says so).")
+        var measures = false
         @Option(help: ArgumentHelp("Total differential-privacy budget ε for segment comparisons; each release spends part of it.",
                                    valueName: "ε"))
         var privacyBudget: Double?
@@ -79,7 +81,7 @@ struct StudyCommand: AsyncParsableCommand {
                     name: name, purpose: purpose, context: context, exemption: exemption, mode: mode,
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
                     windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal,
-                    participantReadout: participantReadout, privacyBudget: privacyBudget)
+                    participantReadout: participantReadout, privacyBudget: privacyBudget, measures: measures)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()

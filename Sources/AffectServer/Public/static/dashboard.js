@@ -94,6 +94,15 @@ function draw() {
   AffectChart.drawTimeline($("audience-chart"), AffectChart.expressionSeries(audience),
     { title: `Audience of ${selected.status.stimulus || "sessions without a stimulus"}: mean over up to ${sessionsBehind} session(s)`,
       yLabel: "mean probability" });
+  // Studies that measure faces: the audience attention curve (share facing the screen with open eyes).
+  const attending = audience.some((p) => p.attention);
+  $("audience-attention").classList.toggle("hidden", !attending);
+  if (attending) {
+    AffectChart.drawTimeline($("audience-attention"),
+      [Object.assign(AffectChart.seriesOf("attention", audience, (p) => p.attention, true), { colour: "#1f3a5f" })],
+      { title: "Audience attention (share of frames facing the screen with open eyes; band: 95% interval)",
+        yLabel: "share", height: 180 });
+  }
 }
 
 // The page is inside the console: the stream is read with the console's sign-in (its cookie), so
