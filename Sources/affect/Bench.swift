@@ -15,7 +15,8 @@ struct Bench: ParsableCommand {
         analyse in parallel. Stage times are medians per frame, in milliseconds; \
         fps is end to end (frames / wall time).
 
-        JSON keys: fps, decode_ms, detect_ms, classify_ms, frames, faces, threads, detector.
+        JSON keys: fps, decode_ms, detect_ms, classify_ms, measure_ms (with --measures: the \
+        landmark stage per frame), frames, faces, threads, detector.
 
         With --streams N it runs N concurrent live streams for --duration seconds \
         through the live engine instead: by default each stream decodes INPUT in real \
@@ -48,6 +49,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Output format: json or text.")
     var format: TextOrJSON = .text
+
+    @Flag(help: "Also run the landmark stage (head pose, gaze, eyes, attention) on every face and time it.")
+    var measures = false
 
     @Option(help: "Run this many concurrent live streams (live benchmark).")
     var streams: Int?
@@ -103,6 +107,7 @@ struct Bench: ParsableCommand {
         var decodeMilliseconds: Double
         var detectMilliseconds: Double
         var classifyMilliseconds: Double
+        var measureMilliseconds: Double?
         var frames: Int
         var faces: Int
         var threads: Int
@@ -114,6 +119,7 @@ struct Bench: ParsableCommand {
             case decodeMilliseconds = "decode_ms"
             case detectMilliseconds = "detect_ms"
             case classifyMilliseconds = "classify_ms"
+            case measureMilliseconds = "measure_ms"
         }
     }
 
@@ -134,13 +140,14 @@ struct Bench: ParsableCommand {
             let timings = StageTimings()
             let start = ContinuousClock.now
             if threads == 1 {
-                let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector)
+                let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, measures: measures)
                 while true {
                     let (image, decode) = try timed { try Self.nextImage(of: source) }
                     guard let image else { break }
                     let faces = try analyzer.analyze(image)
                     timings.record(decode: decode, detect: analyzer.lastDetectMilliseconds,
-                                   classify: analyzer.lastClassifyMilliseconds, faces: faces.count)
+                                   classify: analyzer.lastClassifyMilliseconds,
+                                   measure: measures ? analyzer.lastMeasureMilliseconds : nil, faces: faces.count)
                     Console.progress("bench", done: timings.frames, total: source.declaredFrameCount)
                 }
             } else {
@@ -155,10 +162,12 @@ struct Bench: ParsableCommand {
                 try JSONOutput.print(report)
             case .text:
                 print(String(format: "%@: %d frames, %d faces, %d thread(s), %@\n"
-                             + "decode %.2f ms  detect %.2f ms  classify %.2f ms (medians per frame)\n"
+                             + "decode %.2f ms  detect %.2f ms  classify %.2f ms%@ (medians per frame)\n"
                              + "end to end %.1f frames/s", input as NSString, report.frames, report.faces,
                              report.threads, report.detector as NSString, report.decodeMilliseconds,
-                             report.detectMilliseconds, report.classifyMilliseconds, report.fps))
+                             report.detectMilliseconds, report.classifyMilliseconds,
+                             (report.measureMilliseconds.map { String(format: "  measure %.2f ms", $0) } ?? "") as NSString,
+                             report.fps))
             }
         }
     }
@@ -226,17 +235,18 @@ struct Bench: ParsableCommand {
         let queue = BoundedQueue<Image>(capacity: threads * 2)
         let failures = FailureSlot()
         let group = DispatchGroup()
-        let kind = detector
+        let kind = detector, measuring = measures
         for _ in 0..<threads {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
                 do {
-                    let analyzer = try FrameAnalyzer(catalog: catalog, detector: kind)
+                    let analyzer = try FrameAnalyzer(catalog: catalog, detector: kind, measures: measuring)
                     while let image = queue.pop() {
                         let faces = try analyzer.analyze(image)
                         timings.record(decode: nil, detect: analyzer.lastDetectMilliseconds,
-                                       classify: analyzer.lastClassifyMilliseconds, faces: faces.count)
+                                       classify: analyzer.lastClassifyMilliseconds,
+                                       measure: measuring ? analyzer.lastMeasureMilliseconds : nil, faces: faces.count)
                     }
                 } catch {
                     failures.set(error)
@@ -268,6 +278,7 @@ final class StageTimings: @unchecked Sendable {
     private var decode: [Double] = []
     private var detect: [Double] = []
     private var classify: [Double] = []
+    private var measure: [Double] = []
     private var faceCount = 0
 
     var frames: Int { lock.withLock { detect.count } }
@@ -276,9 +287,10 @@ final class StageTimings: @unchecked Sendable {
         lock.withLock { decode.append(milliseconds) }
     }
 
-    func record(decode: Double?, detect: Double, classify: Double, faces: Int) {
+    func record(decode: Double?, detect: Double, classify: Double, measure: Double? = nil, faces: Int) {
         lock.withLock {
             if let decode { self.decode.append(decode) }
+            if let measure { self.measure.append(measure) }
             self.detect.append(detect)
             self.classify.append(classify)
             faceCount += faces
@@ -291,6 +303,7 @@ final class StageTimings: @unchecked Sendable {
                          decodeMilliseconds: Quantiles.median(decode) ?? 0,
                          detectMilliseconds: Quantiles.median(detect) ?? 0,
                          classifyMilliseconds: Quantiles.median(classify) ?? 0,
+                         measureMilliseconds: Quantiles.median(measure),
                          frames: detect.count, faces: faceCount, threads: threads, detector: detector, input: input)
         }
     }

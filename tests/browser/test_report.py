@@ -143,6 +143,47 @@ class ReportInTheBrowser(unittest.TestCase):
         finally:
             driver.quit()
 
+    def test_one_video_report_with_measures_draws_attention(self):
+        """`affect analyze --measures --report`: the attention curve, eyes and head charts in the browser,
+        and the attention shown equal to the embedded JSON's."""
+        html_path = os.path.join(self.work, "measured.html")
+        result = subprocess.run([AFFECT, "analyze", CLIPS[0], "--measures", "--track", "--fps", "10", "--detector", "blazeface",
+                                 "--report", html_path, "--output", os.path.join(self.work, "measured.jsonl")],
+                                capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(os.path.join(self.work, "measured.jsonl")) as lines:
+            faces = [face for line in lines for face in json.loads(line)["faces"]]
+        self.assertTrue(faces and all("head_pose" in f and "attending" in f for f in faces), "every face measured")
+
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1400"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+        try:
+            driver.get("file://" + html_path)
+            self.assertEqual(driver.execute_script("return document.body.dataset.rendered"), "true", "the charts script ran")
+            os.makedirs(SCREENSHOTS, exist_ok=True)
+            driver.set_window_size(1100, driver.execute_script("return document.body.scrollHeight") + 50)
+            driver.save_screenshot(os.path.join(SCREENSHOTS, "report-measures.png"))
+            report = json.loads(driver.execute_script("return document.getElementById('report-data').textContent"))
+            overall = report["stimuli"][0]["overall"]
+            self.assertIn("attention", overall)
+            self.assertIn("Attention", driver.find_element(By.CSS_SELECTOR, "#engagement-0 .chart-title").text)
+            for chart in ("#engagement-0", "#eyes-0", "#pose-0"):
+                lines = driver.find_elements(By.CSS_SELECTOR, chart + " path.line")
+                self.assertTrue(any(len(line.get_attribute("d")) > 50 for line in lines), chart + " has a drawn line")
+            header = [th.text for th in driver.find_elements(By.CSS_SELECTOR, "#summary thead th")]
+            self.assertIn("attention [95% CI]", header)
+            shown = driver.find_elements(By.CSS_SELECTOR, "#summary tbody tr td[data-value]")[2]
+            self.assertAlmostEqual(float(shown.get_attribute("data-value")), overall["attention"]["mean"], places=6)
+        finally:
+            driver.quit()
+
 
 if __name__ == "__main__":
     unittest.main()
