@@ -160,14 +160,17 @@ class ConsoleEndToEnd(unittest.TestCase):
         self.assertEqual(self.by_id("name").get_attribute("value"), "Staff mood")
         self.shot("study-refused")
 
-        # A media study, with its participant notice previewed first.
+        # A media study that also measures faces (attention), with its participant notice previewed first.
         self.fill(name="Trailer test", purpose="Which cut of the trailer holds attention", k="2")
         self.select("context", "media-research")
+        self.by_id("measures").click()
         self.by_id("preview").click()
         self.wait(lambda: self.console.find_elements(By.ID, "notice"), message="the notice preview")
         notice = self.by_id("notice").text
         self.assertIn("Which cut of the trailer holds attention", notice)
         self.assertIn("probabilistic estimates", notice)
+        self.assertIn("whether you are facing the screen", notice, "the notice says faces are measured")
+        self.assertTrue(self.by_id("measures").is_selected(), "the preview keeps the choice")
         self.shot("notice-preview")
         self.by_id("create-study").click()
         self.wait(lambda: self.page() == "study", message="the study page")
@@ -197,6 +200,14 @@ class ConsoleEndToEnd(unittest.TestCase):
         self.shot("live")
         participants += [self.take_part(link) for link in links[1:]]
         self.assertEqual(len(set(participants)), 3)
+        # The study measures faces: the live page draws the audience's attention curve.
+        self.go("/live", "live")
+        self.wait(lambda: self.console.execute_script(
+            "const svg = document.getElementById('audience-attention');"
+            "return !!svg && !svg.classList.contains('hidden') &&"
+            " [...svg.querySelectorAll('path.line')].some(p => p.getAttribute('d').length > 20)"),
+            timeout=30, message="the audience attention curve on the live page")
+        self.shot("live-attention")
         self.go(f"/studies/{study}", "study")
         self.wait(lambda: [row.get_attribute("data-state") for row in self.console.find_elements(By.CSS_SELECTOR, "#link-table tr[data-link]")]
                   == ["completed"] * 3, message="three completed links")
@@ -207,6 +218,7 @@ class ConsoleEndToEnd(unittest.TestCase):
         self.wait(lambda: self.page() == "report", message="the report page")
         self.console.switch_to.frame(self.by_id("report-frame"))
         self.wait(lambda: "Trailer test" in self.console.find_element(By.TAG_NAME, "body").text, message="the report in its frame")
+        self.assertIn("Attention (share of frames facing the screen", self.console.find_element(By.TAG_NAME, "body").text)
         self.console.switch_to.default_content()
         self.shot("report")
         self.go(f"/studies/{study}/results", "results")
