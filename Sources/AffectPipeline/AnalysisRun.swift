@@ -88,9 +88,12 @@ public struct AnalysisOptions: Sendable {
     public var moments: MomentDetector
     /// Pace a file at its own frame rate, as if it were a live stream.
     public var realtime: Bool
+    /// Run the analyzer's landmark stage, when it has one (off for a study that does not measure faces).
+    public var measures: Bool
 
     public init(policy: SamplingPolicy, tracking: Bool = false, smoothingHalfLifeMilliseconds: Double = 500,
-                moments: MomentDetector = MomentDetector(), realtime: Bool = false) {
+                moments: MomentDetector = MomentDetector(), realtime: Bool = false, measures: Bool = true) {
+        self.measures = measures
         self.policy = policy
         self.tracking = tracking
         self.smoothingHalfLifeMilliseconds = smoothingHalfLifeMilliseconds
@@ -150,7 +153,7 @@ public struct AnalysisRun {
             }
             if let frame = sampled {
                 let (result, closed) = stream.complete(
-                    FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds, faces: try analyzer.analyze(frame)),
+                    FrameResult(frame: stamp.index, timeMilliseconds: stamp.timeMilliseconds, faces: try analyzer.analyze(frame, measures: options.measures)),
                     image: frame)
                 analysed += 1
                 faceCount += result.faces.count

@@ -125,6 +125,50 @@ extension JobsTests {
 }
 
 extension JobsTests {
+    /// A worker measures faces for the jobs of a study that measures them, and only for those.
+    @Test(.enabled(if: CrashRecoveryTests.ready))
+    func aWorkerMeasuresFacesOnlyForStudiesThatAsk() async throws {
+        let database = try TestDatabase.make(.sqlite)
+        defer { database.drop() }
+        guard case .sqlite(let path) = database.location else { return }
+        let store = try await database.open()
+        var participants: [String: String] = [:]
+        for (name, measures) in [("Measured", true), ("Plain", false)] {
+            let study = try await store.createStudy(
+                StudyDefinition(name: name, purpose: "Which scenes hold the audience", context: .mediaResearch, measures: measures),
+                actor: "test")
+            let (participant, _) = try await store.recordConsent(
+                .init(study: study.id, noticeText: TransparencyNotice.text(for: study.definition)), actor: "test")
+            participants[name] = participant.id
+        }
+        try await store.close()
+        let video = TestEnvironment.data("talking-heads/WDA_KatieHill_000.mp4")
+        for (name, participant) in participants {
+            let submitted = try CommandRunner.affect(["jobs", "submit", video, "--study", name, "--participant", participant,
+                                                      "--db", "sqlite:" + path])
+            try #require(submitted.status == 0, "\(submitted.stderr)")
+        }
+        let worked = try CommandRunner.affect(["worker", "--db", "sqlite:" + path, "--detector", "blazeface", "--fps", "2",
+                                               "--exit-when-idle"])
+        #expect(worked.status == 0, "\(worked.stderr)")
+        let reopened = try await database.open()
+        for (name, participant) in participants {
+            let sessions = try await reopened.sessions(study: name)
+            let session = try #require(sessions.first { $0.participantID == participant })
+            let rows = try await reopened.results(session: session.id).compactMap { record -> FaceRow? in
+                if case .face(let row) = record { return row }
+                return nil
+            }
+            #expect(rows.count >= 10, "\(name)")
+            if name == "Measured" {
+                #expect(rows.filter { $0.measures != nil }.count >= rows.count - 1, "every face measured")
+            } else {
+                #expect(rows.allSatisfy { $0.measures == nil }, "no measures without the study's word")
+            }
+        }
+        try await reopened.close()
+    }
+
     /// A job whose workers keep dying (a video that crashes them) is taken five times, then fails.
     @Test(arguments: TestDatabase.Backend.available)
     func aJobWhoseWorkersKeepDyingFailsAfterFiveAttempts(_ backend: TestDatabase.Backend) async throws {

@@ -56,10 +56,13 @@ struct WorkerCommand: ParsableCommand {
             let database = self.database
             let store = try Blocking.run { try await database.open() }
             let catalog = try ModelCatalog(directory: models)
-            let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options)
+            // The landmark stage is built once and run for the jobs of studies that measure faces.
+            let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options, measures: true)
             let policy = SamplingPolicy.fixed(framesPerSecond: fps)
-            let provenance = Provenance.of(catalog: catalog, detector: detector, policy: policy, classifier: classification.options,
-                                           tracking: false, halfLifeMilliseconds: 500)
+            let provenance = { (measures: Bool) in
+                Provenance.of(catalog: catalog, detector: detector, policy: policy, classifier: self.classification.options,
+                              tracking: false, halfLifeMilliseconds: 500, measures: measures)
+            }
             let worker = name ?? "worker:" + UUID().uuidString.lowercased()
             let leaseMilliseconds = Int64((lease * 1000).rounded())
             Console.info("affect: worker \(worker) waiting for jobs")
@@ -80,7 +83,7 @@ struct WorkerCommand: ParsableCommand {
     /// Runs one claimed job to its end; a failure the job itself caused marks it failed, one of the
     /// worker's (the database away) leaves it to be taken over.
     private func process(_ job: Job, store: PrivacyStore, worker: String, analyzer: FrameAnalyzer, policy: SamplingPolicy,
-                         provenance: Provenance, leaseMilliseconds: Int64) -> Finished {
+                         provenance: (Bool) -> Provenance, leaseMilliseconds: Int64) -> Finished {
         // Renewed on a thread of its own while the analysis holds this one.
         let renewal = LeaseRenewal(every: Double(leaseMilliseconds) / 3000) {
             // An unreachable database is not a lost job: the next renewal tries again.
@@ -88,11 +91,15 @@ struct WorkerCommand: ParsableCommand {
         }
         defer { renewal.stop() }
         do {
-            let started = try Blocking.run { try await store.startJobSession(job, worker: worker, provenance: provenance) }
+            // What the study's notice promises decides whether faces are measured.
+            let measures = try Blocking.run { try await store.study(job.studyID).definition.measures }
+            let chosen = provenance(measures)
+            let started = try Blocking.run { try await store.startJobSession(job, worker: worker, provenance: chosen) }
             let writer = try Blocking.run { try await SessionWriter(store: store, session: started.session) }
             let source = try VideoInput(parsing: job.source).open(timeoutSeconds: timeout)
             let resumeFrom = started.resumeFromMilliseconds
-            let summary = try AnalysisRun(options: AnalysisOptions(policy: policy), analyzer: analyzer).run(source: source, sink: { result in
+            let options = AnalysisOptions(policy: policy, measures: measures)
+            let summary = try AnalysisRun(options: options, analyzer: analyzer).run(source: source, sink: { result in
                 if renewal.isLost { throw StoreError.jobLost(job.id) }
                 // Frames before the stored results' end were stored by the worker this job was taken from.
                 if let resumeFrom, result.timeMilliseconds < resumeFrom { return }
