@@ -175,6 +175,7 @@ class ConsoleEndToEnd(unittest.TestCase):
         self.by_id("create-study").click()
         self.wait(lambda: self.page() == "study", message="the study page")
         study = self.by_id("study-name").get_attribute("data-study")
+        self.assertIn("attention", self.by_id("measured").text)
 
         # The stimulus: a talking-head clip uploaded with progress, then previewable.
         self.by_id("upload-file").send_keys(self.stimulus)

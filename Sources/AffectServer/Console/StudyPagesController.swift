@@ -193,6 +193,7 @@ struct StudyPagesController {
         var retention: Int
         var k: Int
         var budget: String
+        var measured: String
         var mayRun: Bool
         var mayRead: Bool
         var mayReview: Bool
@@ -231,7 +232,9 @@ struct StudyPagesController {
         let definition = study.definition
         return StudyPage(id: study.id, name: definition.name, purpose: definition.purpose, context: definition.context.rawValue,
                          mode: definition.mode.rawValue, retention: definition.retentionDays, k: definition.kAnonymity,
-                         budget: budget ?? "none (no noised releases)", mayRun: mayRun, mayRead: principal.may(.readResults),
+                         budget: budget ?? "none (no noised releases)",
+                         measured: definition.measures ? "expressions, head pose, gaze, eyes, blinks, attention" : "expressions",
+                         mayRun: mayRun, mayRead: principal.may(.readResults),
                          mayReview: principal.may(.reviewMoments), stimuli: stimuli, noStimuli: stimuli.isEmpty, links: links,
                          noLinks: links.isEmpty, linkCounts: counts, grantees: grantees)
     }
