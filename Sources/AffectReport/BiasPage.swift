@@ -43,28 +43,14 @@ public struct BiasPage {
                 + String(format: "%.2f", audit.minimumRatio) + " of the best group's.</p>"
             : "<p class=\"statement fail\" id=\"verdict\" data-passed=\"false\">Failed: "
                 + audit.failures.map(HTMLText.escape).joined(separator: "; ") + ".</p>"
-        return """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Affect: \(HTMLText.escape(title))</title>
-        <style>\(StudyReport.style).fail{color:#b00020;font-weight:600}</style>
-        </head>
-        <body>
-        <main>
-        <header><h1>\(HTMLText.escape(title))</h1>
+        return HTMLText.page(title: title, style: ".fail{color:#b00020;font-weight:600}", body: """
         <p class="muted">Intervals: 95% percentile bootstrap, \(audit.resamples) resamples, seed \(audit.seed). Ratios: the group's
-        value over the best group's; the audit fails under \(String(format: "%.2f", audit.minimumRatio)).</p></header>
+        value over the best group's; the audit fails under \(String(format: "%.2f", audit.minimumRatio)).</p>
         \(verdict)
         <table id="groups">\(rows.joined())</table>
         <h2>Recall per expression</h2>
         <p class="muted">Reported, not decisive: a small group's per-class figures rest on few images.</p>
         <table id="recall">\(recall.joined())</table>
-        </main>
-        </body>
-        </html>
-        """
+        """)
     }
 }

@@ -52,26 +52,16 @@ public struct CalibrationPage {
             }
             bins.append("<tr>" + cells(raw.reliability) + (calibrated.map { cells($0.reliability) } ?? "") + "</tr>")
         }
-        return """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Affect: \(HTMLText.escape(title))</title>
-        <style>\(StudyReport.style)</style>
-        </head>
-        <body>
-        <main>
-        <header><h1>\(HTMLText.escape(title))</h1><p class="muted">\(HTMLText.escape(subtitle))</p>
+        return HTMLText.page(title: title, body: """
+        <p class="muted">\(HTMLText.escape(subtitle))</p>
         <p class="notice">A calibrated model's top probability matches how often it is right: of the faces it scores 0.7,
         about 70% carry that label. Points below the diagonal are over-confident. ECE is the mean gap, weighted by images,
-        over 15 confidence bins.</p></header>
+        over 15 confidence bins.</p>
         <table id="figures">\(rows.joined())</table>
         <svg class="chart" id="reliability"></svg>
         <h2>Bins</h2>
         <table id="bins">\(bins.joined())</table>
-        </main>
+        """, scripts: """
         <script>\(ReportAssets.timelineChartScript)</script>
         <script type="application/json" id="chart-data">\(data)</script>
         <script>
@@ -83,9 +73,7 @@ public struct CalibrationPage {
           document.body.dataset.rendered = "true";
         })();
         </script>
-        </body>
-        </html>
-        """
+        """)
     }
 
     private func row(_ label: String, _ report: ClassificationReport) -> String {

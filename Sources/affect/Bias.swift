@@ -41,14 +41,8 @@ struct Bias: ParsableCommand {
     @Option(help: "Seed of the bootstrap's random numbers.")
     var seed: UInt64 = 1
 
-    @Flag(help: "Use the whole image as the face crop; skip face detection.")
-    var noDetect = false
-
-    @OptionGroup(title: "Classification")
-    var classification: ClassifierOptions
-
-    @Option(help: "Face detector when detecting: centerface or blazeface.")
-    var detector: DetectorKind = .centerface
+    @OptionGroup
+    var scoring: LabelledSetOptions
 
     @Option(help: "Output format: json or text.")
     var format: TextOrJSON = .json
@@ -59,16 +53,9 @@ struct Bias: ParsableCommand {
     @Flag(help: "Replace a --report file that already exists.")
     var overwrite = false
 
-    @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
-    var models: String?
-
-    @Option(help: "Largest image to decode, in pixels (width x height; default 64000000); larger ones are skipped.")
-    var maxImagePixels = PixelLimit.files
-
     func validate() throws {
         guard (0...1).contains(minRatio) else { throw ValidationError("--min-ratio must be between 0 and 1") }
         guard (0...100_000).contains(resamples) else { throw ValidationError("--resamples must be 0 to 100000") }
-        if !(1...1_000_000_000).contains(maxImagePixels) { throw ValidationError("--max-image-pixels must be 1 to 1000000000") }
     }
 
     func run() throws {
@@ -100,10 +87,7 @@ struct Bias: ParsableCommand {
             if files.count < all.count { Console.info("\(all.count - files.count) images without a group left out") }
             let unmatched = groupOf.count - files.count
             if unmatched > 0 { Console.info("\(unmatched) paths in \(groups) are not images under \(directory)") }
-            let catalog = try ModelCatalog(directory: models)
-            let scorer = LabelledImages(classifier: try EmotionClassifier(catalog: catalog, options: classification.options),
-                                        detector: noDetect ? nil : try detector.make(catalog: catalog),
-                                        maximumPixels: maxImagePixels)
+            let scorer = try scoring.scorer()
             let reportFile = try report.map { try OutputFile(path: $0, overwrite: overwrite) }
             let scored = try scorer.score(files, progressLabel: "bias")
             let samples: [BiasAudit.Sample] = scored.samples.map { sample in

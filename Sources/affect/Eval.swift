@@ -60,38 +60,18 @@ struct Eval: ParsableCommand {
     @Argument(help: "Directory with one sub-folder of images per expression class.")
     var directory: String
 
-    @Flag(help: "Use the whole image as the face crop; skip face detection.")
-    var noDetect = false
-
-    @OptionGroup(title: "Classification")
-    var classification: ClassifierOptions
-
-    @Option(help: "Face detector when detecting: centerface or blazeface.")
-    var detector: DetectorKind = .centerface
+    @OptionGroup
+    var scoring: LabelledSetOptions
 
     @Option(help: "Output format: json or text.")
     var format: TextOrJSON = .json
 
-    @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
-    var models: String?
-
-    @Option(help: "Largest image to decode, in pixels (width x height; default 64000000); larger ones are skipped.")
-    var maxImagePixels = PixelLimit.files
-
-    func validate() throws {
-        if !(1...1_000_000_000).contains(maxImagePixels) { throw ValidationError("--max-image-pixels must be 1 to 1000000000") }
-    }
-
     func run() throws {
         try CommandFailure.reporting {
             let folders = try Self.classFolders(in: directory)
-            let catalog = try ModelCatalog(directory: models)
             // Raw probabilities are collected once; calibration is applied to them below, so both are reported.
-            var rawOptions = classification.options
-            rawOptions.calibrated = false
-            let classifier = try EmotionClassifier(catalog: catalog, options: rawOptions)
-            let scaling = classification.options.calibrated ? classifier.calibration : nil
-            let faceDetector = noDetect ? nil : try detector.make(catalog: catalog)
+            let scorer = try scoring.scorer(raw: true)
+            let scaling = scoring.classification.options.calibrated ? scorer.classifier.calibration : nil
             let files = folders.flatMap { folder in
                 Self.imageFiles(in: folder.path).enumerated().filter { half.contains(position: $0.offset) }
                     .map { (label: folder.label, path: $0.element) }
@@ -100,8 +80,7 @@ struct Eval: ParsableCommand {
             guard !files.isEmpty else {
                 throw VisionError.inputUnreadable(path: directory, reason: "the class folders hold no images")
             }
-            let scored = try LabelledImages(classifier: classifier, detector: faceDetector, maximumPixels: maxImagePixels)
-                .score(files, progressLabel: "eval")
+            let scored = try scorer.score(files, progressLabel: "eval")
             let samples = scored.samples.map { (label: $0.label, prediction: $0.prediction) }
             let unreadable = scored.unreadable
             let raw = ClassificationReport(samples: samples)

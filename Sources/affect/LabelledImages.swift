@@ -1,5 +1,6 @@
 import AffectCore
 import AffectVision
+import ArgumentParser
 import Foundation
 
 /// Scores labelled images the way `affect eval` and `affect bias` both do: each image by its most
@@ -33,5 +34,37 @@ struct LabelledImages {
         }
         Console.clearProgress()
         return (samples, unreadable)
+    }
+}
+
+/// How `affect eval` and `affect bias` read a labelled set: the same flags, so both measure alike.
+struct LabelledSetOptions: ParsableArguments {
+    @Flag(help: "Use the whole image as the face crop; skip face detection.")
+    var noDetect = false
+
+    @OptionGroup(title: "Classification")
+    var classification: ClassifierOptions
+
+    @Option(help: "Face detector when detecting: centerface or blazeface.")
+    var detector: DetectorKind = .centerface
+
+    @Option(help: "Directory holding manifest.json and the models (default: found automatically).")
+    var models: String?
+
+    @Option(help: "Largest image to decode, in pixels (width x height; default 64000000); larger ones are skipped.")
+    var maxImagePixels = PixelLimit.files
+
+    func validate() throws {
+        if !(1...1_000_000_000).contains(maxImagePixels) { throw ValidationError("--max-image-pixels must be 1 to 1000000000") }
+    }
+
+    /// The scorer these options describe; `raw` scores without calibration whatever the flags say
+    /// (the caller applies the classifier's ``EmotionClassifier/calibration`` itself).
+    func scorer(raw: Bool = false) throws -> LabelledImages {
+        let catalog = try ModelCatalog(directory: models)
+        var options = classification.options
+        if raw { options.calibrated = false }
+        return LabelledImages(classifier: try EmotionClassifier(catalog: catalog, options: options),
+                              detector: noDetect ? nil : try detector.make(catalog: catalog), maximumPixels: maxImagePixels)
     }
 }

@@ -35,6 +35,18 @@ if MISSING:
     sys.stderr.write("\n" + "*" * 66 + "\nSKIPPING report test: missing " + "; ".join(MISSING) + "\n" + "*" * 66 + "\n")
 
 
+def chromium():
+    """Headless Chromium from Debian, through its driver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1400"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+
+
 @unittest.skipIf(MISSING, "prerequisites missing (see the message above)")
 class ReportInTheBrowser(unittest.TestCase):
     @classmethod
@@ -97,15 +109,9 @@ class ReportInTheBrowser(unittest.TestCase):
         self.assertIn("participants", comparison["statement"])
         self.assertTrue(report["provenance"] and report["provenance"][0]["models"], "model provenance is reported")
 
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1400"):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+        driver = chromium()
         try:
             driver.get("file://" + html_path)
             self.assertEqual(driver.execute_script("return document.body.dataset.rendered"), "true", "the charts script ran")
@@ -155,15 +161,9 @@ class ReportInTheBrowser(unittest.TestCase):
             faces = [face for line in lines for face in json.loads(line)["faces"]]
         self.assertTrue(faces and all("head_pose" in f and "attending" in f for f in faces), "every face measured")
 
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1400"):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+        driver = chromium()
         try:
             driver.get("file://" + html_path)
             self.assertEqual(driver.execute_script("return document.body.dataset.rendered"), "true", "the charts script ran")

@@ -9,6 +9,8 @@ import Foundation
 /// transaction, so a change and its record commit or fail together.
 public final class PrivacyStore: Sendable {
     public let database: any SQLDatabase
+    /// The newest schema migration this Affect knows (a database it opens is brought to it).
+    public static var schemaVersion: Int { Schema.latestVersion }
     /// How long a running session's owner may go without renewing its lease before the session
     /// counts as interrupted (its server died): see ``interruptExpiredSessions(actor:)``.
     public let sessionLeaseMilliseconds: Int64
