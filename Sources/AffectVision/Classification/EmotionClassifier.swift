@@ -85,10 +85,14 @@ public final class EmotionClassifier {
     }
 
     private func classify(_ tensor: (Bool) throws -> [Float]) throws -> EmotionDistribution {
-        var scores = try run(tensor(false))
+        var scores: [Double]
         if options.flipAveraging {
-            let mirrored = try run(tensor(true))
-            scores = zip(scores, mirrored).map { ($0 + $1) / 2 }
+            // The crop and its mirror image go through the network as one batch of two: one pass
+            // costs less than two (measured in docs/benchmarks.md).
+            let both = try run(tensor(false) + tensor(true), batch: 2)
+            scores = (0..<7).map { (both[$0] + both[7 + $0]) / 2 }
+        } else {
+            scores = try run(tensor(false), batch: 1)
         }
         guard let distribution = EmotionDistribution(scores: scores) else {
             throw VisionError.inferenceFailed(model: network.name, reason: "invalid scores \(scores)")
@@ -97,10 +101,10 @@ public final class EmotionClassifier {
         return calibration.apply(distribution)
     }
 
-    private func run(_ input: [Float]) throws -> [Double] {
-        let outputs = try network.forward(input, shape: (1, 1, Self.inputSize, Self.inputSize))
-        guard let first = network.outputNames.first, let scores = outputs[first], scores.values.count == 7 else {
-            throw VisionError.inferenceFailed(model: network.name, reason: "expected 7 scores")
+    private func run(_ input: [Float], batch: Int) throws -> [Double] {
+        let outputs = try network.forward(input, shape: (batch, 1, Self.inputSize, Self.inputSize))
+        guard let first = network.outputNames.first, let scores = outputs[first], scores.values.count == 7 * batch else {
+            throw VisionError.inferenceFailed(model: network.name, reason: "expected \(7 * batch) scores")
         }
         return scores.values.map(Double.init)
     }
