@@ -76,3 +76,31 @@ import Testing
         #expect(kept[0].expressions[Emotion.sad.index]?.n == 1)
     }
 }
+
+@Suite struct AudienceMeasuresTests {
+    static func row(_ frame: Int, fps: Double, attending: Bool, blink: Bool = false) -> MinimisedRecord {
+        let measures = FaceMeasures(headPose: .init(yaw: attending ? 5 : 50, pitch: 0, roll: 0), gaze: .init(yaw: 0, pitch: 0),
+                                    eyesOpen: .init(left: 0.9, right: 0.7), mouthOpen: 0.2,
+                                    geometry: .init(smile: 0, browRaise: 0.4), attending: attending)
+        let emotions = ReportedEmotions(probabilities: [0, 0, 0, 1, 0, 0, 0]) ?? ReportedEmotions(probabilities: [1, 0, 0, 0, 0, 0, 0])!
+        return .face(FaceRow(frame: frame, timeMilliseconds: Double(frame) * 1000 / fps, track: 1, emotions: emotions,
+                             frontal: attending, measures: measures,
+                             blink: blink ? Blink(onsetMilliseconds: 0, durationMilliseconds: 120) : nil))
+    }
+
+    /// One second at 25 fps, attending in 20 of 25 frames with one blink; a second contributor at 2 fps.
+    @Test func attentionMeansAndBlinkRatesPerContributor() throws {
+        var timeline = AudienceTimeline(binMilliseconds: 1000)
+        for frame in 0..<25 { timeline.add(Self.row(frame, fps: 25, attending: frame >= 5, blink: frame == 12), contributor: "dense") }
+        for frame in 0..<2 { timeline.add(Self.row(frame, fps: 2, attending: true), contributor: "sparse") }
+        let bin = try #require(timeline.bins.first)
+        #expect(bin.n == 2)
+        let attention = try #require(bin.attention)
+        #expect(abs(attention.mean - (0.8 + 1) / 2) < 1e-12, "each contributor's share, then the mean")
+        #expect(bin.engagement?.mean == attention.mean, "engagement is attention when faces are measured")
+        #expect(abs((bin.measures["eyes_open"]?.mean ?? 0) - 0.8) < 1e-12)
+        #expect(abs((bin.measures["head_yaw"]?.mean ?? 0) - ((5 * 50 + 20 * 5) / 25.0 + 5) / 2) < 1e-9)
+        let rate = try #require(bin.blinkRate)
+        #expect(rate.n == 1 && rate.mean == 60, "one blink in one second; the 2 fps contributor has no rate")
+    }
+}

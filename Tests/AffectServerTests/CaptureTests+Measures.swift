@@ -59,7 +59,8 @@ extension CaptureTests {
                     let measures = try #require(bin["measures"] as? [String: [String: Any]])
                     #expect(Set(measures.keys).isSuperset(of: ["head_yaw", "head_pitch", "head_roll", "gaze_yaw", "eyes_open",
                                                                "mouth_open", "smile", "brow_raise"]))
-                    #expect(bin["engagement"] != nil && bin["blink_rate"] != nil)
+                    #expect(bin["engagement"] != nil)
+                    #expect(bin["blink_rate"] == nil, "captures sampled at 2 to 10 fps cannot see blinks: no rate, not 0")
                 }
             }
             try await client.execute(uri: "/api/v1/studies/\(fixture.study.id)/report?format=html", method: .get,

@@ -111,10 +111,18 @@ extension ContributorSeries.Cell {
     public var attention: Double? { measures.faces > 0 ? engagement : nil }
     /// The mean of one measure over the cell's measured faces.
     public func measure(_ name: MeasureSummary.Name) -> Double? { measures.mean(name) }
-    /// Blinks per minute of the bin; nil without measures.
+    /// Blinks per minute of the bin; nil without measures, and nil when fewer than
+    /// ``minimumFramesPerSecondForBlinks`` frames a second were analysed (a blink fits between two
+    /// sparser frames, so a rate would read low, not unknown).
     public func blinkRate(binMilliseconds: Double) -> Double? {
-        measures.faces > 0 && binMilliseconds > 0 ? blinks / (binMilliseconds / 60_000) : nil
+        guard measures.faces > 0, binMilliseconds > 0,
+              frames / (binMilliseconds / 1000) >= Self.minimumFramesPerSecondForBlinks else { return nil }
+        return blinks / (binMilliseconds / 60_000)
     }
+
+    /// Analysed frames per second below which blinks go unseen (``BlinkDetector`` needs samples at most
+    /// 100 ms apart).
+    public static let minimumFramesPerSecondForBlinks = 10.0
 
     /// Two cells pooled, as if one.
     public static func + (lhs: Self, rhs: Self) -> Self {
