@@ -347,7 +347,7 @@ extension StudyReport {
             "Measures (studies that measure faces): head pose by fitting MediaPipe's face mesh to a generic 3-D face, "
                 + "gaze from the irises' position in the eyes added to it, eyes and mouth openness from landmark ratios, "
                 + "blinks per minute from each tracked face's eye openness (reported only where at least 10 frames a second were analysed; "
-                + "second). Each is averaged per participant, then over participants.",
+                + "blinks need about 15). Each is averaged per participant, then over participants.",
             "Bins with fewer than \(k) participants (the study's k) are withheld entirely, as are participant counts "
                 + "below k.",
             "Variants are compared on each participant's mean valence over the whole stimulus with Welch's t-test "
