@@ -45,18 +45,28 @@ extension CaptureTests {
                 for _ in 0..<4 {
                     let secret = try await fixture.consentedLink()
                     group.addTask {
-                        // One bomb each: the server closes the socket on the first, and a client still
-                        // writing into a closing socket may see "I/O on closed channel" instead of the close.
-                        try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
-                            try? await outbound.writeBinaryMessage(Self.message(media: 0, capture: 0, jpeg: bomb))
-                            for try await _ in inbound {}
+                        // One bomb each. The server closes the socket at once; under load the test client
+                        // can lose the race and fail writing its own close reply ("I/O on closed channel")
+                        // before it reports the server's close frame. Such a socket says nothing here; the
+                        // refusal counter below still counts every bomb.
+                        do {
+                            return try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                                try? await outbound.writeBinaryMessage(Self.message(media: 0, capture: 0, jpeg: bomb))
+                                for try await _ in inbound {}
+                            }
+                        } catch ChannelError.ioOnClosedChannel {
+                            return nil
                         }
                     }
                 }
+                var reported = 0
                 for try await close in group {
-                    #expect(close?.closeCode == .messageTooLarge)
-                    #expect(close?.reason == "a 32000x32000 frame is over the 4 MP limit", "\(close?.reason ?? "")")
+                    guard let close else { continue }
+                    reported += 1
+                    #expect(close.closeCode == .messageTooLarge)
+                    #expect(close.reason == "a 32000x32000 frame is over the 4 MP limit", "\(close.reason ?? "")")
                 }
+                #expect(reported >= 1, "at least one client saw the server's close frame")
             }
             // Decoded, each bomb would take 3 GB. The bound is the process's resident memory, which the
             // suites running beside this one move too (a console password derivation takes 32 MiB), so it
