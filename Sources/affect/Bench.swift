@@ -53,6 +53,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also run the landmark stage (head pose, gaze, eyes, attention) on every face and time it.")
     var measures = false
 
+    @OptionGroup(title: "Classification")
+    var classification: ClassifierOptions
+
     @Option(help: "Run this many concurrent live streams (live benchmark).")
     var streams: Int?
 
@@ -140,7 +143,8 @@ struct Bench: ParsableCommand {
             let timings = StageTimings()
             let start = ContinuousClock.now
             if threads == 1 {
-                let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, measures: measures)
+                let analyzer = try FrameAnalyzer(catalog: catalog, detector: detector, options: classification.options,
+                                                 measures: measures)
                 while true {
                     let (image, decode) = try timed { try Self.nextImage(of: source) }
                     guard let image else { break }
@@ -235,13 +239,13 @@ struct Bench: ParsableCommand {
         let queue = BoundedQueue<Image>(capacity: threads * 2)
         let failures = FailureSlot()
         let group = DispatchGroup()
-        let kind = detector, measuring = measures
+        let kind = detector, measuring = measures, options = classification.options
         for _ in 0..<threads {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
                 do {
-                    let analyzer = try FrameAnalyzer(catalog: catalog, detector: kind, measures: measuring)
+                    let analyzer = try FrameAnalyzer(catalog: catalog, detector: kind, options: options, measures: measuring)
                     while let image = queue.pop() {
                         let faces = try analyzer.analyze(image)
                         timings.record(decode: nil, detect: analyzer.lastDetectMilliseconds,

@@ -14,7 +14,8 @@ extension Provenance {
         for model in catalog.manifest.models where measures || !landmarkRoles.contains(model.role) {
             models[model.name] = model.sha256
         }
-        let temperature = catalog.manifest.model(named: ModelCatalog.Name.emotion)?.calibration?.temperature
+        let temperature = catalog.manifest.model(named: ModelCatalog.Name.emotion)?.calibration?
+            .first { $0.flipAveraging == classifier.flipAveraging }?.temperature
         let configuration: [String: String] = [
             "affect_version": AffectVersion.current,
             "detector": detector.rawValue,

@@ -31,6 +31,8 @@ public struct ModelManifest: Codable, Sendable, Hashable {
         /// "temperature" (the only method so far).
         public var method: String
         public var temperature: Double
+        /// The classifier setting it was fitted for: with or without mirror averaging.
+        public var flipAveraging: Bool
         /// The images it was fitted on, in words a reader can reproduce.
         public var fittedOn: String
         /// The classifier settings it was fitted for.
@@ -43,6 +45,7 @@ public struct ModelManifest: Codable, Sendable, Hashable {
 
         enum CodingKeys: String, CodingKey {
             case method, temperature, settings, command
+            case flipAveraging = "flip_averaging"
             case fittedOn = "fitted_on"
             case heldOutECEBefore = "held_out_ece_before"
             case heldOutECEAfter = "held_out_ece_after"
@@ -60,8 +63,8 @@ public struct ModelManifest: Codable, Sendable, Hashable {
         public var licence: String
         public var trainingData: String
         public var source: Source
-        /// For classifiers whose probabilities are calibrated by default.
-        public var calibration: Calibration?
+        /// For classifiers whose probabilities are calibrated by default: one per setting.
+        public var calibration: [Calibration]?
 
         enum CodingKeys: String, CodingKey {
             case name, role, file, sha256, converter, input, classes, licence, source, calibration
