@@ -88,12 +88,18 @@ def remove_chromium_folders(before):
 
 def wait(test, condition, timeout=30, message="condition"):
     """Polls `condition` until it is truthy (a page redrawn meanwhile is looked at again); fails `test` on timeout."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             value = condition()
         except (StaleElementReferenceException, NoSuchElementException):
+            value = None
+        except WebDriverException as error:
+            # An element found just before the page was replaced: Chromium's driver reports it as an
+            # inspector error rather than as a stale element. Anything else is a real failure.
+            if "does not belong to the document" not in str(error):
+                raise
             value = None
         if value:
             return value
