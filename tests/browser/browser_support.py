@@ -60,8 +60,9 @@ def stimulus_file(folder, seconds):
     return path
 
 
-def chromium(camera=None):
-    """A headless Chromium (Debian's, through Debian's Selenium); with `camera`, that file is its camera."""
+def chromium(camera=None, extra=()):
+    """A headless Chromium (Debian's, through Debian's Selenium); with `camera`, that file is its camera;
+    `extra` adds command-line flags."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()
@@ -73,6 +74,8 @@ def chromium(camera=None):
         options.add_argument("--use-fake-ui-for-media-stream")
         options.add_argument("--use-fake-device-for-media-stream")
         options.add_argument(f"--use-file-for-fake-video-capture={camera}")
+    for flag in extra:
+        options.add_argument(flag)
     return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
 
 

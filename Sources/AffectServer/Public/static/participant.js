@@ -24,6 +24,54 @@ async function errorText(response) {
   }
 }
 
+// What stands between this page and the camera, in words a participant can act on. Checked before
+// consent, so nobody agrees to something the browser will not let happen.
+const CAMERA_PROBLEMS = {
+  insecure: () => `This page was opened at an address your browser does not trust with a camera (${location.origin}). ` +
+    "Browsers give the camera only to secure (https://) pages. Nothing has been recorded. " +
+    "Please ask the researcher for a link that starts with https://.",
+  unsupported: () => "This browser cannot give the page a camera. Please open the link in a current Chrome, Edge, " +
+    "Firefox or Safari.",
+  blocked: () => "Your browser blocks this page from using the camera. Allow the camera for this site (the camera " +
+    "icon in the address bar, or the browser's site settings), then reload the page.",
+  none: () => "No camera was found. Connect a camera, then reload the page.",
+  busy: () => "The camera is in use by another program (a video call, for example). Close it, then reload the page.",
+};
+
+function showCameraProblem(kind) {
+  $("camera-problem").dataset.problem = kind;
+  $("camera-problem").textContent = CAMERA_PROBLEMS[kind]();
+  $("camera-problem").classList.remove("hidden");
+  setState("camera-problem", "The camera cannot be used from this page.", true);
+}
+
+/// The problem found before consent, or null: the address, the browser, a blocked permission, no camera.
+async function cameraProblemBeforeConsent() {
+  if (!window.isSecureContext) return "insecure";
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return "unsupported";
+  try {
+    if (navigator.permissions) {
+      const permission = await navigator.permissions.query({ name: "camera" });
+      if (permission.state === "denied") return "blocked";
+    }
+  } catch (_) { /* a browser that cannot be asked about the camera's permission says so at getUserMedia */ }
+  try {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    if (!devices.some((device) => device.kind === "videoinput")) return "none";
+  } catch (_) { /* likewise */ }
+  return null;
+}
+
+/// What getUserMedia's error means for the participant.
+function cameraProblemFromError(error) {
+  switch (error && error.name) {
+    case "NotAllowedError": case "SecurityError": return "blocked";
+    case "NotFoundError": case "OverconstrainedError": return "none";
+    case "NotReadableError": case "AbortError": return "busy";
+    default: return null;
+  }
+}
+
 async function loadBriefing() {
   const response = await fetch(`${base}/briefing`);
   if (!response.ok) return setState("unavailable", `This link cannot be used: ${await errorText(response)}.`, true);
@@ -43,6 +91,13 @@ async function loadBriefing() {
   }
   $("briefing").classList.remove("hidden");
   setState("briefing", "Please read the notice below.");
+  const problem = await cameraProblemBeforeConsent();
+  if (problem) {
+    // Consent stays closed: agreeing cannot make the camera work.
+    $("agree").disabled = true;
+    $("consent").disabled = true;
+    showCameraProblem(problem);
+  }
 }
 
 async function giveConsent() {
@@ -63,7 +118,13 @@ async function giveConsent() {
     $("start").disabled = false;
     setState("camera", "Camera ready. Press Start when you are ready to watch.");
   } catch (error) {
-    setState("error", `The camera could not be opened (${error.name}). You can withdraw below.`, true);
+    const problem = cameraProblemFromError(error);
+    if (problem) {
+      showCameraProblem(problem);
+      $("message").textContent += " You can withdraw below.";
+    } else {
+      setState("error", `The camera could not be opened (${error.name}). You can withdraw below.`, true);
+    }
   }
 }
 
