@@ -206,3 +206,22 @@ import Testing
         }
     }
 }
+
+/// P11: a server other machines can reach over plain HTTP says at start that their browsers will not
+/// give the participant page a camera (no socket is opened beyond 127.0.0.1 here: the rule is the
+/// configuration's).
+@Suite struct PlainHTTPWarningTests {
+    @Test func warnsOnlyWhenReachableBeyondLoopbackWithoutHTTPS() {
+        for host in ["127.0.0.1", "127.0.1.1", "localhost", "::1"] {
+            #expect(ServerConfiguration(host: host).plainHTTPWarning == nil, "\(host)")
+        }
+        for host in ["0.0.0.0", "192.168.1.20", "::", "study.example.org"] {
+            let warning = ServerConfiguration(host: host).plainHTTPWarning
+            #expect(warning?.contains("listening on \(host) over plain HTTP") == true, "\(host)")
+            #expect(warning?.contains("https://") == true)
+        }
+        var proxied = ServerConfiguration(host: "0.0.0.0")
+        proxied.secureCookies = true
+        #expect(proxied.plainHTTPWarning == nil, "declared behind HTTPS")
+    }
+}

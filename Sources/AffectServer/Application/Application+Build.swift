@@ -17,6 +17,7 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let capture = capture ?? CaptureService(engine: nil, store: store, feed: LiveFeed(),
                                             provenance: .init(models: [:], configuration: [:]))
+    if let warning = configuration.plainHTTPWarning { logger.warning("\(warning)") }
     let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), configuration: configuration,
                              catalog: RouteCatalog(), logger: logger)
     return Application(

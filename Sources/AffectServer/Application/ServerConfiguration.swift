@@ -20,4 +20,21 @@ public struct ServerConfiguration: Sendable {
         self.maximumUploadBytes = maximumUploadBytes
         self.connections = connections
     }
+
+    /// Whether the bound address is reachable only from this machine.
+    public var isLoopbackOnly: Bool {
+        let name = host.lowercased()
+        return name == "localhost" || name == "::1" || name == "[::1]" || name.hasPrefix("127.")
+    }
+
+    /// What to tell the operator at start when participants on other machines could reach the server
+    /// over plain HTTP: their browsers will not give such a page the camera (only https:// pages and
+    /// localhost get it), and the participant page will say so. Nil on loopback, or when the server is
+    /// declared to be behind HTTPS (`--secure-cookies`).
+    public var plainHTTPWarning: String? {
+        guard !isLoopbackOnly, !secureCookies else { return nil }
+        return "listening on \(host) over plain HTTP: browsers give the camera only to https:// pages (and localhost), "
+            + "so participants on other machines cannot take part; put an HTTPS reverse proxy in front "
+            + "(and pass --secure-cookies), or keep the server on 127.0.0.1"
+    }
 }
