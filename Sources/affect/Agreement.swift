@@ -59,7 +59,9 @@ struct Agreement: ParsableCommand {
             let frameColumn = try table.column("frame", path: codes, example: "frame,code")
             let codeColumn = try table.column("code", path: codes, example: "frame,code")
             let faceColumn = table.columns.firstIndex(of: "face"), trackColumn = table.columns.firstIndex(of: "track")
-            let frames = try Self.readResults(results)
+            // Only the coded frames are kept from the results, which may be a long video's.
+            let coded = Set(table.rows.compactMap { Int($0.fields[frameColumn].trimmingCharacters(in: .whitespaces)) })
+            let frames = try Self.readResults(results, keeping: coded)
             var pairs: [(coder: Emotion, model: Emotion)] = []
             var unmatched = 0, skipped: [String: Int] = [:]
             for row in table.rows {
@@ -105,21 +107,43 @@ struct Agreement: ParsableCommand {
         }
     }
 
-    /// Faces by frame number from analyze's JSON lines; a line that is not a frame result is an error.
-    static func readResults(_ path: String) throws -> [Int: [FaceResult]] {
+    /// The longest results line read: one frame's faces (a few hundred bytes each).
+    static let maximumLineBytes = 16 << 20
+
+    /// Faces by frame number, for the frames in `wanted`, from analyze's JSON lines, read in chunks so
+    /// a results file of any length takes memory only for the coded frames. A line that is not a frame
+    /// result is an error.
+    static func readResults(_ path: String, keeping wanted: Set<Int>) throws -> [Int: [FaceResult]] {
         guard FileManager.default.fileExists(atPath: path) else { throw VisionError.inputMissing(path: path) }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw VisionError.inputUnreadable(path: path, reason: "cannot read")
         }
+        defer { try? handle.close() }
         var frames: [Int: [FaceResult]] = [:]
+        var pending = Data(), lineNumber = 0, sawFrame = false
         let decoder = JSONDecoder()
-        for (offset, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
-            guard let result = try? decoder.decode(FrameResult.self, from: Data(line)) else {
-                throw VisionError.inputUnreadable(path: path, reason: "line \(offset + 1) is not an affect analyze JSON line")
+        func take(_ line: Data) throws {
+            lineNumber += 1
+            guard !line.isEmpty else { return }
+            guard let result = try? decoder.decode(FrameResult.self, from: line) else {
+                throw VisionError.inputUnreadable(path: path, reason: "line \(lineNumber) is not an affect analyze JSON line")
             }
-            frames[result.frame] = result.faces
+            sawFrame = true
+            if wanted.contains(result.frame) { frames[result.frame] = result.faces }
         }
-        guard !frames.isEmpty else { throw VisionError.inputEmpty(path: path) }
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            pending.append(chunk)
+            while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                try take(pending[pending.startIndex..<end])
+                pending = pending[pending.index(after: end)...]
+            }
+            if pending.count > maximumLineBytes {
+                throw VisionError.inputUnreadable(path: path, reason: "line \(lineNumber + 1) is longer than 16 MB")
+            }
+            pending = Data(pending)
+        }
+        try take(pending)
+        guard sawFrame else { throw VisionError.inputEmpty(path: path) }
         return frames
     }
 

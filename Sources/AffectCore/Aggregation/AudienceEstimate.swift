@@ -56,6 +56,13 @@ public struct AudienceBin: Sendable, Codable {
         valence = AudienceEstimate(cells.compactMap(\.meanValence), range: -1...1)
         arousal = AudienceEstimate(cells.compactMap(\.meanArousal), range: -1...1)
         engagement = AudienceEstimate(cells.compactMap(\.engagement), range: 0...1)
+        // Most studies measure no faces: their bins (drawn twice a second on the dashboard) skip the rest.
+        guard cells.contains(where: { $0.attention != nil }) else {
+            attention = nil
+            measures = [:]
+            blinkRate = nil
+            return
+        }
         attention = AudienceEstimate(cells.compactMap(\.attention), range: 0...1)
         var measures: [String: AudienceEstimate] = [:]
         for name in MeasureSummary.Name.allCases {

@@ -83,19 +83,19 @@ public struct BiasAudit: Sendable, Codable {
         for (offset, name) in byGroup.keys.sorted().enumerated() {
             let items: [Item] = (byGroup[name] ?? []).map { ($0.label, $0.prediction) }
             let whole = report(items)
-            // Each statistic gets its own stream of resamples, so adding one never moves another.
-            let base = seed &+ UInt64(offset) &* 1000
-            func interval(_ salt: UInt64, _ statistic: @escaping (ClassificationReport) -> Double?) -> Bootstrap.Interval? {
-                Bootstrap.interval(items, resamples: resamples, seed: base &+ salt) { statistic(report($0)) }
-            }
-            var recall: [String: Bootstrap.Interval] = [:]
-            for (index, emotion) in Emotion.allCases.enumerated() where (whole.perClass[emotion.rawValue]?.support ?? 0) > 0 {
-                recall[emotion.rawValue] = interval(10 + UInt64(index)) { r in
+            let classes = Emotion.allCases.filter { (whole.perClass[$0.rawValue]?.support ?? 0) > 0 }
+            // One report per resample gives every statistic: accuracy, macro-F1, ECE, then each class's recall.
+            let found = Bootstrap.intervals(items, count: 3 + classes.count, resamples: resamples,
+                                            seed: seed &+ UInt64(offset)) { sample in
+                let r = report(sample)
+                return [r.accuracy, r.macroF1, r.ece] + classes.map { emotion in
                     (r.perClass[emotion.rawValue]?.support ?? 0) > 0 ? r.perClass[emotion.rawValue]?.recall : nil
                 }
             }
-            results.append(GroupResult(group: name, n: whole.n, noFace: whole.noFace, accuracy: interval(1) { $0.accuracy },
-                                       macroF1: interval(2) { $0.macroF1 }, ece: interval(3) { $0.ece }, recall: recall,
+            var recall: [String: Bootstrap.Interval] = [:]
+            for (index, emotion) in classes.enumerated() { recall[emotion.rawValue] = found[3 + index] }
+            results.append(GroupResult(group: name, n: whole.n, noFace: whole.noFace, accuracy: found[0],
+                                       macroF1: found[1], ece: found[2], recall: recall,
                                        accuracyRatio: nil, macroF1Ratio: nil, recallRatio: [:], eceDifference: nil))
         }
         let bestAccuracy = results.compactMap { $0.accuracy?.value }.max()

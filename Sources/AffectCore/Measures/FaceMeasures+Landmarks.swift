@@ -52,15 +52,9 @@ extension FaceMeasures {
     /// The iris centre's offset from the middle of the eye's corners, in eye widths, along the corner
     /// line (positive towards the image's right) and across it (positive down the image).
     public static func irisOffset(_ eye: FaceLandmarks.Eye) -> (horizontal: Double, vertical: Double) {
-        guard eye.contour.count >= 9, let iris = eye.iris.first?.flat else { return (0, 0) }
-        var (a, b) = (eye.contour[0].flat, eye.contour[8].flat)
-        if a.x > b.x { swap(&a, &b) }
-        let width = a.distance(to: b)
-        guard width > 1e-6 else { return (0, 0) }
-        let along = Point(x: (b.x - a.x) / width, y: (b.y - a.y) / width)
-        let middle = a.midpoint(b)
-        let dx = iris.x - middle.x, dy = iris.y - middle.y
-        return ((dx * along.x + dy * along.y) / width, (-dx * along.y + dy * along.x) / width)
+        guard eye.contour.count >= 9, let iris = eye.iris.first?.flat,
+              let line = LevelLine(eye.contour[0].flat, eye.contour[8].flat) else { return (0, 0) }
+        return (line.along(iris) / line.length, line.across(iris) / line.length)
     }
 
     static func mouthOpenness(_ mesh: [Point3]) -> Double {
@@ -78,13 +72,10 @@ extension FaceMeasures {
         let p = { (index: Int) in mesh[index].flat }
         let rightEye = p(I.rightEyeOuter).midpoint(p(I.rightEyeInner))
         let leftEye = p(I.leftEyeInner).midpoint(p(I.leftEyeOuter))
-        let interocular = rightEye.distance(to: leftEye)
-        guard interocular > 1e-6 else { return Geometry(smile: 0, browRaise: 0) }
         // Face-upright axes from the eye line, so head roll does not move the measures.
-        var (a, b) = (rightEye, leftEye)
-        if a.x > b.x { swap(&a, &b) }
-        let along = Point(x: (b.x - a.x) / interocular, y: (b.y - a.y) / interocular)
-        func down(_ point: Point) -> Double { -point.x * along.y + point.y * along.x }
+        guard let eyes = LevelLine(rightEye, leftEye) else { return Geometry(smile: 0, browRaise: 0) }
+        let interocular = eyes.length
+        let down = eyes.across
         let mouthWidth = p(I.mouthRight).distance(to: p(I.mouthLeft))
         let lipCentre = (down(p(I.upperLipInner)) + down(p(I.lowerLipInner))) / 2
         let corners = (down(p(I.mouthRight)) + down(p(I.mouthLeft))) / 2

@@ -17,13 +17,20 @@ public enum ResultFormat: String, CaseIterable, Sendable {
         }
     }
 
+    /// The encoder of results files: the records name their own keys (`t_ms`, `head_pose`...), so no key
+    /// strategy applies; keys sorted. The store writes a face's measures with it too, so a row reads as
+    /// the results file shows it.
+    public static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
     /// The lines that encode one frame result, without trailing newlines.
     public func lines(for result: FrameResult) throws -> [String] {
         switch self {
         case .jsonl:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return [String(decoding: try encoder.encode(result), as: UTF8.self)]
+            return [String(decoding: try Self.jsonEncoder().encode(result), as: UTF8.self)]
         case .csv:
             let prefix = "\(result.frame),\(Self.number(result.timeMilliseconds))"
             guard !result.faces.isEmpty else {

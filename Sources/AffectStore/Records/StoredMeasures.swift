@@ -7,13 +7,11 @@ struct FaceMeasuresColumn: Codable {
     var blink: Blink?
 }
 
-/// The JSON text the `measures` columns hold. The types name their own keys (as results files show
-/// them), so no key strategy applies: a row reads back exactly as written.
+/// The JSON text the `measures` columns hold, written as results files are (``ResultFormat/jsonEncoder()``):
+/// a row reads back exactly as written.
 enum StoredMeasures {
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try ResultFormat.jsonEncoder().encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
