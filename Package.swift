@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // OpenCV's compile and link flags, from Debian's pkg-config file.
@@ -86,6 +87,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // The console's pages are Mustache templates rendered on the server.
                 .product(name: "Mustache", package: "swift-mustache"),
+                // `affect serve --tls-cert`: TLS on the server's own port, reloaded on SIGHUP.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Public"), .copy("Templates"), .copy("OpenAPI/openapi.json")]
         ),

@@ -1,4 +1,5 @@
 import AffectCore
+import AffectServer
 import AffectStore
 import AffectVision
 import ArgumentParser
@@ -31,6 +32,9 @@ enum CommandFailure {
         } catch let error as UsageError {
             Console.error(error.message)
             throw ExitCode(64)
+        } catch let error as TLSCertificateProblem {
+            Console.error(error.description)
+            throw ExitCode(error.kind == .unreadable ? 66 : 78)
         } catch let error as StimulusSource.Refusal {
             Console.error(error.description)
             throw ExitCode(64)

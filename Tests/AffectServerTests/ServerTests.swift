@@ -223,5 +223,9 @@ import Testing
         var proxied = ServerConfiguration(host: "0.0.0.0")
         proxied.secureCookies = true
         #expect(proxied.plainHTTPWarning == nil, "declared behind HTTPS")
+        var behindProxy = ServerConfiguration(host: "0.0.0.0")
+        behindProxy.trustedProxies = [AddressRange("10.0.0.0/8")].compactMap { $0 }
+        #expect(behindProxy.plainHTTPWarning == nil, "a trusted proxy is there to terminate TLS")
+        #expect(ServerConfiguration(host: "0.0.0.0").plainHTTPWarning?.contains("--tls-cert") == true, "the warning names the way out")
     }
 }

@@ -60,9 +60,10 @@ def stimulus_file(folder, seconds):
     return path
 
 
-def chromium(camera=None, extra=()):
+def chromium(camera=None, extra=(), network_log=False):
     """A headless Chromium (Debian's, through Debian's Selenium); with `camera`, that file is its camera;
-    `extra` adds command-line flags."""
+    `extra` adds command-line flags; with `network_log`, `driver.get_log("performance")` returns the
+    DevTools network events (WebSockets opened, frames sent)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     options = webdriver.ChromeOptions()
@@ -76,6 +77,8 @@ def chromium(camera=None, extra=()):
         options.add_argument(f"--use-file-for-fake-video-capture={camera}")
     for flag in extra:
         options.add_argument(flag)
+    if network_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".venv-tools" / "bin"
 K8S = ROOT / "deploy" / "k8s"
+AFFECT = Path(os.environ.get("AFFECT_BINARY") or ROOT / ".build" / "debug" / "affect")
 
 
 def run(*command, **kwargs):
@@ -71,6 +72,15 @@ class KubernetesBase(unittest.TestCase):
         self.assertEqual(args[0], "serve")
         port = int(args[args.index("--port") + 1])
         self.assertEqual(args[args.index("--host") + 1], "0.0.0.0", "reachable from the Service")
+        # Every option the manifest passes is one `affect serve` has, with a value it accepts.
+        help_text = run(str(AFFECT), "serve", "--help").stdout
+        for option in (a for a in args if a.startswith("--")):
+            self.assertIn(option, help_text)
+        # `serve` checks a lone --tls-key last: its refusal means every argument before it was accepted.
+        checked = run(str(AFFECT), "serve", *args[1:], "--tls-key", "/nonexistent")
+        self.assertIn("--tls-key needs --tls-cert", checked.stderr, "the manifest's arguments are accepted: " + checked.stderr)
+        self.assertTrue(ingress_tls := self.objects[("Ingress", "affect")]["spec"].get("tls"), "the ingress terminates TLS")
+        self.assertTrue(ingress_tls[0]["secretName"])
         named = {p["name"]: p["containerPort"] for p in container["ports"]}
         self.assertEqual(named["http"], port)
         openapi = json.loads((ROOT / "Sources/AffectServer/OpenAPI/openapi.json").read_text())

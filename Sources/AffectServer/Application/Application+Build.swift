@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 
 /// Builds the server: routes, middleware and the store they share.
 ///
@@ -20,12 +21,14 @@ public func buildApplication(configuration: ServerConfiguration, store: PrivacyS
     if let warning = configuration.plainHTTPWarning { logger.warning("\(warning)") }
     let router = buildRouter(store: store, metrics: metrics, capture: capture, pages: .bundled(), configuration: configuration,
                              catalog: RouteCatalog(), logger: logger)
+    var services: [any Service] = [SessionLeaseService(store: store, capture: capture, logger: logger)]
+    if let tls = configuration.tls { services.append(CertificateReloadService(source: tls, logger: logger)) }
     return Application(
         router: router,
         server: .guarded(webSocketRouter: router, maximumFrameBytes: capture.settings.maximumFrameBytes,
-                         limits: configuration.connections, logger: logger),
+                         limits: configuration.connections, tls: configuration.tls, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "affect"),
-        services: [SessionLeaseService(store: store, capture: capture, logger: logger)],
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }
@@ -35,6 +38,8 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
                  configuration: ServerConfiguration = .init(), catalog: RouteCatalog,
                  logger: Logger = Logger(label: "affect.server")) -> Router<AffectRequestContext> {
     let router = Router(context: AffectRequestContext.self)
+    // First: everything after it, the error answers included, knows the client and whether it used HTTPS.
+    router.add(middleware: ClientMiddleware(trust: configuration.proxyTrust))
     router.add(middleware: ErrorMiddleware(logger: logger))
     router.add(middleware: MethodNotAllowedMiddleware(catalog: catalog))
     router.add(middleware: FileMiddleware(pages.staticFolder, urlBasePath: "/static", logger: logger))
@@ -90,8 +95,9 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with WebSocket upgrade, behind the connection guards (``ConnectionLimits``).
+    /// With `tls`, every connection speaks TLS first (HTTPS and WSS on the one port).
     static func guarded(webSocketRouter: Router<AffectRequestContext>, maximumFrameBytes: Int, limits: ConnectionLimits,
-                        logger: Logger) -> HTTPServerBuilder {
+                        tls: TLSContextSource?, logger: Logger) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let census = ConnectionGuard.Census(limit: limits.maximumConnections)
         // Frames up to twice the configured limit reach the ingest check, which closes with a reason.
@@ -103,7 +109,7 @@ extension HTTPServerBuilder {
         return HTTPServerBuilder { responder in
             GuardedChildChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder,
                                                                     configuration: .init(http1: http1, ws: webSocket)),
-                                census: census, limits: limits, logger: logger)
+                                census: census, limits: limits, tls: tls, logger: logger)
         }
     }
 }

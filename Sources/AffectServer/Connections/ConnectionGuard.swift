@@ -80,6 +80,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response))).assumeIsolated().whenComplete { _ in
                 context.closeQuietly()
             }
+            // Over TLS the answer waits for the handshake: a peer that never makes one is closed anyway.
+            context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: limits.headerTimeout) { context.close(promise: nil) }
             return
         }
         admitted = true

@@ -6,7 +6,8 @@ import Hummingbird
 struct SignInController {
     let store: PrivacyStore
     let templates: ConsoleTemplates
-    /// Cookies marked Secure (the server is reached over HTTPS).
+    /// Cookies marked Secure whatever the request (`--secure-cookies`); otherwise they are when the
+    /// request came over HTTPS (``RequestClient/isSecure``).
     let secureCookies: Bool
 
     struct SignInPage {
@@ -40,7 +41,7 @@ struct SignInController {
             let name = form["name"] ?? "", next = ConsoleErrors.safeNext(form["next"])
             switch try await store.signIn(name: name, password: form["password"] ?? "", address: Self.address(context)) {
             case .signedIn(_, let secret):
-                return ConsoleTemplates.redirect(to: next, headers: [.setCookie: SessionCookie.set(secret, secure: secureCookies)])
+                return ConsoleTemplates.redirect(to: next, headers: [.setCookie: SessionCookie.set(secret, secure: secure(context))])
             case .refused:
                 return try templates.page("sign-in", title: "Sign in", context: context, status: .unauthorized,
                                           data: SignInPage(next: next, message: "That name and password do not match an account.", name: name))
@@ -52,7 +53,7 @@ struct SignInController {
         }
         root.post("sign-out") { request, context -> Response in
             if let secret = SessionCookie.secret(in: request) { try await store.signOut(secret: secret) }
-            return ConsoleTemplates.redirect(to: "/sign-in", headers: [.setCookie: SessionCookie.clear(secure: secureCookies)])
+            return ConsoleTemplates.redirect(to: "/sign-in", headers: [.setCookie: SessionCookie.clear(secure: secure(context))])
         }
         root.get("setup/:secret") { _, context -> Response in
             let secret = try context.parameters.require("secret")
@@ -72,7 +73,7 @@ struct SignInController {
                 guard let (_, session) = try await store.completeSetup(secret: secret, name: name, password: password) else {
                     throw Self.setupGone
                 }
-                return ConsoleTemplates.redirect(to: "/studies", headers: [.setCookie: SessionCookie.set(session, secure: secureCookies)])
+                return ConsoleTemplates.redirect(to: "/studies", headers: [.setCookie: SessionCookie.set(session, secure: secure(context))])
             } catch StoreError.invalidInput(let message) {
                 return try again(message.prefix(1).uppercased() + message.dropFirst() + ".")
             }
@@ -110,8 +111,12 @@ struct SignInController {
         return FormFields(String(buffer: try await request.collectBody(upTo: CSRF.maximumFormBytes)))
     }
 
-    /// The client's address, for the sign-in throttle.
+    /// The client's address, for the sign-in throttle: behind a trusted proxy, the one it forwards.
     static func address(_ context: AffectRequestContext) -> String {
-        context.remoteAddress?.ipAddress ?? "unknown"
+        context.client.address
+    }
+
+    func secure(_ context: AffectRequestContext) -> Bool {
+        secureCookies || context.client.isSecure
     }
 }

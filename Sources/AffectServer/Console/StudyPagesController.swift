@@ -114,7 +114,7 @@ struct StudyPagesController {
                 throw HTTPError(.unprocessableContent, message: "A link lasts from 1 minute to 366 days (give hours).")
             }
             let stimulus = (form["stimulus"] ?? "").isEmpty ? nil : form["stimulus"]
-            let base = ConsoleFormat.origin(of: request)
+            let base = ConsoleFormat.origin(of: request, context: context)
             var links: [String] = []
             for _ in 0..<count {
                 let (_, secret) = try await store.createInvitation(study: study.id, stimulus: stimulus, hours: hours, actor: principal.actor)
@@ -298,9 +298,9 @@ enum ConsoleFormat {
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)) + " UTC"
     }
 
-    /// `http://host:port` as the browser reached the server, for links to hand out.
-    static func origin(of request: Request) -> String {
-        "\(request.uri.scheme.map { "\($0)" } ?? "http")://\(request.head.authority ?? "127.0.0.1")"
+    /// `https://host:port` (or `http://`) as the browser reached the server, for links to hand out.
+    static func origin(of request: Request, context: AffectRequestContext) -> String {
+        "\(context.client.isSecure ? "https" : "http")://\(request.head.authority ?? "127.0.0.1")"
     }
 
     /// A store message as a sentence for a page: capital first letter, full stop.

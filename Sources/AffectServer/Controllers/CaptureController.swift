@@ -267,7 +267,7 @@ struct CaptureController {
         case StoreError.noConsent: (.gone, "consent given through this link was withdrawn")
         case is CaptureService.Unavailable: (.serviceUnavailable, "\(error)")
         case let error as StoreError:
-            switch ErrorMiddleware<AffectRequestContext>.answer(for: error) {
+            switch ErrorMiddleware.answer(for: error) {
             case .refusal(let status, let message): (status, message)
             case .failure(let status): (status, "the server could not open this session; try again")
             }

@@ -8,14 +8,15 @@ import Logging
 /// A refusal (a rule the caller broke) is a 4xx with a fixed message. Anything else (the database
 /// failing, a corrupt row, a bug) is logged here with the request id, and the client gets a generic
 /// message and that id: backend text, paths, addresses and SQL never reach a client.
-struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AffectRequestContext
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            if error.status.code >= 500 { logger.error("\(request.method) \(request.uri.path): \(error)", metadata: ["request": "\(context.id)"]) }
+            if error.status.code >= 500 { logger.error("\(request.method) \(request.uri.path): \(error)", metadata: Self.metadata(context)) }
             throw error
         } catch let error as StoreError {
             switch Self.answer(for: error) {
@@ -34,8 +35,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func failure(_ status: HTTPResponse.Status, _ error: any Error, request: Request, context: Context) -> HTTPError {
-        logger.error("\(request.method) \(request.uri.path) failed: \(error)", metadata: ["request": "\(context.id)"])
+        logger.error("\(request.method) \(request.uri.path) failed: \(error)", metadata: Self.metadata(context))
         return HTTPError(status, message: Self.failureMessage(status: status, requestID: context.id))
+    }
+
+    /// What a log line says of the request: its id (the client is told it) and the client's address.
+    static func metadata(_ context: Context) -> Logger.Metadata {
+        ["request": "\(context.id)", "client": "\(context.client.address)"]
     }
 
     static func failureMessage(status: HTTPResponse.Status, requestID: String) -> String {

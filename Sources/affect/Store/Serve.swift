@@ -40,6 +40,14 @@ struct Serve: AsyncParsableCommand {
         /p/SECRET); /readyz answers 503 while a node drains or is at capacity. Give the nodes one shared \
         --stimuli-dir. An SQLite file takes one server.
 
+        HTTPS: browsers give a page the camera only over https:// (or on localhost), so participants on \
+        other machines need it. Either the server speaks TLS itself (--tls-cert and --tls-key, PEM files: \
+        HTTPS and WSS on --port, HSTS sent; `kill -HUP PID` reloads renewed files without a restart, and a \
+        bad renewal keeps the old certificate in service), or a proxy terminates TLS in front of it: name \
+        the proxy with --trusted-proxy so its X-Forwarded-Proto and X-Forwarded-For are believed (from \
+        anyone else they are ignored), and the console's cookies are marked Secure and sign-in attempts \
+        are counted per client rather than per proxy. README's "Deploying" section walks through both.
+
         Binds 127.0.0.1 unless --host says otherwise. Stop with Ctrl-C (SIGINT) or SIGTERM: the server \
         first asks each page to reconnect (close 1012) once its results are written, so on a cluster \
         the pages resume on the other nodes.
@@ -87,8 +95,18 @@ struct Serve: AsyncParsableCommand {
     var writeBuffer = SessionWriter.Batching().bufferLimit
     @Flag(help: "Print a new setup link for the first admin in place of an unused one (the old one stops working).")
     var newSetupLink = false
-    @Flag(help: "Mark the console's sign-in cookie Secure: set it when people reach the server over HTTPS (a TLS proxy in front).")
+    @Flag(help: "Mark the console's sign-in cookie Secure on every request (it is anyway on requests that came over HTTPS: --tls-cert, or --trusted-proxy saying so).")
     var secureCookies = false
+    @Option(help: ArgumentHelp(
+        "PEM certificate chain (certificate first, then intermediates: a fullchain.pem) to serve HTTPS and WSS with; needs --tls-key. SIGHUP reloads it.",
+        valueName: "file"))
+    var tlsCert: String?
+    @Option(help: ArgumentHelp("PEM private key of --tls-cert, unencrypted.", valueName: "file"))
+    var tlsKey: String?
+    @Option(help: ArgumentHelp(
+        "Address or CIDR range (10.0.0.0/8, 2001:db8::/32) of a reverse proxy whose X-Forwarded-Proto and X-Forwarded-For to believe; repeat for several.",
+        valueName: "cidr"))
+    var trustedProxy: [String] = []
     @Option(help: ArgumentHelp(
         "Longest a capture's result waits to be committed with others, in milliseconds (batches also commit at 20 records). Shorter: pages hear sooner that their results are stored, at one transaction per batch.",
         valueName: "ms"))
@@ -119,10 +137,26 @@ struct Serve: AsyncParsableCommand {
         }
         if !(1024...(1024 * 1024)).contains(maxHeaderBytes) { throw ValidationError("--max-header-bytes must be 1 KiB to 1 MiB") }
         if !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be 1 to 1000000") }
+        if trustedProxy.count > 64 { throw ValidationError("--trusted-proxy may be given at most 64 times") }
+        for range in trustedProxy where AddressRange(range) == nil {
+            throw ValidationError("--trusted-proxy \(range) is not an IP address or CIDR range (such as 10.0.0.0/8 or 192.0.2.10)")
+        }
+        // Checked last (the deployment test relies on it to know everything before it was accepted).
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError(tlsCert == nil ? "--tls-key needs --tls-cert (the certificate it belongs to)"
+                                                 : "--tls-cert needs --tls-key (the certificate's private key)")
+        }
+    }
+
+    /// The certificate, read and checked before anything else starts, so a bad one changes nothing.
+    func tlsSource() throws -> TLSContextSource? {
+        guard let tlsCert, let tlsKey else { return nil }
+        return try TLSContextSource(files: TLSCertificateFiles(certificatePath: tlsCert, keyPath: tlsKey))
     }
 
     func run() async throws {
         try await CommandFailure.reportingAsync {
+            let tls = try tlsSource()
             var options = database
             if options.location == nil, let data {
                 options.location = "sqlite:" + (data as NSString).appendingPathComponent("affect.sqlite")
@@ -160,17 +194,20 @@ struct Serve: AsyncParsableCommand {
             let setup = setupSecret
             // Hummingbird's own info lines would repeat ours; warnings and errors still show.
             var logger = Logger(label: "affect.server")
-            logger.logLevel = .warning
+            logger.logLevel = .notice
             let limits = ConnectionLimits(headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
                                           bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)),
                                           idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
                                           maximumHeaderBytes: maxHeaderBytes, maximumConnections: maxConnections)
             var configuration = ServerConfiguration(host: host, port: port, stimulusDirectory: stimulusDirectory, connections: limits)
             configuration.secureCookies = secureCookies
+            configuration.tls = tls
+            configuration.trustedProxies = trustedProxy.compactMap(AddressRange.init)
+            let scheme = configuration.scheme
             let app = buildApplication(configuration: configuration,
                                        store: store, capture: capture,
                                        metrics: metrics, logger: logger) { boundPort in
-                let url = "http://\(host):\(boundPort)"
+                let url = "\(scheme)://\(host):\(boundPort)"
                 capture.node.address = url
                 let setupURL = setup.map { "\(url)/setup/\($0)" }
                 if let setupURL {
