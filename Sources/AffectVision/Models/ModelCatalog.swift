@@ -62,14 +62,27 @@ public struct ModelCatalog: Sendable {
         guard let entry = manifest.model(named: name) else {
             throw VisionError.manifestInvalid(path: directory, reason: "no model named \(name)")
         }
-        let path = (directory as NSString).appendingPathComponent(entry.file)
+        return (entry, try verifiedFile(entry.file, sha256: entry.sha256, model: name).path)
+    }
+
+    /// The bytes of a model's inference-kernel program (``KernelNetwork``), checked against its pin.
+    public func verifiedKernelProgram(named name: String) throws -> (entry: ModelManifest.KernelProgram, bytes: Data) {
+        guard let entry = manifest.model(named: name)?.kernel else {
+            throw VisionError.manifestInvalid(path: directory, reason: "no kernel program for \(name)")
+        }
+        return (entry, try verifiedFile(entry.file, sha256: entry.sha256, model: name).bytes)
+    }
+
+    /// A file of the catalogue whose bytes hash to `sha256`, with its path.
+    private func verifiedFile(_ file: String, sha256: String, model name: String) throws -> (path: String, bytes: Data) {
+        let path = (directory as NSString).appendingPathComponent(file)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VisionError.modelMissing(name: name, path: path)
         }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        guard digest == entry.sha256 else {
-            throw VisionError.modelHashMismatch(name: name, path: path, expected: entry.sha256, actual: digest)
+        guard digest == sha256 else {
+            throw VisionError.modelHashMismatch(name: name, path: path, expected: sha256, actual: digest)
         }
-        return (entry, path)
+        return (path, data)
     }
 }

@@ -52,6 +52,23 @@ public struct ModelManifest: Codable, Sendable, Hashable {
         }
     }
 
+    /// A model as a program for the inference kernel (scripts/models/kernel_program.py): what a
+    /// participant's browser runs in device analysis.
+    public struct KernelProgram: Codable, Sendable, Hashable {
+        public var file: String
+        public var sha256: String
+        public var converter: String
+        /// Operations by kind, as the converter emitted them (Relu fused, reshapes as aliases).
+        public var operations: [String: Int]
+        public var arenaFloats: Int
+        public var weights: Int
+
+        enum CodingKeys: String, CodingKey {
+            case file, sha256, converter, operations, weights
+            case arenaFloats = "arena_floats"
+        }
+    }
+
     public struct Model: Codable, Sendable, Hashable {
         public var name: String
         public var role: String
@@ -65,9 +82,11 @@ public struct ModelManifest: Codable, Sendable, Hashable {
         public var source: Source
         /// For classifiers whose probabilities are calibrated by default: one per setting.
         public var calibration: [Calibration]?
+        /// For the models participants' browsers run: the same network for the inference kernel.
+        public var kernel: KernelProgram?
 
         enum CodingKeys: String, CodingKey {
-            case name, role, file, sha256, converter, input, classes, licence, source, calibration
+            case name, role, file, sha256, converter, input, classes, licence, source, calibration, kernel
             case trainingData = "training_data"
         }
     }
