@@ -31,6 +31,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case constraint(String)
     case corruptRow(column: String)
     case backend(String)
+    /// This server is at a limit it keeps for itself (the password gate's queue): try again shortly.
+    /// A refusal, not a failure: it says nothing about the database and is not worth a log line each.
+    case busy(String)
     case schemaTooNew(found: Int, supported: Int)
     case privacyBudgetSpent(remaining: Double, asked: Double)
     /// The worker no longer holds the job (its lease ran out and another worker took it over).
@@ -59,7 +62,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidInput(let message): message
         case .constraint(let message): "refused by the database: \(message)"
         case .corruptRow(let column): "stored data is corrupt (column \(column))"
-        case .backend(let message): message
+        case .backend(let message), .busy(let message): message
         case .jobLost(let id): "job \(id) was taken over by another worker"
         case .privacyBudgetSpent(let remaining, let asked):
             String(format: "refused: this release needs ε = %g but only %g of the study's privacy budget is left", asked, remaining)

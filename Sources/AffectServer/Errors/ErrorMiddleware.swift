@@ -85,6 +85,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case .constraint: .failure(.conflict)
         case .corruptRow, .schemaTooNew: .failure(.internalServerError)
         case .backend: .failure(.serviceUnavailable)
+        // Anyone can fill the password gate: answered in words, not logged once per request.
+        case .busy(let message): .refusal(.serviceUnavailable, message)
         }
     }
 }

@@ -77,7 +77,7 @@ public enum PasswordHash {
         do {
             return try await derive(password, salt: salt, logRounds: logRounds, blockSize: blockSize, parallelism: parallelism, gated: gate)
         } catch is AsyncGate.Full {
-            throw StoreError.backend("too many sign-ins at once; try again in a moment")
+            throw StoreError.busy("too many sign-ins at once; try again in a moment")
         }
     }
 

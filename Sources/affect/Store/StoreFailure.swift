@@ -9,7 +9,7 @@ extension CommandFailure {
              .corruptRow, .schemaTooNew, .invitationUnusable: 65
         case .noConsent, .privacyBudgetSpent: 77
         case .invalidLocation: 64
-        case .backend: 69
+        case .backend, .busy: 69
         }
     }
 
