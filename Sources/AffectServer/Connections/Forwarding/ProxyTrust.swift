@@ -30,7 +30,7 @@ public struct ProxyTrust: Sendable, Equatable {
         // Each proxy appends the address it heard from, so the list is read from the right: past our
         // own proxies, the first address is the client's. Anything left of it was written by the
         // client and is not believed.
-        let hops = Self.values(headers, .forwardedFor)
+        let hops = Self.values(headers, "x-forwarded-for")
         var client = peer
         for hop in hops.reversed().prefix(Self.maximumHops) {
             guard AddressRange.bytes(of: hop) != nil else { break }
@@ -38,18 +38,15 @@ public struct ProxyTrust: Sendable, Equatable {
             if !isTrusted(hop) { break }
         }
         // The proxy nearest this server sets (or appends) the scheme last: its word counts.
-        let scheme = Self.values(headers, .forwardedProto).last?.lowercased()
+        let scheme = Self.values(headers, "x-forwarded-proto").last?.lowercased()
         return RequestClient(address: client, isSecure: terminatesTLS || scheme == "https")
     }
 
     /// A header's comma-separated values over all its lines, trimmed, in order.
-    private static func values(_ headers: HTTPFields, _ name: HTTPField.Name) -> [String] {
-        headers[values: name].flatMap { $0.split(separator: ",") }
+    /// `name` in lower case, as HTTP field names compare.
+    private static func values(_ headers: HTTPFields, _ name: String) -> [String] {
+        headers.filter { $0.name.canonicalName == name }.flatMap { $0.value.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
 
-extension HTTPField.Name {
-    static let forwardedFor = Self("X-Forwarded-For")!
-    static let forwardedProto = Self("X-Forwarded-Proto")!
-}
