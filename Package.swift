@@ -129,7 +129,7 @@ let package = Package(
             ]
         ),
         .target(name: "AffectTestSupport", dependencies: ["AffectStore"], path: "Tests/AffectTestSupport"),
-        .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport", "CVBridge"]),
+        .testTarget(name: "AffectVisionTests", dependencies: ["AffectVision", "AffectPipeline", "AffectTestSupport", "CVBridge", "InferenceKernel"]),
         // Runs the built `affect` binary as a user would; depending on it makes `swift test` build it.
         .testTarget(name: "AffectCLITests", dependencies: [
             "affect", "AffectTestSupport", "AffectVision",

@@ -12,7 +12,7 @@ struct Analyze: ParsableCommand {
         abstract: "Find faces and score their expressions in an image, video file or stream.",
         discussion: """
         INPUT is an image or video file, an rtsp://, http(s):// or udp:// URL, a camera \
-        (/dev/video0), or - for Motion JPEG or YUV4MPEG2 (Y4M) on stdin.
+        (/dev/video0), or - for Motion JPEG, PNGs or YUV4MPEG2 (Y4M) on stdin.
 
         Output (stdout, or --output FILE) has one JSON object per analysed frame:
           {"frame": 37, "t_ms": 1480, "faces": [{"box": [x, y, w, h],

@@ -105,6 +105,28 @@ struct AnalyzeCommandTests {
         #expect(frames.allSatisfy { ($0["faces"] as? [Any])?.count == 1 })
     }
 
+    /// Concatenated PNGs (lossless, so a page and the server can be given the very same pixels).
+    @Test func pngsOnStdin() throws {
+        let result = try CommandRunner.shell("""
+            ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4"))' \
+              -t 1 -f image2pipe -c:v png - | "$AFFECT" analyze - --every-frame --detector blazeface
+            """)
+        #expect(result.status == 0, "\(result.stderr)")
+        let frames = try result.stdoutLines.map(jsonObject)
+        #expect(frames.count == 25)
+        #expect(frames.allSatisfy { ($0["faces"] as? [Any])?.count == 1 })
+    }
+
+    @Test func aPNGCutShortOnStdinIsAClearError() throws {
+        let result = try CommandRunner.shell("""
+            ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4"))' \
+              -frames:v 2 -f image2pipe -c:v png - | head -c 400000 | "$AFFECT" analyze - --every-frame --detector blazeface
+            """)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("truncated PNG frame 1"), "\(result.stderr)")
+        #expect(try result.stdoutLines.map(jsonObject).count == 1, "the whole first frame is still analysed")
+    }
+
     @Test func mjpegOnStdin() throws {
         let result = try CommandRunner.shell("""
             ffmpeg -nostdin -loglevel error -i '\(TestEnvironment.data("talking-heads/WDA_EdMarkey0_000.mp4"))' \

@@ -38,4 +38,16 @@ import Testing
         #expect(abs(kept[0].landmarks[0].x - 3) < 1e-12)
         #expect(kept[0].score == 0.75)
     }
+
+    /// A candidate with no area overlaps nothing, not even itself: suppression still moves past it
+    /// (it once kept it first for ever, hanging the frame's analysis).
+    @Test func suppressionEndsWithBoxesWithoutArea() {
+        let candidates = [
+            FaceCandidate(box: Box(x: 5, y: 5, width: 0, height: 10), score: 0.9, landmarks: []),
+            FaceCandidate(box: Box(x: 5, y: 5, width: -3, height: 10), score: 0.8, landmarks: []),
+            FaceCandidate(box: Box(x: 0, y: 0, width: 10, height: 10), score: 0.7, landmarks: []),
+        ]
+        #expect(NonMaximumSuppression.weighted(candidates, iouThreshold: 0.3).map(\.score) == [0.9, 0.8, 0.7])
+        #expect(NonMaximumSuppression.hard(candidates, iouThreshold: 0.3).map(\.score) == [0.9, 0.8, 0.7])
+    }
 }

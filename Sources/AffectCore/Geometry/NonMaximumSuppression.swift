@@ -19,8 +19,11 @@ public enum NonMaximumSuppression {
         var remaining = candidates.sorted { $0.score > $1.score }
         var kept: [FaceCandidate] = []
         while let best = remaining.first {
-            let cluster = remaining.filter { $0.box.iou(best.box) > iouThreshold }
-            remaining = remaining.filter { $0.box.iou(best.box) <= iouThreshold }
+            // The best is taken out by position, not by overlapping itself: a box with no area overlaps
+            // nothing, and would otherwise stay first for ever.
+            let rest = remaining.dropFirst()
+            let cluster = [best] + rest.filter { $0.box.iou(best.box) > iouThreshold }
+            remaining = rest.filter { $0.box.iou(best.box) <= iouThreshold }
             let total = cluster.reduce(0) { $0 + $1.score }
             guard cluster.count > 1, total > 0 else {
                 kept.append(best)

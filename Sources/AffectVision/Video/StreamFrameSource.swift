@@ -4,12 +4,14 @@ import Glibc
 #endif
 
 /// Frames piped in as Motion JPEG (concatenated JPEGs, with or without
-/// multipart boundaries) or YUV4MPEG2 (4:2:0), told apart by their first bytes.
+/// multipart boundaries), concatenated PNGs (lossless: `ffmpeg -f image2pipe -c:v png`)
+/// or YUV4MPEG2 (4:2:0), told apart by their first bytes.
 ///
-/// Y4M carries a frame rate and is timed by index; MJPEG is timed by a monotonic clock.
+/// Y4M carries a frame rate and is timed by index; MJPEG and PNG are timed by a monotonic clock.
 final class StreamFrameSource: FrameSource {
     enum Format {
         case mjpeg
+        case png
         case y4m(width: Int, height: Int)
     }
 
@@ -51,6 +53,8 @@ final class StreamFrameSource: FrameSource {
             guard try readY4MFrame(width: width, height: height) else { return nil }
         case .mjpeg:
             guard try readJPEG() else { return nil }
+        case .png:
+            guard try readPNG() else { return nil }
         case nil:
             return nil
         }
@@ -79,14 +83,15 @@ final class StreamFrameSource: FrameSource {
     private func detectFormat() throws -> Format? {
         while buffer.count < 9 {
             guard try fill() else {
-                if buffer.isEmpty { throw VisionError.streamCorrupt(source: name, reason: "no input (expected MJPEG or Y4M)") }
+                if buffer.isEmpty { throw VisionError.streamCorrupt(source: name, reason: "no input (expected MJPEG, PNG or Y4M)") }
                 break
             }
         }
         if buffer.starts(with: Array("YUV4MPEG2".utf8)) { return try parseY4MHeader() }
         if buffer.count >= 2, buffer[0] == 0xFF, buffer[1] == 0xD8 { return .mjpeg }
+        if buffer.starts(with: Self.pngSignature) { return .png }
         if buffer.starts(with: Array("--".utf8)) || buffer.starts(with: Array("Content-".utf8)) { return .mjpeg }
-        throw VisionError.streamCorrupt(source: name, reason: "neither MJPEG nor Y4M (unrecognised first bytes)")
+        throw VisionError.streamCorrupt(source: name, reason: "neither MJPEG, PNG nor Y4M (unrecognised first bytes)")
     }
 
     private func parseY4MHeader() throws -> Format {
@@ -167,6 +172,41 @@ final class StreamFrameSource: FrameSource {
                 throw VisionError.streamCorrupt(source: name, reason: "JPEG frame \(nextIndex) exceeds \(Self.maximumFrameBytes >> 20) MB")
             }
         }
+    }
+
+    static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// One PNG: its signature, then chunks (4-byte big-endian length, type, data, CRC) up to IEND.
+    /// The chunk lengths say where it ends, so nothing inside a frame is mistaken for its end.
+    private func readPNG() throws -> Bool {
+        while buffer.count < 8 {
+            guard try fill() else {
+                if buffer.isEmpty { return false }
+                throw VisionError.streamCorrupt(source: name, reason: "truncated PNG frame \(nextIndex)")
+            }
+        }
+        guard buffer.starts(with: Self.pngSignature) else {
+            throw VisionError.streamCorrupt(source: name, reason: "PNG frame \(nextIndex) does not start with a PNG signature")
+        }
+        var end = 8
+        while true {
+            while buffer.count < end + 8 {
+                guard try fill() else { throw VisionError.streamCorrupt(source: name, reason: "truncated PNG frame \(nextIndex)") }
+            }
+            let length = buffer[end..<(end + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let isLast = buffer[(end + 4)..<(end + 8)].elementsEqual("IEND".utf8)
+            end += 12 + length
+            if end > Self.maximumFrameBytes {
+                throw VisionError.streamCorrupt(source: name, reason: "PNG frame \(nextIndex) exceeds \(Self.maximumFrameBytes >> 20) MB")
+            }
+            if isLast { break }
+        }
+        while buffer.count < end {
+            guard try fill() else { throw VisionError.streamCorrupt(source: name, reason: "truncated PNG frame \(nextIndex)") }
+        }
+        frameBytes = Array(buffer[0..<end])
+        consume(end)
+        return true
     }
 
     // MARK: Buffer

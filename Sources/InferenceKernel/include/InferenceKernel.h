@@ -1,6 +1,7 @@
 // The inference kernel: runs a program made by scripts/models/kernel_program.py from one of Affect's
-// ONNX files. Plain C, no allocation, no I/O and no library calls, so the same file builds natively
-// (tested against cv::dnn in the Swift suite) and for wasm32 (the participant page). Dumb on
+// ONNX files, and makes its input from pixels the way the server does (ImageTensor.c). Plain C, no
+// allocation, no I/O and no library calls, so the same files build natively (tested against cv::dnn
+// and OpenCV's resize in the Swift suite) and for wasm32 (the participant page). Dumb on
 // purpose: the converter decides everything; this only checks the program's bounds and computes.
 #ifndef INFERENCE_KERNEL_H
 #define INFERENCE_KERNEL_H
@@ -43,6 +44,20 @@ void akw_run(const void *program, float *arena);
 /// e^x to within a few units in the last place for |x| < 87, the same on every target (wasm has no
 /// libm); the kernel's softmax uses it, and the page's sigmoid may.
 float akw_exp(float x);
+
+/// How `akw_rgba_to_tensor` turns pixels into channels.
+enum { AKW_TENSOR_RGB = 0, AKW_TENSOR_GREY = 1 };
+/// How `akw_rgba_to_tensor` resizes: bilinear, or averaging pixel areas (for shrinking a lot).
+enum { AKW_RESAMPLE_LINEAR = 0, AKW_RESAMPLE_AREA = 1 };
+
+/// Writes a network's planar input from an RGBA image (`width` x `height`, 4 bytes a pixel, as a
+/// canvas gives it): the crop `x, y, w, h` (parts outside the image read as black) resized to
+/// `out_w` x `out_h` as the server's OpenCV does it, as red, green, blue planes or one grey plane,
+/// each value `pixel * scale + offset`. `out` holds `out_w * out_h` (grey) or three times that
+/// floats. Returns 0, or -1 for sizes out of range (crops and images up to 32768 a side, outputs up
+/// to 1024, area averaging shrinking up to 128 times).
+int akw_rgba_to_tensor(const unsigned char *rgba, int width, int height, int x, int y, int w, int h, int out_w,
+                       int out_h, int colour, int resample, float scale, float offset, float *out);
 
 #ifdef __cplusplus
 }
