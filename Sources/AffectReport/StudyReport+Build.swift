@@ -183,8 +183,9 @@ extension StudyReport {
                             configuration: input.provenance[id]?.configuration ?? [:])
         }
         segments = input.segmentBy.map { Self.segments(by: $0, recordings: input.recordings, stimuli: stimuliByID, k: k) }
-        method = Self.method(k: k, binMilliseconds: input.binMilliseconds, mode: input.study.mode)
-        limitations = Self.limitations
+        let onDevice = provenance.filter { $0.configuration["analysis"] == "device" }.reduce(0) { $0 + $1.sessions }
+        method = Self.method(k: k, binMilliseconds: input.binMilliseconds, mode: input.study.mode, devices: onDevice > 0)
+        limitations = Self.limitations + (onDevice == 0 ? [] : [Self.deviceLimitation(sessions: onDevice)])
     }
 
     // MARK: Sections
@@ -328,10 +329,13 @@ extension StudyReport {
 
     // MARK: Words
 
-    static func method(k: Int, binMilliseconds: Double, mode: ProcessingMode) -> [String] {
+    static func method(k: Int, binMilliseconds: Double, mode: ProcessingMode, devices: Bool = false) -> [String] {
         [
             "Each sampled video frame was scored by a face detector and a facial-expression classifier (models below); "
-                + "frames were analysed in memory and never stored.",
+                + (devices
+                    ? "on the server, which analysed frames in memory and never stored them, or, in sessions marked "
+                        + "\"analysis = device\", in the participant's browser, which sent only the scores."
+                    : "frames were analysed in memory and never stored."),
             "Times are on the stimulus clock: the media time of the stimulus when the frame was captured, in bins of "
                 + "\(Int(binMilliseconds)) ms.",
             "Per bin, each participant's records are averaged first; the audience value is the mean over participants "
@@ -371,6 +375,13 @@ extension StudyReport {
             + "by a few degrees for any one person (steadily, so changes over time say more than levels).",
         "Small audiences give wide intervals; a non-significant difference is not evidence of no difference.",
     ]
+
+    /// What a reader must know about scores made in participants' browsers.
+    static func deviceLimitation(sessions: Int) -> String {
+        "\(sessions) session\(sessions == 1 ? " was" : "s were") analysed in participants' browsers (device analysis): only "
+            + "scores reached the server, which checked the analysis files the page reported running and every value's "
+            + "range, but never saw the pictures, so it could not check their quality (light, framing, a covered face)."
+    }
 }
 
 extension StudyReport.AudienceMoment {

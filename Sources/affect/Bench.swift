@@ -34,7 +34,9 @@ struct Bench: ParsableCommand {
         frames_sent, frames_answered, analysed_fps, end_to_end and engine (p50_ms, \
         p95_ms, p99_ms, max_ms: send to stored result back, and arrival to result), \
         dropped, ladder_steps, asked_fps, closes, capture_core_share, \
-        analysis_core_share.
+        analysis_core_share, analysis, server_cpu_seconds, \
+        server_cpu_ms_per_participant_second. With --device the study analyses in the \
+        pages' browsers and they send results, not frames.
         """
     )
 
@@ -74,6 +76,13 @@ struct Bench: ParsableCommand {
     @Flag(help: "Live benchmark: the streams are participant pages on WebSockets to a local study server.")
     var websocket = false
 
+    @Flag(help: ArgumentHelp("With --websocket: the study analyses in participants' browsers; pages send results (the clip's, analysed once beforehand) instead of frames.",
+                             discussion: "Reports the server's CPU per participant (server_cpu_ms_per_participant_second) to set against the same run without --device."))
+    var device = false
+
+    @Option(help: "With --device: frames per second each page analyses and reports (1 to 30).")
+    var deviceFps: Double = 30
+
     @Option(help: ArgumentHelp("With --websocket: the study server's store is this PostgreSQL database (a study is added to it) instead of a throwaway SQLite file.",
                                valueName: "postgres-url"))
     var storeDb: String?
@@ -94,6 +103,8 @@ struct Bench: ParsableCommand {
         if (push || websocket) && streams == nil { throw ValidationError("--push and --websocket need --streams N") }
         if push && websocket { throw ValidationError("choose one of --push and --websocket") }
         if storeDb != nil && !websocket { throw ValidationError("--store-db applies to --websocket") }
+        if device && !websocket { throw ValidationError("--device applies to --websocket") }
+        if !(deviceFps >= 1 && deviceFps <= 30) { throw ValidationError("--device-fps must be 1 to 30") }
         if let target {
             if storeDb == nil { throw ValidationError("--target needs --store-db: the target server's database, where the study is added") }
             if !(target.hasPrefix("http://") && URL(string: target)?.host != nil) {
@@ -204,7 +215,8 @@ struct Bench: ParsableCommand {
             let benchmark = CaptureBenchmark(input: input, clients: count, workers: threads, detector: detector,
                                              duration: duration, policy: policy.policy(fps: fps, maxFps: maxFps),
                                              catalog: try ModelCatalog(directory: models),
-                                             store: try storeDb.map(DatabaseLocation.init(parsing:)), target: target)
+                                             store: try storeDb.map(DatabaseLocation.init(parsing:)), target: target,
+                                             device: device, deviceFPS: deviceFps)
             OpenCVRuntime.limitThreadsPerCall(to: 1)
             let report = try Blocking.run { try await benchmark.run() }
             switch format {
@@ -223,6 +235,8 @@ struct Bench: ParsableCommand {
                 print(String(format: "dropped %@; ladder steps %d; cores busy: capture, server and decoding %.0f%%, analysis %.0f%%",
                              report.dropped.countsText as NSString, report.ladderSteps,
                              100 * report.captureCoreShare, 100 * report.analysisCoreShare))
+                print(String(format: "server CPU (%@ analysis): %.2f s, %.1f ms per participant-second",
+                             report.analysis as NSString, report.serverCPUSeconds, report.serverCPUMillisecondsPerParticipantSecond))
                 print("closes: " + report.closes.countsText)
             }
         }

@@ -8,6 +8,7 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `affect bench --streams N --websocket`: participants' capture as the study server runs it.
 ///
@@ -18,6 +19,15 @@ import ServiceLifecycle
 /// what was stored for each frame. End-to-end latency is the time from sending a frame to
 /// reading back its stored result: socket, decoding, analysis, the store's transaction and the
 /// socket back. Only derived data is stored, and the directory is removed at the end.
+///
+/// With `device`, the study analyses in participants' browsers: each page sends, instead of frames,
+/// results messages (the wire format of ``DeviceMessage``) at the rate the server asks, replaying
+/// the clip's real results (analysed once here before the run, raw probabilities as a page has
+/// them). What the server then spends per participant is what device analysis costs a node.
+///
+/// Server CPU is the process's CPU time over the run less the pages' own (their tasks run on one
+/// executor whose jobs are timed on the thread's CPU clock); the WebSocket clients' I/O shares the
+/// server's event loops and is counted as the server's, so the figure errs high.
 struct CaptureBenchmark {
     var input: String
     var clients: Int
@@ -30,6 +40,9 @@ struct CaptureBenchmark {
     var store: DatabaseLocation?
     /// A running server or balancer (a cluster's) the pages go to, on `store`; nil starts one here.
     var target: String?
+    /// The pages analyse on the device and send results; the rate is `deviceFPS`.
+    var device = false
+    var deviceFPS = 30.0
 
     struct Report: Codable {
         var clients: Int
@@ -52,6 +65,11 @@ struct CaptureBenchmark {
         var closes: [String: Int]
         var captureCoreShare: Double
         var analysisCoreShare: Double
+        /// `server` or `device`.
+        var analysis: String
+        /// The server's CPU over the run (the process's less the simulated pages'), and per participant.
+        var serverCPUSeconds: Double
+        var serverCPUMillisecondsPerParticipantSecond: Double
         /// PostgreSQL's own counts over the run (`pg_stat_database`), per frame answered.
         var database: DatabaseLoad?
 
@@ -71,11 +89,14 @@ struct CaptureBenchmark {
             case framesSent = "frames_sent", framesAnswered = "frames_answered", analysedFPS = "analysed_fps"
             case endToEnd = "end_to_end", engine, ladderSteps = "ladder_steps", askedFPS = "asked_fps"
             case captureCoreShare = "capture_core_share", analysisCoreShare = "analysis_core_share"
+            case analysis, serverCPUSeconds = "server_cpu_seconds"
+            case serverCPUMillisecondsPerParticipantSecond = "server_cpu_ms_per_participant_second"
         }
     }
 
     func run() async throws -> Report {
         let frames = try StreamBenchmark.encodedFrames(of: input)
+        let deviceFrames = device ? try Self.deviceResults(of: input, catalog: catalog) : []
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("affect-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -83,7 +104,8 @@ struct CaptureBenchmark {
         let actor = "bench"
         let study = try await store.createStudy(
             StudyDefinition(name: "Capture benchmark \(UUID().uuidString.prefix(8))", purpose: "Measure the capture path's throughput",
-                            context: .mediaResearch, mode: .individual, participantReadout: true),
+                            context: .mediaResearch, mode: .individual, participantReadout: true,
+                            analysis: device ? .device : .server),
             actor: actor)
         // The pages never play it: the clip is sent as camera frames, so any address will do.
         let stimulus = try await store.addStimulus(study: study.id, name: "Clip", variant: "A",
@@ -108,7 +130,8 @@ struct CaptureBenchmark {
         } else {
             let metrics = LiveMetrics()
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
-                                                            settings: CaptureService.Settings(policy: policy), store: store,
+                                                            settings: CaptureService.Settings(policy: policy, deviceFramesPerSecond: deviceFPS),
+                                                            store: store,
                                                             metrics: metrics, logger: quiet, log: { Console.info("affect: \($0)") })
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
             let app = buildApplication(configuration: .init(host: "127.0.0.1", port: 0), store: store, capture: capture,
@@ -123,6 +146,7 @@ struct CaptureBenchmark {
         let databaseBefore = try await Self.databaseCounts(store)
 
         let start = ContinuousClock.now
+        let processCPUAtStart = ThreadCPUClock.processSeconds()
         // The pages run on their own thread, not on the cooperative threads the server's tasks use:
         // browsers are independent of the server (measured: the engine's latency was the same either way).
         let pages = PageExecutor()
@@ -131,6 +155,10 @@ struct CaptureBenchmark {
                 group.addTask(executorPreference: pages) {
                     // Participants arrive spread over the first second, not in lockstep.
                     try await Task.sleep(for: .milliseconds(Double(index % 100) * 10))
+                    if device {
+                        return try await Self.devicePage(url: "\(base)/p/\(secret)/ws", results: deviceFrames,
+                                                         first: index % deviceFrames.count, seconds: duration, logger: quiet)
+                    }
                     return try await Self.participant(url: "\(base)/p/\(secret)/ws", frames: frames,
                                                       first: index % frames.count, seconds: duration, logger: quiet)
                 }
@@ -144,6 +172,7 @@ struct CaptureBenchmark {
         }
         Console.clearProgress()
         let seconds = start.duration(to: .now).milliseconds / 1000
+        let serverCPU = max(0, ThreadCPUClock.processSeconds() - processCPUAtStart - pages.cpuSeconds)
         var report: LiveEngine.Report?
         if let local {
             await local.services.triggerGracefulShutdown()
@@ -176,6 +205,8 @@ struct CaptureBenchmark {
                       endToEnd: endToEnd.summary, engine: report?.latency, dropped: report?.dropped ?? [:],
                       ladderSteps: report?.ladderSteps.count ?? 0, askedFPS: asked / Double(max(1, logs.count)), closes: closes,
                       captureCoreShare: report?.captureCoreShare ?? 0, analysisCoreShare: report?.analysisCoreShare ?? 0,
+                      analysis: device ? "device" : "server", serverCPUSeconds: serverCPU,
+                      serverCPUMillisecondsPerParticipantSecond: serverCPU * 1000 / Double(max(1, clients)) / max(seconds, 0.001),
                       database: database)
     }
 
@@ -189,15 +220,44 @@ struct CaptureBenchmark {
         }
     }
 
-    /// Runs the simulated pages' tasks on one dedicated serial queue.
+    /// Runs the simulated pages' tasks on one dedicated serial queue, and adds up the CPU time they take.
     final class PageExecutor: TaskExecutor {
         private let queue = DispatchQueue(label: "affect.bench.pages")
+        // Written only by the queue's jobs (serial), read after every page has finished.
+        private let spent = Mutex(0.0)
+
+        var cpuSeconds: Double { spent.withLock { $0 } }
 
         func enqueue(_ job: consuming ExecutorJob) {
             let job = UnownedJob(job)
             let executor = asUnownedTaskExecutor()
-            queue.async { job.runSynchronously(on: executor) }
+            queue.async { [self] in
+                let before = ThreadCPUClock.seconds()
+                job.runSynchronously(on: executor)
+                let used = ThreadCPUClock.seconds() - before
+                spent.withLock { $0 += used }
+            }
         }
+    }
+
+    /// The clip's results as a page doing device analysis reports them: the first 75 frames analysed
+    /// with the server's own models (BlazeFace, raw probabilities), boxes as fractions of the frame.
+    static func deviceResults(of input: String, catalog: ModelCatalog) throws -> [DeviceMessage.Frame] {
+        let source = try VideoInput(parsing: input).open()
+        let analyzer = FrameAnalyzer(detector: try DetectorKind.blazeface.make(catalog: catalog),
+                                     classifier: try EmotionClassifier(catalog: catalog, options: .init(calibrated: false)))
+        var frames: [DeviceMessage.Frame] = []
+        while frames.count < 75, try source.advance() != nil {
+            let image = try source.currentImage()
+            let (width, height) = (Double(image.width), Double(image.height))
+            let faces = try analyzer.analyze(image, measures: false).map { face in
+                DeviceMessage.Face(box: [face.box.x / width, face.box.y / height, face.box.width / width, face.box.height / height],
+                                   score: face.score, probabilities: face.emotions.probabilities)
+            }
+            frames.append(DeviceMessage.Frame(tMs: 0, width: image.width, height: image.height, costMs: 20, faces: faces))
+        }
+        guard !frames.isEmpty else { throw VisionError.inputUnreadable(path: input, reason: "no frames") }
+        return frames
     }
 
     /// What one participant page saw.
@@ -231,44 +291,42 @@ struct CaptureBenchmark {
         func noteRate(_ rate: Double) { lock.withLock { fps = rate } }
     }
 
-    private struct ServerMessage: Decodable {
-        struct Point: Decodable {
+    struct ServerMessage: Decodable, Sendable {
+        struct Point: Decodable, Sendable {
             var timeMilliseconds: Double
             enum CodingKeys: String, CodingKey { case timeMilliseconds = "t_ms" }
+        }
+
+        struct Kernel: Decodable, Sendable {
+            struct Entry: Decodable, Sendable { var sha256: String }
+            var simd: Entry
+            var detector: Entry
+            var classifier: Entry
         }
 
         var type: String
         var fps: Double?
         var points: [Point]?
+        var kernel: Kernel?
     }
 
-    /// One participant page: sends frames at the asked rate for `seconds`, then `{"type": "end"}`, and
-    /// reads the server's messages until it closes the socket.
-    static func participant(url: String, frames: [Data], first: Int, seconds: Double, logger: Logger) async throws -> ClientLog {
+    /// One simulated page: once the server says it is ready, `send` sends what the page sends until it
+    /// is done (ending with `{"type": "end"}`); meanwhile the server's messages are read until it closes
+    /// the socket, which it does once the session is closed in the store: the rate it asks for and the
+    /// stored results (the readout) go into the log.
+    static func page(url: String, logger: Logger,
+                     send: @escaping @Sendable (WebSocketOutboundWriter, ClientLog, ServerMessage) async throws -> Void)
+        async throws -> ClientLog {
         let log = ClientLog()
         let close = try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: logger) {
             inbound, outbound, _ in
-            let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+            let (ready, readyContinuation) = AsyncStream<ServerMessage>.makeStream()
             let sender = Task {
                 var waitReady = ready.makeAsyncIterator()
-                _ = await waitReady.next()
-                let start = ContinuousClock.now
-                var index = first
-                while start.duration(to: .now) < .seconds(seconds) {
-                    let now = ContinuousClock.now
-                    // The stimulus clock is the page's own: milliseconds since it started playing.
-                    let media = start.duration(to: now).milliseconds.rounded()
-                    let message = FrameMessage(mediaMilliseconds: media, captureMilliseconds: media, jpeg: frames[index % frames.count])
-                    log.noteSent(media: media, at: now)
-                    try await outbound.writeBinaryMessage(ByteBuffer(bytes: message.encoded()))
-                    index += 1
-                    let fps = max(0.5, log.askedFPS)
-                    try await Task.sleep(until: now.advanced(by: .milliseconds(1000 / fps)), clock: .continuous)
-                }
-                try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                guard let message = await waitReady.next() else { return }
+                try await send(outbound, log, message)
             }
             let decoder = JSONDecoder()
-            // Read until the server closes the socket, which it does once the session is closed in the store.
             for try await message in inbound.messages(maxSize: 1 << 22) {
                 guard case .text(let text) = message,
                       let parsed = try? decoder.decode(ServerMessage.self, from: Data(text.utf8)) else { continue }
@@ -276,7 +334,7 @@ struct CaptureBenchmark {
                 switch parsed.type {
                 case "ready", "rate":
                     if let fps = parsed.fps { log.noteRate(fps) }
-                    readyContinuation.yield()
+                    if parsed.type == "ready" { readyContinuation.yield(parsed) }
                 case "readout":
                     for point in parsed.points ?? [] { log.noteStored(media: point.timeMilliseconds, at: now) }
                 default: break
@@ -288,5 +346,62 @@ struct CaptureBenchmark {
         }
         log.closeCode = close.map { "\($0.closeCode)" } ?? "none"
         return log
+    }
+
+    /// A page doing server analysis: sends the clip's frames at the asked rate for `seconds`, stamped
+    /// with its own clock as the stimulus time.
+    static func participant(url: String, frames: [Data], first: Int, seconds: Double, logger: Logger) async throws -> ClientLog {
+        try await page(url: url, logger: logger) { outbound, log, _ in
+            let start = ContinuousClock.now
+            var index = first
+            while start.duration(to: .now) < .seconds(seconds) {
+                let now = ContinuousClock.now
+                // The stimulus clock is the page's own: milliseconds since it started playing.
+                let media = start.duration(to: now).milliseconds.rounded()
+                let message = FrameMessage(mediaMilliseconds: media, captureMilliseconds: media, jpeg: frames[index % frames.count])
+                log.noteSent(media: media, at: now)
+                try await outbound.writeBinaryMessage(ByteBuffer(bytes: message.encoded()))
+                index += 1
+                let fps = max(0.5, log.askedFPS)
+                try await Task.sleep(until: now.advanced(by: .milliseconds(1000 / fps)), clock: .continuous)
+            }
+            try await outbound.writeTextMessage(#"{"type": "end"}"#)
+        }
+    }
+
+    /// A page doing device analysis: reports the hashes the server lists (a browser hashes what it
+    /// fetched; these are the same files), then sends results at the asked rate in batches twice a
+    /// second, stamped with its own clock as the stimulus time, for `seconds`.
+    static func devicePage(url: String, results: [DeviceMessage.Frame], first: Int, seconds: Double,
+                           logger: Logger) async throws -> ClientLog {
+        try await page(url: url, logger: logger) { outbound, log, ready in
+            guard let kernel = ready.kernel else { return }
+            try await outbound.writeTextMessage(DeviceMessage.encode(DeviceMessage.Hello(
+                build: "simd", kernelSha256: kernel.simd.sha256, detectorSha256: kernel.detector.sha256,
+                classifierSha256: kernel.classifier.sha256)))
+            let start = ContinuousClock.now
+            var index = first
+            var batch: [DeviceMessage.Frame] = []
+            var lastSent = start
+            func flush(at now: ContinuousClock.Instant) async throws {
+                guard !batch.isEmpty else { return }
+                for sent in batch { log.noteSent(media: sent.tMs, at: now) }
+                try await outbound.writeTextMessage(DeviceMessage.encode(DeviceMessage.Results(frames: batch)))
+                batch = []
+                lastSent = now
+            }
+            while start.duration(to: .now) < .seconds(seconds) {
+                let now = ContinuousClock.now
+                var frame = results[index % results.count]
+                frame.tMs = start.duration(to: now).milliseconds.rounded()
+                batch.append(frame)
+                index += 1
+                if lastSent.duration(to: now) >= .milliseconds(500) { try await flush(at: now) }
+                let fps = max(0.5, log.askedFPS)
+                try await Task.sleep(until: now.advanced(by: .milliseconds(1000 / fps)), clock: .continuous)
+            }
+            try await flush(at: .now)
+            try await outbound.writeTextMessage(#"{"type": "end"}"#)
+        }
     }
 }

@@ -48,8 +48,8 @@ import Testing
     }
 
     func withServer(_ backend: TestDatabase.Backend = .sqlite, maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual,
-                    readout: Bool = false, measures: Bool = false, k: Int = 5,
-                    _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
+                    readout: Bool = false, measures: Bool = false, k: Int = 5, analysis: AnalysisLocation = .server,
+                    deviceFallback: Bool = false, idleSeconds: Double = 300, _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
         let database = try TestDatabase.make(backend)
         defer { database.drop() }
         let store = try await database.open()
@@ -57,15 +57,22 @@ import Testing
                                 catalog: try ModelCatalog(directory: TestEnvironment.modelsDirectory))
         try engine.start()
         defer { _ = engine.shutdown() }
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        // What bootstrap builds (scripts/build-kernel-wasm): device studies need it, others ignore it.
+        let kernel = try? DeviceKernel(catalog: catalog, directory: DeviceKernel.defaultDirectory(catalog: catalog), sampling: "test")
+        if analysis == .device && kernel == nil { Issue.record("the wasm kernel is not built: run scripts/build-kernel-wasm") }
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(),
                                      provenance: Provenance(models: ["test": "0"], configuration: ["detector": "blazeface"]),
                                      measuredProvenance: Provenance(models: ["test": "0", "facemesh": "1"],
                                                                     configuration: ["detector": "blazeface", "measures": "true"]),
-                                     settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20),
+                                     deviceKernel: kernel,
+                                     settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20,
+                                                     idleSeconds: idleSeconds),
                                      metrics: engine.metrics)
         let study = try await store.createStudy(
             StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode,
-                            kAnonymity: k, windowMilliseconds: 1000, participantReadout: readout, measures: measures),
+                            kAnonymity: k, windowMilliseconds: 1000, participantReadout: readout, measures: measures,
+                            analysis: analysis, deviceFallback: deviceFallback),
             actor: "test")
         let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/cut.mp4"),
                                                    actor: "test")

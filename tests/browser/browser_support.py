@@ -1,11 +1,14 @@
-"""What the browser tests share: where things are, what they need, a headless Chromium, waiting."""
+"""What the browser tests share: where things are, what they need, a headless Chromium, waiting, a
+study server."""
 
 import glob
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("AFFECT_SHARED_DATA") or os.path.join(os.path.dirname(ROOT), "shared", "data")
@@ -121,3 +124,48 @@ def stop(server):
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.kill()
+
+
+class StudyServer:
+    """A real `affect serve` on 127.0.0.1 over SQLite in `folder`/data (extra `flags` are passed on), with an
+    admin token for the API calls a researcher's script would make. `stop()` ends it."""
+
+    def __init__(self, folder, *flags):
+        data = os.path.join(folder, "data")
+        self.database = os.path.join(data, "affect.sqlite")
+        os.makedirs(data, exist_ok=True)
+        made = subprocess.run([AFFECT, "tokens", "create", "--role", "admin", "--db", "sqlite:" + self.database],
+                              capture_output=True, text=True, check=True)
+        self.admin = json.loads(made.stdout)["secret"]
+        self.process = subprocess.Popen([AFFECT, "serve", "--port", "0", "--data", data, *flags],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("affect serve did not start: " + self.process.stderr.read())
+        ready = json.loads(line)
+        self.url, self.setup_url = ready["url"], ready["setup_url"]
+
+    def api(self, method, path, body=None, token=None):
+        request = urllib.request.Request(self.url + path, method=method,
+                                         data=None if body is None else json.dumps(body).encode())
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Authorization", f"Bearer {token or self.admin}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def upload(self, study, path, name, variant):
+        """Uploads a stimulus video as a researcher would (the server never takes a path on its own disk)."""
+        with open(path, "rb") as video:
+            request = urllib.request.Request(self.url + f"/api/v1/studies/{study}/stimuli/upload?name={name}&variant={variant}",
+                                             method="POST", data=video.read())
+        request.add_header("Authorization", f"Bearer {self.admin}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def affect(self, *arguments):
+        """Runs `affect ARGUMENTS --db` on this server's database: (exit status, stdout, stderr)."""
+        result = subprocess.run([AFFECT, *arguments, "--db", "sqlite:" + self.database], capture_output=True, text=True)
+        return result.returncode, result.stdout, result.stderr
+
+    def stop(self):
+        stop(self.process)

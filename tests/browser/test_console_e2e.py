@@ -10,18 +10,16 @@ revokes. Screenshots of each page go to .build/e2e/console-*.png.
 Run: /usr/bin/python3 -m unittest discover -s tests/browser -v   (Debian's python3-selenium)
 """
 
-import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import unittest
 import urllib.error
 import urllib.request
 
-from browser_support import (AFFECT, SCREENSHOTS, chromium, chromium_folders, missing_prerequisites,
-                             remove_chromium_folders, smiling_camera_file, stimulus_file, stop, wait)
+from browser_support import (SCREENSHOTS, StudyServer, chromium, chromium_folders, missing_prerequisites,
+                             remove_chromium_folders, smiling_camera_file, stimulus_file, wait)
 
 STIMULUS_SECONDS = 8
 PASSWORDS = {"ada": "correct horse battery", "rev": "reviewer's long password", "ana": "analyst's long password"}
@@ -48,14 +46,8 @@ class ConsoleEndToEnd(unittest.TestCase):
         cls.camera = smiling_camera_file(cls.work)
         # The talking-head clip the researcher uploads.
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
-        cls.server = subprocess.Popen(
-            [AFFECT, "serve", "--port", "0", "--data", os.path.join(cls.work, "data"), "--workers", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = cls.server.stdout.readline()
-        if not line:
-            raise RuntimeError("affect serve did not start: " + cls.server.stderr.read())
-        ready = json.loads(line)
-        cls.url, cls.setup_url = ready["url"], ready["setup_url"]
+        cls.server = StudyServer(cls.work, "--workers", "2")
+        cls.url, cls.setup_url = cls.server.url, cls.server.setup_url
         cls.console = chromium()
         cls.participant = chromium(cls.camera)
         os.makedirs(SCREENSHOTS, exist_ok=True)
@@ -66,7 +58,7 @@ class ConsoleEndToEnd(unittest.TestCase):
             if driver:
                 driver.quit()
         if getattr(cls, "server", None):
-            stop(cls.server)
+            cls.server.stop()
         shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
         remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))
 
@@ -163,6 +155,9 @@ class ConsoleEndToEnd(unittest.TestCase):
         # A media study that also measures faces (attention), with its participant notice previewed first.
         self.fill(name="Trailer test", purpose="Which cut of the trailer holds attention", k="2")
         self.select("context", "media-research")
+        # New studies analyse in participants' browsers; measuring faces needs the server's analysis.
+        self.assertEqual(self.by_id("analysis").get_attribute("value"), "device")
+        self.select("analysis", "server")
         self.by_id("measures").click()
         self.by_id("preview").click()
         self.wait(lambda: self.console.find_elements(By.ID, "notice"), message="the notice preview")

@@ -12,14 +12,12 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import time
 import unittest
-import urllib.request
 
-from browser_support import (AFFECT, SCREENSHOTS, camera_file, chromium, chromium_folders, missing_prerequisites,
-                             remove_chromium_folders, stimulus_file, stop, wait)
+from browser_support import (SCREENSHOTS, StudyServer, camera_file, chromium, chromium_folders, missing_prerequisites,
+                             remove_chromium_folders, stimulus_file, wait)
 
 STIMULUS_SECONDS = 8
 MISSING = missing_prerequisites("browser end-to-end test")
@@ -43,20 +41,9 @@ class StudyEndToEnd(unittest.TestCase):
         cls.camera = camera_file(cls.work)
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
 
-        cls.database = os.path.join(cls.work, "data", "affect.sqlite")
-        os.makedirs(os.path.dirname(cls.database))
         # The API calls below are a script's: an admin token from the command line.
-        made = subprocess.run([AFFECT, "tokens", "create", "--role", "admin", "--db", "sqlite:" + cls.database],
-                              capture_output=True, text=True, check=True)
-        cls.admin = json.loads(made.stdout)["secret"]
-        cls.server = subprocess.Popen(
-            [AFFECT, "serve", "--port", "0", "--data", os.path.join(cls.work, "data"), "--workers", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = cls.server.stdout.readline()
-        if not line:
-            raise RuntimeError("affect serve did not start: " + cls.server.stderr.read())
-        ready = json.loads(line)
-        cls.url, cls.setup_url = ready["url"], ready["setup_url"]
+        cls.server = StudyServer(cls.work, "--workers", "2")
+        cls.url, cls.setup_url, cls.database = cls.server.url, cls.server.setup_url, cls.server.database
 
         cls.participant = chromium(cls.camera)
         cls.dashboard = chromium()
@@ -68,19 +55,14 @@ class StudyEndToEnd(unittest.TestCase):
             if driver:
                 driver.quit()
         if getattr(cls, "server", None):
-            stop(cls.server)
+            cls.server.stop()
         shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
         remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))
 
     # --- helpers ---------------------------------------------------------------------------
 
     def api(self, method, path, body=None, token=None):
-        request = urllib.request.Request(self.url + path, method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Authorization", f"Bearer {token or self.admin}")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+        return self.server.api(method, path, body, token)
 
     def wait(self, condition, timeout=30, message="condition"):
         return wait(self, condition, timeout, message)
@@ -89,10 +71,9 @@ class StudyEndToEnd(unittest.TestCase):
         return self.participant.execute_script("return document.body.dataset.state")
 
     def export(self, participant):
-        result = subprocess.run([AFFECT, "subject", "export", participant, "--db", "sqlite:" + self.database],
-                                capture_output=True, text=True)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return json.loads(result.stdout)
+        status, out, err = self.server.affect("subject", "export", participant)
+        self.assertEqual(status, 0, err)
+        return json.loads(out)
 
     def consent_and_start(self, link):
         from selenium.webdriver.common.by import By
@@ -117,12 +98,7 @@ class StudyEndToEnd(unittest.TestCase):
         study = self.api("POST", "/api/v1/studies", {"name": "Trailer test", "purpose": "Which cut holds attention",
                                                       "context": "media-research", "mode": "individual"})
         # Uploaded, as a researcher would: the server never takes a path on its own disk (P6).
-        with open(self.stimulus, "rb") as video:
-            upload = urllib.request.Request(self.url + f"/api/v1/studies/{study['id']}/stimuli/upload?name=Cut&variant=A",
-                                            method="POST", data=video.read())
-        upload.add_header("Authorization", f"Bearer {self.admin}")
-        with urllib.request.urlopen(upload, timeout=30) as response:
-            stimulus = json.loads(response.read())
+        stimulus = self.server.upload(study["id"], self.stimulus, "Cut", "A")
         link = self.api("POST", f"/api/v1/studies/{study['id']}/invitations", {"stimulus_id": stimulus["id"], "hours": 1})["path"]
 
         # The live sessions page of the console, signed in as the first admin (through the setup link),

@@ -34,14 +34,22 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     /// Whether faces are measured besides their expressions: head pose, gaze, eyes, mouth, blinks and
     /// attention (the landmark stage). Off unless the study asks; the notice says so when on.
     public var measures: Bool
+    /// Where participants' pictures are analysed: on the server, or in their own browser, which then
+    /// sends only results. The notice says which.
+    public var analysis: AnalysisLocation
+    /// For device analysis: whether a participant whose browser cannot analyse on the device is
+    /// offered server analysis instead, which takes their explicit, separate consent to send frames.
+    public var deviceFallback: Bool
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
                 kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
                 windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
                 onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false, privacyBudget: Double? = nil,
-                measures: Bool = false) {
+                measures: Bool = false, analysis: AnalysisLocation = .server, deviceFallback: Bool = false) {
         self.measures = measures
+        self.analysis = analysis
+        self.deviceFallback = deviceFallback
         self.name = name
         self.purpose = purpose
         self.context = context
@@ -60,7 +68,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
 
     /// Why a definition is not acceptable.
     public enum Invalid: Error, Sendable, Hashable, CustomStringConvertible {
-        case retention(Int), window(Double), allEmotionsExcluded
+        case retention(Int), window(Double), allEmotionsExcluded, measuresNeedServerAnalysis, fallbackNeedsDeviceAnalysis
         case input(InputRules.Violation)
         case prohibited(PurposeGuard.Refusal)
 
@@ -69,6 +77,9 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
             case .retention: "retention must be 0 to 3650 days"
             case .window: "the aggregate window must be 1 s to 1 h"
             case .allEmotionsExcluded: "excluding every expression leaves nothing to measure"
+            case .fallbackNeedsDeviceAnalysis: "a fallback to server analysis is for studies analysed on the device"
+            case .measuresNeedServerAnalysis:
+                "head pose, gaze, eyes and blinks are measured on the server only: choose server analysis, or turn measures off"
             case .input(let violation): violation.description
             case .prohibited(let refusal): refusal.description
             }
@@ -94,6 +105,8 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         if !(0...3650).contains(retentionDays) { throw .retention(retentionDays) }
         if !(windowMilliseconds.isFinite && (1000...3_600_000).contains(windowMilliseconds)) { throw .window(windowMilliseconds) }
         if excludedEmotions.count == Emotion.allCases.count { throw .allEmotionsExcluded }
+        if measures && analysis == .device { throw .measuresNeedServerAnalysis }
+        if deviceFallback && analysis != .device { throw .fallbackNeedsDeviceAnalysis }
     }
 }
 

@@ -20,7 +20,15 @@ public enum TransparencyNotice {
                 + "surprise, neutral) your face resembles.",
             "These are probabilistic estimates of how a face looks, not measurements of what you feel, and they are "
                 + "never used to make decisions about you.",
-            "Video frames are analysed in memory and never stored. What is kept: \(kept).",
+            study.analysis == .device
+                ? "Your camera image is analysed in your own browser, on this device: no picture of you is sent "
+                    + "anywhere, only the estimates. What is kept: \(kept)."
+                    + (study.deviceFallback
+                        ? " If your browser cannot do this, you may choose instead to have your camera image sent to the "
+                            + "study's server, analysed there in memory and never stored; you would be asked separately."
+                        : "")
+                : "Your camera image is sent to the study's server, analysed there in memory and never stored. "
+                    + "What is kept: \(kept).",
             "Kept for \(study.retentionDays) days after your session, then deleted.",
             "Results are reported only for groups of at least \(study.kAnonymity) people.",
         ]

@@ -8,7 +8,8 @@ import Prometheus
 /// each also labelled by `stream`; `affect_frame_latency_seconds` (capture to result)
 /// per stream; `affect_ladder_step` (0 normal to 3 cheaper detector) and
 /// `affect_ladder_changes_total`; `affect_streams_shed_total`; `affect_frames_refused_total` (label
-/// `reason`: bytes, pixels, not_jpeg, damaged) for pushed frames refused before or at decoding.
+/// `reason`: bytes, pixels, not_jpeg, damaged) for pushed frames refused before or at decoding;
+/// `affect_device_results_refused_total` (label `reason`) for device-analysis messages refused.
 public final class LiveMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let ladderStep: Gauge
@@ -35,6 +36,15 @@ public final class LiveMetrics: Sendable {
     /// Counts a pushed frame refused for `reason` (one of ``refusalReasons``).
     public func frameRefused(reason: String) {
         refused[reason]?.increment()
+    }
+
+    /// Counts a device-analysis message refused for `reason` (`affect_device_results_refused_total`):
+    /// malformed, invalid values, times out of order or ahead, other files' hashes, too fast.
+    public func deviceResultsRefused(reason: String) {
+        // The registry hands back the one counter for a name and labels, so this registers it once.
+        registry.makeCounter(descriptor: Self.name("device_results_refused", "total",
+                                                   "Device-analysis messages refused, by reason"),
+                             labels: [("reason", reason)]).increment()
     }
 
     /// The metrics of one stream.

@@ -8,12 +8,12 @@ import Darwin
 ///
 /// Wall time would count a thread waiting on the network as work; CPU time is what
 /// decoding actually takes away from analysis, which is the split the live engine reports.
-enum ThreadCPUClock {
+public enum ThreadCPUClock {
     /// CPU time of the calling thread.
-    static func seconds() -> Double { read(CLOCK_THREAD_CPUTIME_ID) }
+    public static func seconds() -> Double { read(CLOCK_THREAD_CPUTIME_ID) }
 
     /// CPU time of the whole process, all threads (FFmpeg's decoding threads included).
-    static func processSeconds() -> Double { read(CLOCK_PROCESS_CPUTIME_ID) }
+    public static func processSeconds() -> Double { read(CLOCK_PROCESS_CPUTIME_ID) }
 
     private static func read(_ clock: clockid_t) -> Double {
         var spec = timespec()

@@ -48,6 +48,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
         Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: ReportAssets.timelineChartScript)))
     }
+    DeviceKernelController(kernel: capture.deviceKernel).addRoutes(to: router)
     let root = Routes(group: router.group(), prefix: "", catalog: catalog)
     HealthController(store: store, capture: capture).addRoutes(to: root)
     MetricsController(metrics: metrics).addRoutes(to: root)
@@ -88,7 +89,7 @@ func buildRouter(store: PrivacyStore, metrics: LiveMetrics, capture: CaptureServ
     SubjectPagesController(store: store, templates: templates).addRoutes(to: console)
     LivePageController(templates: templates).addRoutes(to: console)
     let participant = root.group("p")
-    ParticipantController(store: store).addRoutes(to: participant)
+    ParticipantController(store: store, deviceKernel: capture.deviceKernel).addRoutes(to: participant)
     CaptureController(store: store, capture: capture, library: library).addRoutes(to: participant)
     return router
 }

@@ -44,6 +44,8 @@ struct StudyPagesController {
         var budget = ""
         var readout = false
         var measures = false
+        var analyses: [Choice] = []
+        var fallback = false
         var message: String?
         var notice: String?
     }
@@ -194,6 +196,7 @@ struct StudyPagesController {
         var k: Int
         var budget: String
         var measured: String
+        var analysis: String
         var mayRun: Bool
         var mayRead: Bool
         var mayReview: Bool
@@ -234,6 +237,9 @@ struct StudyPagesController {
                          mode: definition.mode.rawValue, retention: definition.retentionDays, k: definition.kAnonymity,
                          budget: budget ?? "none (no noised releases)",
                          measured: definition.measures ? "expressions, head pose, gaze, eyes, blinks, attention" : "expressions",
+                         analysis: definition.analysis == .server ? "on this server"
+                            : "in participants' browsers (only results are sent)"
+                                + (definition.deviceFallback ? "; on this server for those whose browser cannot, with their consent" : ""),
                          mayRun: mayRun, mayRead: principal.may(.readResults),
                          mayReview: principal.may(.reviewMoments), stimuli: stimuli, noStimuli: stimuli.isEmpty, links: links,
                          noLinks: links.isEmpty, linkCounts: counts, grantees: grantees)
@@ -258,7 +264,9 @@ struct StudyPagesController {
                                mode: mode, retentionDays: retention, kAnonymity: k, excludedEmotions: excluded,
                                onWithdrawal: WithdrawalPolicy(rawValue: form["withdrawal"] ?? "") ?? .delete,
                                participantReadout: form["readout"] == "on", privacyBudget: budget,
-                               measures: form["measures"] == "on")
+                               measures: form["measures"] == "on",
+                               analysis: AnalysisLocation(rawValue: form["analysis"] ?? "") ?? .device,
+                               deviceFallback: form["fallback"] == "on")
     }
 
     static func newStudyPage(_ form: FormFields) -> NewStudyPage {
@@ -286,6 +294,11 @@ struct StudyPagesController {
         page.budget = form["budget"] ?? ""
         page.readout = form["readout"] == "on"
         page.measures = form["measures"] == "on"
+        page.fallback = form["fallback"] == "on"
+        // New studies analyse on the device unless the researcher chooses otherwise.
+        page.analyses = choices(AnalysisLocation.allCases.map(\.rawValue), selected: form["analysis"] ?? AnalysisLocation.device.rawValue,
+                                labels: ["device": "in the participant's browser: no picture leaves their device",
+                                         "server": "on this server: the page sends camera frames (analysed in memory)"])
         return page
     }
 }

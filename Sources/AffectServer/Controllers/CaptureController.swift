@@ -49,7 +49,7 @@ struct CaptureController {
                         throw StoreError.invitationUnusable("has already been used for a session")
                     }
                 }
-                try capture.checkAvailable()
+                try capture.checkAvailable(for: link)
                 return .upgrade([:])
             } catch {
                 let (status, message) = Self.refusal(for: error)
@@ -141,6 +141,11 @@ struct CaptureController {
         var maxFps: Double
         /// For a resumed session: frames before this media time are already stored and are ignored.
         var resumeFromMs: Double?
+        /// `device` when the page analyses its own frames, with what it fetches and must report.
+        var analysis: AnalysisLocation
+        var kernel: DeviceKernel.Manifest?
+        /// The most results a device session may send in one message.
+        var maxFramesPerMessage: Int?
     }
 
     /// The media times of records just committed to the store (a frame's time, a window's start).
@@ -206,10 +211,13 @@ struct CaptureController {
         var sentRate = capture.requestedRate(session)
         func close(_ code: WebSocketErrorCode, _ reason: String) -> Closing { Closing(code: code, reason: reason) }
         do {
-            try await outbound.writeTextMessage(Self.json(Ready(session: session.sessionID, fps: sentRate,
-                                                                maxFrameBytes: settings.maximumFrameBytes,
-                                                                maxFps: settings.maximumFramesPerSecond,
-                                                                resumeFromMs: session.resumeFrom)))
+            let device = session.analysis.location == .device
+            try await outbound.writeTextMessage(Self.json(Ready(
+                session: session.sessionID, fps: sentRate, maxFrameBytes: settings.maximumFrameBytes,
+                maxFps: device ? settings.maximumDeviceFramesPerSecond : settings.maximumFramesPerSecond,
+                resumeFromMs: session.resumeFrom, analysis: session.analysis.location,
+                kernel: device ? capture.deviceKernel?.manifest : nil,
+                maxFramesPerMessage: device ? DeviceMessage.Limit.framesPerMessage : nil)))
             while let message = try await messages.next() {
                 if session.stopReason != nil { return nil }
                 switch message {
@@ -224,13 +232,9 @@ struct CaptureController {
                         return close(.policyViolation, "more than \(Int(settings.maximumFramesPerSecond)) frames per second")
                     }
                     do {
-                        _ = try session.push(frame)
+                        _ = try session.accept(.frame(frame))
                     } catch {
-                        capture.refused(error, session: session)
-                        switch error {
-                        case .tooLarge, .tooManyPixels: return close(.messageTooLarge, error.description)
-                        case .notJPEG, .malformed: return close(.dataInconsistentWithMessage, error.description)
-                        }
+                        return refuse(error, session: session)
                     }
                     if let error = capture.streamError(session) {
                         session.stop(CaptureSession.stop(for: error))
@@ -244,11 +248,28 @@ struct CaptureController {
                     session.publishHealth()
                 case .text(let text):
                     guard let command = try? JSONDecoder().decode(Command.self, from: Data(text.utf8)) else {
+                        if session.analysis.location == .device {
+                            return refuse(.device(.malformed("not JSON with a \"type\"")), session: session)
+                        }
                         return close(.dataInconsistentWithMessage, "text messages are JSON objects with a \"type\"")
                     }
                     switch command.type {
                     case "end": return close(.normalClosure, "session ended")
                     case "pause", "resume": continue
+                    case "device", "results":
+                        do {
+                            let input: CaptureInput = command.type == "device"
+                                ? .deviceHello(try DeviceMessage.decode(DeviceMessage.Hello.self, from: text))
+                                : .deviceResults(try DeviceMessage.decode(DeviceMessage.Results.self, from: text))
+                            _ = try session.accept(input)
+                        } catch let error as DeviceMessage.Refusal {
+                            return refuse(.device(error), session: session)
+                        } catch let error as CaptureRefusal {
+                            return refuse(error, session: session)
+                        } catch {
+                            return close(.dataInconsistentWithMessage, "malformed device message")
+                        }
+                        session.publishHealth()
                     default: return close(.unacceptableData, "unknown message type")
                     }
                 }
@@ -257,6 +278,31 @@ struct CaptureController {
             // The socket failed or the client went away: the session closes with what it has.
         }
         return nil
+    }
+
+    /// Counts a refusal of the page's input and says how to close its socket: 1009 too large, 1007
+    /// what cannot be a frame or a result (malformed, values out of range, times out of order), 1008
+    /// what breaks the session's rules (too fast, other files than served, the other kind of analysis).
+    private func refuse(_ refusal: CaptureRefusal, session: CaptureSession) -> Closing {
+        let code: WebSocketErrorCode
+        switch refusal {
+        case .frame(let rejection):
+            capture.refused(rejection, session: session)
+            switch rejection {
+            case .tooLarge, .tooManyPixels: code = .messageTooLarge
+            case .notJPEG, .malformed: code = .dataInconsistentWithMessage
+            }
+        case .device(let reason):
+            capture.refused(reason, session: session)
+            switch reason {
+            case .tooLarge: code = .messageTooLarge
+            case .malformed, .invalid, .time: code = .dataInconsistentWithMessage
+            case .hashes, .noHello, .tooFast: code = .policyViolation
+            }
+        case .wrongAnalysis:
+            code = .policyViolation
+        }
+        return Closing(code: code, reason: Self.reason(refusal.description))
     }
 
     /// Why a link cannot open a capture socket, as an HTTP status and a fixed message.

@@ -28,9 +28,10 @@ struct PageAssets: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HTTPError(.internalServerError, message: "the server's page files are missing (\(name))")
         }
-        // The pages load only their own scripts and talk only to this server.
+        // The pages load only their own scripts and talk only to this server; 'wasm-unsafe-eval' lets
+        // them compile WebAssembly (the inference kernel, fetched from this server) and nothing else.
         let policy = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: https: http:; "
-            + "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+            + "style-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; frame-ancestors 'none'"
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store"]
         // A participant's link carries its secret: never pass it on to the stimulus host.
         if let referrer = HTTPField.Name("Referrer-Policy") { headers[referrer] = "no-referrer" }

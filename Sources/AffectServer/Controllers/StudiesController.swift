@@ -23,6 +23,8 @@ struct StudiesController {
         var participantReadout: Bool?
         var privacyBudget: Double?
         var measures: Bool?
+        var analysis: AnalysisLocation?
+        var deviceFallback: Bool?
     }
 
     func addRoutes(to group: Routes) {
@@ -35,7 +37,8 @@ struct StudiesController {
                 excludedEmotions: try InputRules.expressions(body.excludedEmotions ?? [], field: "excluded_emotions"), windowMilliseconds: (body.windowSeconds ?? 10) * 1000,
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
                 participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget,
-                measures: body.measures ?? false)
+                measures: body.measures ?? false, analysis: body.analysis ?? .server,
+                deviceFallback: body.deviceFallback ?? false)
             let study = try await store.createStudy(definition, owner: principal.role == .admin ? nil : principal.id,
                                                     actor: principal.actor)
             return EditedResponse(status: .created, response: study)

@@ -9,8 +9,11 @@ public enum CaptureEngine {
     /// Starts the engine's workers (building every worker's networks, so a missing model fails here)
     /// and the capture service on it.
     /// - Parameter log: receives the engine's own lines (load ladder steps, shed streams) for the operator.
+    /// Device analysis is offered when the inference kernel's wasm builds are in `kernelDirectory`
+    /// (``DeviceKernel/defaultDirectory(catalog:)`` when nil); without them it is off, and said so in `log`.
     public static func start(catalog: ModelCatalog, workers: Int, detector: DetectorKind, settings: CaptureService.Settings,
-                             store: PrivacyStore, metrics: LiveMetrics, logger: Logger = Logger(label: "affect.capture"),
+                             store: PrivacyStore, metrics: LiveMetrics, kernelDirectory: String? = nil,
+                             logger: Logger = Logger(label: "affect.capture"),
                              log: @escaping @Sendable (String) -> Void) throws -> (CaptureService, LiveEngine) {
         // Every worker holds the landmark stage; it runs only for the streams of studies that measure faces.
         let engine = LiveEngine(configuration: .init(workers: workers, detector: detector, measures: true), catalog: catalog,
@@ -21,8 +24,15 @@ public enum CaptureEngine {
                                        tracking: true, halfLifeMilliseconds: 500)
         let measured = Provenance.of(catalog: catalog, detector: detector, policy: settings.policy, classifier: .init(),
                                      tracking: true, halfLifeMilliseconds: 500, measures: true)
+        var deviceKernel: DeviceKernel?
+        do {
+            deviceKernel = try DeviceKernel(catalog: catalog, directory: kernelDirectory ?? DeviceKernel.defaultDirectory(catalog: catalog),
+                                            sampling: "in the browser, up to \(Int(settings.deviceFramesPerSecond)) fps")
+        } catch {
+            log("analysis in participants' browsers is off: \(error)")
+        }
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(), provenance: provenance,
-                                     measuredProvenance: measured,
+                                     measuredProvenance: measured, deviceKernel: deviceKernel,
                                      settings: settings, metrics: metrics, logger: logger)
         return (capture, engine)
     }

@@ -23,11 +23,18 @@ public final class CaptureService: Sendable {
         public var policy: SamplingPolicy
         /// How each session's results are committed, and how many wait while the database does not answer.
         public var batching: SessionWriter.Batching
+        /// The rate pages doing device analysis are asked to analyse at (they go slower when the device
+        /// cannot keep up), and the most a device session may send, sustained.
+        public var deviceFramesPerSecond: Double
+        public var maximumDeviceFramesPerSecond: Double
 
         public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramePixels: Int = PixelLimit.capture,
                     maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300, policy: SamplingPolicy = .liveDefault,
-                    batching: SessionWriter.Batching = SessionWriter.Batching()) {
+                    batching: SessionWriter.Batching = SessionWriter.Batching(), deviceFramesPerSecond: Double = 15,
+                    maximumDeviceFramesPerSecond: Double = 30) {
             self.batching = batching
+            self.deviceFramesPerSecond = deviceFramesPerSecond
+            self.maximumDeviceFramesPerSecond = max(maximumDeviceFramesPerSecond, deviceFramesPerSecond)
             self.maximumFrameBytes = maximumFrameBytes
             self.maximumFramePixels = maximumFramePixels
             self.maximumFramesPerSecond = maximumFramesPerSecond
@@ -45,6 +52,8 @@ public final class CaptureService: Sendable {
     let store: PrivacyStore
     let feed: LiveFeed
     private let engine: LiveEngine?
+    /// What pages doing device analysis fetch and must report; nil when this server cannot offer it.
+    let deviceKernel: DeviceKernel?
     private let provenance: Provenance
     /// The provenance of sessions of studies that measure faces (the landmark models too).
     private let measuredProvenance: Provenance
@@ -68,9 +77,10 @@ public final class CaptureService: Sendable {
     ///   - provenance: the models and settings the engine scores with, recorded with every session.
     ///   - measuredProvenance: the same for studies that measure faces; `provenance` when nil.
     public init(engine: LiveEngine?, store: PrivacyStore, feed: LiveFeed, provenance: Provenance,
-                measuredProvenance: Provenance? = nil,
+                measuredProvenance: Provenance? = nil, deviceKernel: DeviceKernel? = nil,
                 settings: Settings = Settings(), metrics: LiveMetrics? = nil, logger: Logger = Logger(label: "affect.capture")) {
         self.engine = engine
+        self.deviceKernel = deviceKernel
         self.metrics = metrics
         self.store = store
         self.feed = feed
@@ -80,10 +90,13 @@ public final class CaptureService: Sendable {
         self.logger = logger
     }
 
-    /// Refuses early, before a socket is opened, when the server cannot analyse.
-    func checkAvailable() throws {
+    /// Refuses early, before a socket is opened, when the server cannot analyse the link's session.
+    func checkAvailable(for link: PrivacyStore.ParticipantLink? = nil) throws {
         if engine == nil {
             throw Unavailable(description: "this server has no emotion models installed (run `affect models` on it)")
+        }
+        if link?.analysis == .device && deviceKernel == nil {
+            throw Unavailable(description: "this server cannot offer analysis in the browser (its inference kernel is not built)")
         }
         if node.isDraining { throw Unavailable(description: "this server is shutting down; reconnect to continue on another") }
     }
@@ -99,9 +112,10 @@ public final class CaptureService: Sendable {
     func begin(secret: String) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         try checkAvailable()
-        let (plain, measured) = (provenance, measuredProvenance)
-        let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { study in
-            study.definition.measures ? measured : plain
+        let (plain, measured, device) = (provenance, measuredProvenance, deviceKernel?.provenance)
+        let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { link in
+            if link.analysis == .device, let device { return device }
+            return link.study.definition.measures ? measured : plain
         }
         let (session, link) = (started.session, started.link)
         // Its lease is renewed from now on, not only once the capture runs: on a loaded server the
@@ -115,9 +129,44 @@ public final class CaptureService: Sendable {
             try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
             throw error
         }
+        let (outputs, continuation) = AsyncStream<CaptureSession.Output>.makeStream()
+        let analysis: any CaptureAnalysis
+        if link.analysis == .device {
+            guard let deviceKernel else {
+                try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
+                throw Unavailable(description: "this server cannot offer analysis in the browser (its inference kernel is not built)")
+            }
+            let device = DeviceAnalysis(kernel: deviceKernel, sessionStartMilliseconds: session.startedAt,
+                                        resumeFrom: started.resumeFromMilliseconds,
+                                        maximumFramesPerSecond: settings.maximumDeviceFramesPerSecond) { continuation.yield($0) }
+            device.watch(idleSeconds: settings.idleSeconds)
+            analysis = device
+        } else {
+            analysis = startEngineStream(engine, session: session, link: link, continuation: continuation)
+        }
+        let capture = CaptureSession(link: link, writer: writer, analysis: analysis, outputs: outputs,
+                                     outputContinuation: continuation, feed: feed, logger: logger,
+                                     resumeFrom: started.resumeFromMilliseconds)
+        // A resumed session's earlier capture on this server (a page that reconnected before its old
+        // socket closed) is fenced off in the store; stop it here too.
+        let earlier = captures.withLock {
+            let earlier = $0.running[session.id]
+            $0.running[session.id] = capture
+            return earlier
+        }
+        earlier?.stop(.superseded)
+        logger.info(started.resumeFromMilliseconds == nil ? "capture started" : "capture resumed", metadata: [
+            "session": "\(session.id)", "study": "\(session.studyID)", "epoch": "\(session.epoch)",
+            "analysis": "\(analysis.location.rawValue)",
+        ])
+        return capture
+    }
+
+    /// The session's stream on the shared engine, fed by the page's frames.
+    private func startEngineStream(_ engine: LiveEngine, session: Session, link: PrivacyStore.ParticipantLink,
+                                   continuation: AsyncStream<CaptureSession.Output>.Continuation) -> EngineAnalysis {
         let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
                                      maximumFrameBytes: settings.maximumFrameBytes, maximumPixels: settings.maximumFramePixels)
-        let (outputs, continuation) = AsyncStream<CaptureSession.Output>.makeStream()
         var stream = LiveEngine.Stream(name: session.id, source: source, policy: settings.policy, tracking: true,
                                        sink: { continuation.yield(.result($0)) },
                                        momentSink: { continuation.yield(.moment($0)) })
@@ -133,36 +182,17 @@ public final class CaptureService: Sendable {
         }
         stream.metricsLabel = "participants"
         stream.measures = link.study.definition.measures
-        let id = engine.add(stream)
-        let capture = CaptureSession(link: link, writer: writer, source: source, streamID: id, outputs: outputs,
-                                     outputContinuation: continuation, engine: engine, feed: feed, logger: logger,
-                                     resumeFrom: started.resumeFromMilliseconds)
-        // A resumed session's earlier capture on this server (a page that reconnected before its old
-        // socket closed) is fenced off in the store; stop it here too.
-        let earlier = captures.withLock {
-            let earlier = $0.running[session.id]
-            $0.running[session.id] = capture
-            return earlier
-        }
-        earlier?.stop(.superseded)
-        logger.info(started.resumeFromMilliseconds == nil ? "capture started" : "capture resumed", metadata: [
-            "session": "\(session.id)", "study": "\(session.studyID)", "epoch": "\(session.epoch)",
-        ])
-        return capture
+        return EngineAnalysis(engine: engine, streamID: engine.add(stream), source: source)
     }
 
     /// Runs the capture's result loop until its stream ends, then closes the session. Call once the
     /// socket is closed or the capture stopped.
     func run(_ capture: CaptureSession, until socketClosed: () async -> Void) async {
-        guard let engine else { return }
         async let consumed: Void = capture.consume()
         await socketClosed()
-        engine.end(stream: capture.streamID)
-        // The engine's wait blocks a thread; keep it off the cooperative pool.
-        let report = await withCheckedContinuation { (done: CheckedContinuation<LiveEngine.StreamReport?, Never>) in
-            Thread.detachNewThread { done.resume(returning: engine.waitUntilFinished(stream: capture.streamID)) }
-        }
-        if capture.stopReason == nil, let error = engine.captureError(ofStream: capture.streamID) {
+        capture.analysis.end()
+        let dropped = await capture.analysis.waitUntilFinished()
+        if capture.stopReason == nil, let error = capture.analysis.failure {
             logger.warning("capture stopped by the engine: \(error)", metadata: ["session": "\(capture.sessionID)"])
             capture.stop(CaptureSession.stop(for: error))
         }
@@ -177,7 +207,8 @@ public final class CaptureService: Sendable {
         let records = await capture.writer.recordsWritten
         logger.info("capture ended", metadata: [
             "session": "\(capture.sessionID)", "records": "\(records)",
-            "dropped": "\(report?.dropped.values.reduce(0, +) ?? 0)",
+            "dropped": "\(dropped)",
+            "analysis": "\(capture.analysis.location.rawValue)",
         ])
     }
 
@@ -197,14 +228,20 @@ public final class CaptureService: Sendable {
         logger.warning("frame refused: \(rejection)", metadata: ["session": "\(session.sessionID)"])
     }
 
-    /// The rate the page should send at now.
+    /// The rate the page should send (server analysis) or analyse (device analysis) at now.
     func requestedRate(_ capture: CaptureSession) -> Double? {
-        engine?.requestedRate(stream: capture.streamID)
+        capture.analysis.location == .device ? settings.deviceFramesPerSecond : capture.analysis.requestedRate
     }
 
-    /// Whether the engine gave up on the capture's stream (shed under load, stalled).
+    /// Whether the analysis gave up on the capture (shed under load, stalled).
     func streamError(_ capture: CaptureSession) -> (any Error)? {
-        engine?.captureError(ofStream: capture.streamID)
+        capture.analysis.failure
+    }
+
+    /// Counts and logs device results refused; the socket is then closed with the reason.
+    func refused(_ refusal: DeviceMessage.Refusal, session: CaptureSession) {
+        metrics?.deviceResultsRefused(reason: refusal.reason)
+        logger.warning("device results refused: \(refusal)", metadata: ["session": "\(session.sessionID)"])
     }
 }
 

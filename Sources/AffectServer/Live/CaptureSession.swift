@@ -6,9 +6,10 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One participant's capture, from the WebSocket's opening to its close: frames go into a
-/// ``PushFrameSource`` on the shared engine; the engine's results come back through ``consume(_:)``
-/// into the ``SessionWriter``, which keeps what the study's mode allows, and on to the ``LiveFeed``.
+/// One participant's capture, from the WebSocket's opening to its close: the page's input goes to
+/// the session's ``CaptureAnalysis`` (frames to the shared engine, or results the page made itself);
+/// results come back through ``consume()`` into the ``SessionWriter``, which keeps what the study's
+/// mode allows, and on to the ``LiveFeed``.
 final class CaptureSession: Sendable {
     /// What the engine sends back for this stream.
     enum Output: Sendable {
@@ -39,11 +40,9 @@ final class CaptureSession: Sendable {
 
     let link: PrivacyStore.ParticipantLink
     let writer: SessionWriter
-    let source: PushFrameSource
-    let streamID: Int
+    let analysis: any CaptureAnalysis
     let outputs: AsyncStream<Output>
     let outputContinuation: AsyncStream<Output>.Continuation
-    private let engine: LiveEngine
     private let feed: LiveFeed
     private let logger: Logger
     /// What changes while the capture runs, behind one lock: the socket's task, the result loop,
@@ -74,18 +73,16 @@ final class CaptureSession: Sendable {
 
     /// - Parameter resumeFrom: for a resumed session, the media time its stored results reach: earlier
     ///   frames are skipped, so nothing is stored twice.
-    init(link: PrivacyStore.ParticipantLink, writer: SessionWriter, source: PushFrameSource, streamID: Int,
-         outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, engine: LiveEngine, feed: LiveFeed,
+    init(link: PrivacyStore.ParticipantLink, writer: SessionWriter, analysis: any CaptureAnalysis,
+         outputs: AsyncStream<Output>, outputContinuation: AsyncStream<Output>.Continuation, feed: LiveFeed,
          logger: Logger, resumeFrom: Double? = nil) {
         self.resumeFrom = resumeFrom
         self.logger = logger
         self.link = link
         self.writer = writer
-        self.source = source
-        self.streamID = streamID
+        self.analysis = analysis
         self.outputs = outputs
         self.outputContinuation = outputContinuation
-        self.engine = engine
         self.feed = feed
         let status = LiveFeed.SessionStatus(session: writer.session.id, study: writer.session.studyID,
                                             stimulus: writer.session.stimulusID, mode: writer.policy.mode, state: .running,
@@ -142,23 +139,33 @@ final class CaptureSession: Sendable {
             $0.stop = reason
             return $0.onStop
         }
-        engine.end(stream: streamID)
+        analysis.end()
         callback?(reason)
     }
 
-    /// Offers a frame to the engine. Frames whose media time does not move forward (a paused or
-    /// re-sent frame) are skipped: results are keyed by stimulus time.
-    func push(_ frame: FrameMessage) throws(PushFrameSource.Rejection) -> Bool {
+    /// Offers the page's input to the analysis. Frames whose media time does not move forward (a
+    /// paused or re-sent frame) are skipped: results are keyed by stimulus time. (Device results are
+    /// held to increasing times by the analysis, which refuses them otherwise.)
+    func accept(_ input: CaptureInput) throws(CaptureRefusal) -> Bool {
         let fresh = state.withLock { state in
-            state.status.framesReceived += 1
-            // While the store is backed up a frame's results could not be kept: not analysed at all.
-            guard !state.held, frame.mediaMilliseconds > state.lastMediaMilliseconds else { return false }
-            state.lastMediaMilliseconds = frame.mediaMilliseconds
-            state.status.mediaMs = frame.mediaMilliseconds
+            let time: Double? = switch input {
+            case .frame(let frame): frame.mediaMilliseconds
+            case .deviceResults(let results): results.frames.last?.tMs
+            case .deviceHello: nil
+            }
+            guard let time else { return true }
+            state.status.framesReceived += input.frameCount
+            // While the store is backed up results could not be kept: not analysed (or taken) at all.
+            guard !state.held else { return false }
+            if case .frame = input {
+                guard time > state.lastMediaMilliseconds else { return false }
+                state.lastMediaMilliseconds = time
+            }
+            state.status.mediaMs = time
             return true
         }
         guard fresh else { return false }
-        try source.push(frame.jpeg, capturedAt: frame.mediaMilliseconds)
+        try analysis.accept(input)
         return true
     }
 
@@ -348,16 +355,16 @@ final class CaptureSession: Sendable {
             return true
         }
         guard due else { return }
-        let report = engine.currentReport(stream: streamID)
-        let rate = engine.requestedRate(stream: streamID)
+        let health = analysis.health
+        let rate = analysis.requestedRate
         let snapshot: LiveFeed.SessionStatus? = state.withLock { state in
             guard state.status.state == .running, state.stop == nil else { return nil }
             state.analysedTimes.removeAll { $0.duration(to: now) > .seconds(5) }
             state.status.analysedFps = Double(state.analysedTimes.count) / 5
             state.status.requestedFps = rate
-            state.status.latencyP50Ms = report?.latency?.p50
-            state.status.latencyP95Ms = report?.latency?.p95
-            state.status.dropped = report?.dropped.values.reduce(0, +) ?? 0
+            state.status.latencyP50Ms = health.latencyP50Milliseconds
+            state.status.latencyP95Ms = health.latencyP95Milliseconds
+            state.status.dropped = health.dropped
             return state.status
         }
         if let snapshot { feed.update(snapshot) }

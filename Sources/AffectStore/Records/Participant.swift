@@ -35,6 +35,9 @@ public struct Consent: Sendable, Hashable, Codable {
     public static let analysisPurpose = "expression-analysis"
     /// The purpose that allows self-reported segment attributes to be stored.
     public static let segmentPurpose = "segment-attributes"
+    /// In a study analysed on the device: the participant's explicit agreement that their camera frames
+    /// go to the server instead (its fallback for browsers that cannot analyse on the device).
+    public static let serverAnalysisPurpose = "frames-to-server"
 
     init(row: SQLRow) throws {
         id = try row.text("id")

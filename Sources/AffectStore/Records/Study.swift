@@ -20,7 +20,9 @@ public struct Study: Sendable, Hashable, Codable {
             windowMilliseconds: try row.real("window_ms"), noticeVersion: try row.text("notice_version"),
             onWithdrawal: try WithdrawalPolicy(rawValue: row.text("on_withdrawal")).orThrow(column: "on_withdrawal"),
             participantReadout: (row["participant_readout"].int64 ?? 0) != 0,
-            privacyBudget: row["privacy_budget"].double, measures: (row["measures"].int64 ?? 0) != 0)
+            privacyBudget: row["privacy_budget"].double, measures: (row["measures"].int64 ?? 0) != 0,
+            analysis: try AnalysisLocation(rawValue: row.text("analysis")).orThrow(column: "analysis"),
+            deviceFallback: (row["device_fallback"].int64 ?? 0) != 0)
         createdAt = try row.integer("created_at")
     }
 }

@@ -96,6 +96,15 @@ extension PrivacyStore {
         public var study: Study
         public var participant: Participant
         public var stimulus: Stimulus?
+        /// What the participant's current consent covers.
+        public var consentPurposes: [String]
+
+        /// Where this participant's pictures are analysed: as the study says, except in a study
+        /// analysed on the device whose participant agreed to server analysis instead (its fallback).
+        public var analysis: AnalysisLocation {
+            study.definition.analysis == .device && consentPurposes.contains(Consent.serverAnalysisPurpose)
+                ? .server : study.definition.analysis
+        }
     }
 
     /// The consented link a secret opens; throws ``StoreError/invitationUnusable(_:)`` or
@@ -128,7 +137,11 @@ extension PrivacyStore {
            let row = try await transaction.query("SELECT * FROM stimuli WHERE id = ?", [.text(stimulusID)]).first {
             stimulus = try Stimulus(row: row)
         }
-        return ParticipantLink(invitation: invitation, study: study, participant: participant, stimulus: stimulus)
+        let consent = try await transaction.query(
+            "SELECT * FROM consents WHERE participant_id = ? ORDER BY granted_at DESC LIMIT 1", [.text(participant.id)]
+        ).first.map(Consent.init(row:))
+        return ParticipantLink(invitation: invitation, study: study, participant: participant, stimulus: stimulus,
+                               consentPurposes: consent?.purposes ?? [])
     }
 
     /// The invitation a secret opens; `locking` holds its row until the transaction ends (see

@@ -116,14 +116,14 @@ extension PrivacyStore {
         try await startSession(throughInvitation: secret, owner: owner) { _ in provenance }
     }
 
-    /// ``startSession(throughInvitation:provenance:owner:)`` with the provenance chosen by the link's study
-    /// (a study that measures faces is scored by more models).
+    /// ``startSession(throughInvitation:provenance:owner:)`` with the provenance chosen by the link (a
+    /// study that measures faces is scored by more models; device analysis by the page's).
     public func startSession(throughInvitation secret: String, owner: String,
-                             provenance provenanceFor: @escaping @Sendable (Study) -> Provenance) async throws -> LinkSession {
+                             provenance provenanceFor: @escaping @Sendable (ParticipantLink) -> Provenance) async throws -> LinkSession {
         try await database.transaction { transaction in
             // Locked first: ten sockets opened at once on one link start or resume one session between them.
             let link = try await self.consentedLink(transaction, secret: secret, locking: true)
-            let provenance = provenanceFor(link.study)
+            let provenance = provenanceFor(link)
             let actor = "participant:\(link.invitation.id)"
             if let sessionID = link.invitation.sessionID {
                 let earlier = try await self.loadSession(transaction, id: sessionID)

@@ -23,8 +23,8 @@ extension PrivacyStore {
                 """
                 INSERT INTO studies (id, name, purpose, context, exemption, legal_basis, mode, retention_days, k_anonymity,
                     excluded_emotions, window_ms, notice_version, created_at, on_withdrawal, participant_readout, privacy_budget,
-                    measures)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    measures, analysis, device_fallback)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO NOTHING RETURNING id
                 """,
                 [.text(id), .text(definition.name), .text(definition.purpose), .text(definition.context.rawValue),
@@ -33,7 +33,8 @@ extension PrivacyStore {
                  .text(EmotionList.encode(definition.excludedEmotions)), .real(definition.windowMilliseconds),
                  .text(definition.noticeVersion), .integer(Clock.nowMilliseconds()), .text(definition.onWithdrawal.rawValue),
                  .integer(definition.participantReadout ? 1 : 0), SQLValue(definition.privacyBudget),
-                 .integer(definition.measures ? 1 : 0)])
+                 .integer(definition.measures ? 1 : 0), .text(definition.analysis.rawValue),
+                 .integer(definition.deviceFallback ? 1 : 0)])
             guard !inserted.isEmpty else { throw StoreError.duplicateStudyName(definition.name) }
             var details = [
                 "name": definition.name, "context": definition.context.rawValue, "mode": definition.mode.rawValue,
@@ -41,6 +42,8 @@ extension PrivacyStore {
                 "on_withdrawal": definition.onWithdrawal.rawValue,
                 "participant_readout": String(definition.participantReadout),
                 "measures": String(definition.measures),
+                "analysis": definition.analysis.rawValue,
+                "device_fallback": String(definition.deviceFallback),
                 "privacy_budget": definition.privacyBudget.map { String($0) } ?? "none",
                 "transparency_notice": "version \(definition.noticeVersion) shown before consent (EU AI Act Art. 50)",
             ]

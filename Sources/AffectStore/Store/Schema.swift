@@ -269,6 +269,13 @@ enum Schema {
             "ALTER TABLE group_frames ADD COLUMN measures TEXT",
             "ALTER TABLE window_aggregates ADD COLUMN measures TEXT",
         ]),
+        (22, [
+            // Where a study's pictures are analysed: 'server' (frames over the WebSocket) or 'device' (the
+            // participant's browser runs the models and sends only results), and whether a device study
+            // offers server analysis, with its own consent, to browsers that cannot analyse.
+            "ALTER TABLE studies ADD COLUMN analysis TEXT NOT NULL DEFAULT 'server'",
+            "ALTER TABLE studies ADD COLUMN device_fallback BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     var maxFrameBytes = 2 * 1024 * 1024
     @Option(help: "Most frames per second one capture page may send, sustained; more closes its socket (1008).")
     var maxFps = 20.0
+    @Option(help: ArgumentHelp("Frames per second pages analyse at in studies with analysis in the browser (1 to 30; slower devices go slower).",
+                               discussion: "Such a page may send results for up to 30 frames a second; more closes its socket (1008)."))
+    var deviceFps = 15.0
     @Option(help: "Most pixels (width x height) a capture frame's JPEG header may declare; more closes its socket (1009).")
     var maxFramePixels = PixelLimit.capture
     @Option(help: "Seconds a client has to send a request's head (request line and headers).")
@@ -130,6 +133,7 @@ struct Serve: AsyncParsableCommand {
         if !(1...256).contains(workers) { throw ValidationError("--workers must be 1 to 256") }
         if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
         if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
+        if !(deviceFps >= 1 && deviceFps <= 30) { throw ValidationError("--device-fps must be 1 to 30") }
         if !(10_000...100_000_000).contains(maxFramePixels) { throw ValidationError("--max-frame-pixels must be 10000 to 100000000") }
         for (name, seconds) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout)]
         where !(seconds >= 0.1 && seconds <= 3600) {
@@ -232,7 +236,8 @@ struct Serve: AsyncParsableCommand {
         let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramePixels: maxFramePixels,
                                                maximumFramesPerSecond: maxFps,
                                                batching: SessionWriter.Batching(maximumDelay: .milliseconds(Int64(commitDelay)),
-                                                                                bufferLimit: writeBuffer))
+                                                                                bufferLimit: writeBuffer),
+                                               deviceFramesPerSecond: deviceFps)
         do {
             let catalog = try ModelCatalog(directory: models)
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,

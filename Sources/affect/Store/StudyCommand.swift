@@ -6,6 +6,7 @@ import Foundation
 extension StudyContext: ExpressibleByArgument {}
 extension ArticleFiveExemption: ExpressibleByArgument {}
 extension ProcessingMode: ExpressibleByArgument {}
+extension AnalysisLocation: ExpressibleByArgument {}
 extension WithdrawalPolicy: ExpressibleByArgument {}
 
 /// Parses `happy,sad` into expressions.
@@ -70,6 +71,11 @@ struct StudyCommand: AsyncParsableCommand {
         var participantReadout = false
         @Flag(help: "Also measure head pose, gaze, eyes, mouth, blinks and attention (the landmark stage; the notice says so).")
         var measures = false
+        @Option(help: ArgumentHelp("Where participants' pictures are analysed: server (the page sends frames), or device (their browser runs the models and sends only results).",
+                                   valueName: "server|device"))
+        var analysis: AnalysisLocation = .server
+        @Flag(help: "With --analysis device: offer server analysis to participants whose browser cannot analyse on the device (they consent to it separately).")
+        var deviceFallback = false
         @Option(help: ArgumentHelp("Total differential-privacy budget ε for segment comparisons; each release spends part of it.",
                                    valueName: "ε"))
         var privacyBudget: Double?
@@ -81,7 +87,8 @@ struct StudyCommand: AsyncParsableCommand {
                     name: name, purpose: purpose, context: context, exemption: exemption, mode: mode,
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
                     windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal,
-                    participantReadout: participantReadout, privacyBudget: privacyBudget, measures: measures)
+                    participantReadout: participantReadout, privacyBudget: privacyBudget, measures: measures,
+                    analysis: analysis, deviceFallback: deviceFallback)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()

@@ -1,6 +1,7 @@
-// The participant page: notice, consent, camera, stimulus, and frames to the server over a
-// WebSocket at the rate the server asks for. Frames are JPEGs made in memory and sent; nothing is
-// kept in the page either.
+// The participant page: notice, consent, camera, stimulus, then over a WebSocket either frames to
+// the server (server analysis: JPEGs made in memory) or, for studies analysed on the device, only
+// results: the page runs the models itself (face-analysis.js, inference-kernel.js) and no picture
+// leaves it. Nothing is kept in the page either: pixel buffers are zeroed after each frame.
 "use strict";
 
 const secret = location.pathname.split("/")[2] || "";
@@ -96,7 +97,50 @@ async function loadBriefing() {
     // Consent stays closed: agreeing cannot make the camera work.
     $("agree").disabled = true;
     $("consent").disabled = true;
-    showCameraProblem(problem);
+    return showCameraProblem(problem);
+  }
+  if (briefing.analysis === "device") await checkDeviceAnalysis(briefing);
+}
+
+// The page tries device analysis before consent, on a blank frame (no camera yet): whether this
+// browser can run the kernel, and fast enough. If it cannot, a study that offers it lets the
+// participant choose server analysis, with its own checkbox; otherwise nobody can consent here.
+const SLOWEST_DEVICE_MS = 400;
+
+async function checkDeviceAnalysis(briefing) {
+  let reason = null;
+  try {
+    const device = await loadDeviceAnalysis(briefing.kernel);
+    const blank = new ImageData(640, 480);
+    const costs = [];
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      AffectFaces.analyse(device.networks, blank);
+      costs.push(performance.now() - started);
+    }
+    costs.sort((a, b) => a - b);
+    if (costs[1] > SLOWEST_DEVICE_MS) reason = `it takes ${Math.round(costs[1])} ms a frame`;
+    else state.device = device;
+  } catch (error) {
+    reason = error.message;
+  }
+  if (!reason) return;
+  document.body.dataset.deviceProblem = reason;
+  $("device-problem").classList.remove("hidden");
+  if (briefing.device_fallback) {
+    $("device-problem-text").textContent = `This browser cannot analyse the video here on your device (${reason}). ` +
+      "You may still take part if you agree to have your camera image analysed on the study's server instead.";
+    $("server-offer").classList.remove("hidden");
+    const update = () => { $("consent").disabled = !($("agree").checked && $("server-analysis").checked); };
+    $("server-analysis").addEventListener("change", update);
+    $("agree").addEventListener("change", update);
+    update();
+  } else {
+    $("device-problem-text").textContent = `This browser cannot analyse the video here on your device (${reason}), ` +
+      "and this study takes part only that way. Please try a current Chrome, Edge, Firefox or Safari on a computer.";
+    $("agree").disabled = true;
+    $("consent").disabled = true;
+    setState("device-problem", "This browser cannot take part in this study.", true);
   }
 }
 
@@ -105,7 +149,8 @@ async function giveConsent() {
   $("consent").disabled = true;
   const response = await fetch(`${base}/consent`, {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ agreed: true, excluded_emotions: excluded }),
+    body: JSON.stringify({ agreed: true, excluded_emotions: excluded,
+      server_analysis: $("server-analysis").checked || undefined }),
   });
   if (!response.ok) return setState("error", `Consent could not be recorded: ${await errorText(response)}.`, true);
   document.body.dataset.participant = (await response.json()).participant_id;
@@ -155,7 +200,7 @@ function connect() {
       state.fps = message.fps;
       $("rate").textContent = message.fps.toFixed(1);
     }
-    if (message.type === "ready") document.body.dataset.session ? resumed() : begin(message);
+    if (message.type === "ready") ready(message);
     if (message.type === "readout") showReadout(message.points);
     if (message.type === "pause") hold(message.reason);
     if (message.type === "resume") release();
@@ -180,6 +225,28 @@ function connect() {
     const reason = event.reason || "the connection was lost";
     setState("closed", `The session stopped: ${reason} (code ${event.code}).`, event.code !== 1000);
   };
+}
+
+// The session is open: for device analysis, the kernel is loaded (once) and what it runs is
+// reported before any result; then capture starts or goes on.
+async function ready(message) {
+  // A study analysed on the device whose participant chose server analysis: frames go as in any server study.
+  if (message.analysis !== "device") state.device = null;
+  document.body.dataset.analysis = message.analysis || "server";
+  $("camera-privacy").textContent = message.analysis === "device"
+    ? "No picture of you leaves this page." : "Your camera picture is analysed in the server's memory; no picture is stored.";
+  if (message.analysis === "device") {
+    try {
+      await startDeviceAnalysis(message);
+    } catch (error) {
+      state.ended = true;
+      if (state.socket) state.socket.close(1000, "device analysis unavailable");
+      stopCapture();
+      return setState("error", `This browser cannot analyse the video on this device (${error.message}). ` +
+        "Nothing was sent. Please try a current Chrome, Edge, Firefox or Safari.", true);
+    }
+  }
+  document.body.dataset.session ? resumed() : begin(message);
 }
 
 function resumed() {
@@ -217,7 +284,112 @@ function showReadout(points) {
 
 function schedule() {
   clearTimeout(state.timer);
+  if (state.device) {
+    // The rate the server asks for, or slower when this device cannot keep up (its own measured cost).
+    const interval = Math.max(1000 / Math.max(0.5, state.fps), state.device.costMs * 1.25);
+    state.timer = setTimeout(analyseFrame, Math.max(0, interval - state.device.lastCostMs));
+    return;
+  }
   state.timer = setTimeout(sendFrame, 1000 / Math.max(0.5, state.fps));
+}
+
+// --- Device analysis -------------------------------------------------------------------------
+
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Fetches the kernel (the SIMD build where supported) and both models' programs, hashes what it
+// fetched (the server refuses a session whose hashes are not its own) and builds the networks.
+async function loadDeviceAnalysis(kernel) {
+  if (typeof WebAssembly !== "object") throw new Error("it has no WebAssembly");
+  if (!crypto.subtle) throw new Error("it has no Web Crypto");
+  if (!kernel) throw new Error("the server offers no analysis files");
+  const fetchBytes = async (entry) => {
+    const response = await fetch(entry.url, { cache: "no-cache" });
+    if (!response.ok) throw new Error(`the analysis files could not be loaded (${response.status})`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+  const simd = AffectKernel.simdSupported();
+  const moduleBytes = await fetchBytes(simd ? kernel.simd : kernel.scalar);
+  const [detectorBytes, classifierBytes] = [await fetchBytes(kernel.detector), await fetchBytes(kernel.classifier)];
+  const hello = {
+    type: "device", build: simd ? "simd" : "scalar", kernel_sha256: await sha256(moduleBytes),
+    detector_sha256: await sha256(detectorBytes), classifier_sha256: await sha256(classifierBytes),
+  };
+  const module = await WebAssembly.compile(moduleBytes);
+  return {
+    hello, pending: [], costMs: 0, lastCostMs: 0, lastFlush: performance.now(), analysed: 0, maxPerMessage: 30,
+    networks: {
+      detector: await AffectKernel.Network.create(module, detectorBytes),
+      classifier: await AffectKernel.Network.create(module, classifierBytes),
+    },
+  };
+}
+
+async function startDeviceAnalysis(message) {
+  if (!state.device) state.device = await loadDeviceAnalysis(message.kernel);
+  state.device.maxPerMessage = message.max_frames_per_message || 30;
+  document.body.dataset.kernel = state.device.hello.build;
+  $("where-analysed").textContent = "Your video is analysed here, in this browser: no picture of you is sent, only the estimates.";
+  $("sent-label").textContent = "Frames analysed on this device";
+  state.socket.send(JSON.stringify(state.device.hello));
+}
+
+const deviceCanvas = document.createElement("canvas");
+
+function analyseFrame() {
+  const socket = state.socket;
+  const device = state.device;
+  if (!socket || socket.readyState !== WebSocket.OPEN || state.ended || !device) return;
+  const preview = $("preview");
+  const media = mediaTime();
+  device.lastCostMs = 0;
+  if (!state.paused && !state.held && media > lastMedia && preview.videoWidth > 0) {
+    const started = performance.now();
+    const scale = Math.min(1, 640 / preview.videoWidth);
+    deviceCanvas.width = Math.round(preview.videoWidth * scale);
+    deviceCanvas.height = Math.round(preview.videoHeight * scale);
+    const context = deviceCanvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(preview, 0, 0, deviceCanvas.width, deviceCanvas.height);
+    const frame = context.getImageData(0, 0, deviceCanvas.width, deviceCanvas.height);
+    let faces;
+    try {
+      faces = AffectFaces.analyse(device.networks, frame);
+    } finally {
+      // The picture is gone from the page once analysed: its pixels and the canvas are cleared.
+      frame.data.fill(0);
+      context.clearRect(0, 0, deviceCanvas.width, deviceCanvas.height);
+    }
+    const { width, height } = frame;
+    const cost = performance.now() - started;
+    device.lastCostMs = cost;
+    device.costMs = device.analysed === 0 ? cost : 0.8 * device.costMs + 0.2 * cost;
+    device.analysed += 1;
+    device.pending.push({
+      t_ms: media, width, height, cost_ms: Math.round(cost * 100) / 100,
+      faces: faces.map((face) => ({
+        box: [face.box.x / width, face.box.y / height, face.box.width / width, face.box.height / height],
+        score: face.score, probabilities: face.probabilities,
+      })),
+    });
+    lastMedia = media;
+    state.sent += 1;
+    $("frames-sent").textContent = String(state.sent);
+  }
+  // Results go in batches: about twice a second, never more frames than a message may hold.
+  if (device.pending.length >= device.maxPerMessage ||
+      (device.pending.length > 0 && performance.now() - device.lastFlush >= 500)) flushResults();
+  schedule();
+}
+
+function flushResults() {
+  const device = state.device;
+  if (!device || device.pending.length === 0 || !state.socket || state.socket.readyState !== WebSocket.OPEN) return;
+  state.socket.send(JSON.stringify({ type: "results", frames: device.pending }));
+  device.pending = [];
+  device.lastFlush = performance.now();
 }
 
 let lastMedia = -1;
@@ -284,6 +456,7 @@ function stopCapture() {
 }
 
 function finish() {
+  flushResults();
   state.ended = true;
   if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify({ type: "end" }));
   stopCapture();
