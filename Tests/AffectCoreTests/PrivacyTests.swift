@@ -33,6 +33,38 @@ import Testing
         #expect(throws: StudyDefinition.Invalid.allEmotionsExcluded) { try definition.validate() }
     }
 
+    /// Device analysis's settings go together: measures need the server, a fallback and a rate need device
+    /// analysis, and the rate is 1 to 30 frames a second.
+    @Test func deviceAnalysisSettingsAreChecked() throws {
+        var definition = StudyDefinition(name: "n", purpose: "p", context: .mediaResearch, analysis: .device,
+                                         deviceFallback: true, deviceFramesPerSecond: 30)
+        try definition.validate()
+        definition.measures = true
+        #expect(throws: StudyDefinition.Invalid.measuresNeedServerAnalysis) { try definition.validate() }
+        definition.measures = false
+        for rate in [0.5, 31, .nan] {
+            definition.deviceFramesPerSecond = rate
+            #expect(throws: StudyDefinition.Invalid.self) { try definition.validate() }
+        }
+        definition.deviceFramesPerSecond = nil
+        definition.analysis = .server
+        #expect(throws: StudyDefinition.Invalid.fallbackNeedsDeviceAnalysis) { try definition.validate() }
+        definition.deviceFallback = false
+        try definition.validate()
+        definition.deviceFramesPerSecond = 10
+        #expect(throws: StudyDefinition.Invalid.self) { try definition.validate() }
+    }
+
+    @Test func noticeSaysWherePicturesAreAnalysed() {
+        var study = StudyDefinition(name: "Trailer", purpose: "cuts", context: .mediaResearch)
+        #expect(TransparencyNotice.text(for: study).contains("sent to the study's server, analysed there in memory and never stored"))
+        study.analysis = .device
+        #expect(TransparencyNotice.text(for: study).contains("no picture of you is sent anywhere, only the estimates"))
+        #expect(!TransparencyNotice.text(for: study).contains("asked separately"))
+        study.deviceFallback = true
+        #expect(TransparencyNotice.text(for: study).contains("you would be asked separately"))
+    }
+
     @Test func noticeSaysWhatTheModeKeeps() {
         let study = StudyDefinition(name: "Trailer", purpose: "cuts", context: .mediaResearch, mode: .aggregate,
                                     retentionDays: 14, excludedEmotions: [.fear])

@@ -35,16 +35,17 @@ extension CaptureTests {
 
     @Test(.enabled(if: ready), arguments: TestDatabase.Backend.available)
     func deviceResultsAreStoredLikeTheServersOwn(_ backend: TestDatabase.Backend) async throws {
-        try await withServer(backend, analysis: .device) { client, fixture in
+        try await withServer(backend, analysis: .device, deviceFps: 30) { client, fixture in
             let kernel = try #require(fixture.capture.deviceKernel)
             let secret = try await fixture.consentedLink()
-            // 30 frames a second for 1.5 s, in three batches.
+            // 30 frames a second for 1.5 s, in three batches, as the study asks.
             let times = (0..<45).map { Double($0) * 1000 / 30 }
             let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
                 var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
                 guard case .text(let ready) = try await messages.next() else { Issue.record("no ready message"); return }
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(ready.utf8)) as? [String: Any])
                 #expect(object["analysis"] as? String == "device")
+                #expect(object["fps"] as? Double == 30, "the study's rate, not the server's default (15)")
                 let served = try #require(object["kernel"] as? [String: [String: String]])
                 #expect(served["simd"]?["sha256"] == kernel.simd.sha256 && served["simd"]?["url"] == "/static/kernel/inference-kernel-simd.wasm")
                 #expect(served["classifier"]?["sha256"] == kernel.classifier.sha256)

@@ -199,4 +199,25 @@ import Testing
             }
         }
     }
+
+    /// Schemathesis found a reviewer token given a study reference with a NUL in it answered 422 from the
+    /// database's text check, which the document did not allow for. Control characters in a study reference
+    /// are now refused before anything is written, for every role (an admin token's references are not even
+    /// used), and the document says so.
+    @Test func tokenStudyReferencesCarryNoControlCharacters() async throws {
+        try await ServerFixture.run(.sqlite) { client, fixture in
+            var headers = fixture.admin
+            headers[.contentType] = "application/json"
+            for role in ["admin", "reviewer"] {
+                for reference in ["ab\u{0}", "a\u{1B}[31m", "line\nbreak"] {
+                    let body = try JSONSerialization.data(withJSONObject: ["role": role, "studies": [reference]])
+                    try await client.execute(uri: "/api/v1/tokens", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
+                        #expect(response.status == .unprocessableContent, "\(role) \(reference.debugDescription): \(response.status)")
+                        #expect(ServerFixture.errorMessage(response.body) == "a token may be given at most 1000 studies, each an id or a name")
+                    }
+                }
+            }
+            #expect(try await fixture.store.tokens().count == 2, "no token was made")
+        }
+    }
 }

@@ -1,10 +1,10 @@
 """A device-analysis study end to end in a real headless Chromium: the participant's browser analyses
 its own camera frames and no picture leaves it.
 
-A real `affect serve --device-fps 30` with the real models, the wasm kernel and SQLite; Chromium's fake
+A real `affect serve` with the real models, the wasm kernel and SQLite; Chromium's fake
 camera plays a talking-head clip; the stimulus is another clip. The test reads Chromium's own network
 log (DevTools events) to check that the page sent no binary WebSocket message (frames are binary) and
-only text messages of results; that results arrive on the stimulus clock at the asked 30 fps; that the
+only text messages of results; that results arrive on the stimulus clock at the study's 30 fps; that the
 dashboard's feed, the subject export and the study report show them, marked as device analysis; and
 that withdrawal deletes them. It prints the page's measured cost per frame and the timeline's rate.
 
@@ -41,7 +41,7 @@ class DeviceStudyEndToEnd(unittest.TestCase):
         cls.chromium_before = chromium_folders()
         cls.camera = camera_file(cls.work)
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
-        cls.server = StudyServer(cls.work, "--workers", "1", "--device-fps", "30")
+        cls.server = StudyServer(cls.work, "--workers", "1")
         cls.url = cls.server.url
         cls.participant = chromium(cls.camera, network_log=True)
         os.makedirs(SCREENSHOTS, exist_ok=True)
@@ -97,7 +97,7 @@ class DeviceStudyEndToEnd(unittest.TestCase):
         from selenium.webdriver.common.by import By
         study = self.api("POST", "/api/v1/studies", {"name": "Device trailer", "purpose": "Which cut holds attention",
                                                       "context": "media-research", "mode": "individual",
-                                                      "analysis": "device"})
+                                                      "analysis": "device", "device_fps": 30})
         self.assertEqual(study["definition"]["analysis"], "device")
         stimulus = self.server.upload(study["id"], self.stimulus, "Cut", "A")
         invite = lambda: self.api("POST", f"/api/v1/studies/{study['id']}/invitations",

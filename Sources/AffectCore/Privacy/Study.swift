@@ -40,13 +40,18 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     /// For device analysis: whether a participant whose browser cannot analyse on the device is
     /// offered server analysis instead, which takes their explicit, separate consent to send frames.
     public var deviceFallback: Bool
+    /// For device analysis: frames per second each page analyses (1 to 30; a page that cannot keep up
+    /// goes slower). Nil: the server's default (`affect serve --device-fps`).
+    public var deviceFramesPerSecond: Double?
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
                 kAnonymity: Int = 5, excludedEmotions: Set<Emotion> = [],
                 windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
                 onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false, privacyBudget: Double? = nil,
-                measures: Bool = false, analysis: AnalysisLocation = .server, deviceFallback: Bool = false) {
+                measures: Bool = false, analysis: AnalysisLocation = .server, deviceFallback: Bool = false,
+                deviceFramesPerSecond: Double? = nil) {
+        self.deviceFramesPerSecond = deviceFramesPerSecond
         self.measures = measures
         self.analysis = analysis
         self.deviceFallback = deviceFallback
@@ -69,6 +74,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     /// Why a definition is not acceptable.
     public enum Invalid: Error, Sendable, Hashable, CustomStringConvertible {
         case retention(Int), window(Double), allEmotionsExcluded, measuresNeedServerAnalysis, fallbackNeedsDeviceAnalysis
+        case deviceRate(Double)
         case input(InputRules.Violation)
         case prohibited(PurposeGuard.Refusal)
 
@@ -78,6 +84,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
             case .window: "the aggregate window must be 1 s to 1 h"
             case .allEmotionsExcluded: "excluding every expression leaves nothing to measure"
             case .fallbackNeedsDeviceAnalysis: "a fallback to server analysis is for studies analysed on the device"
+            case .deviceRate: "the rate of analysis in the browser must be 1 to 30 frames a second, for studies analysed on the device"
             case .measuresNeedServerAnalysis:
                 "head pose, gaze, eyes and blinks are measured on the server only: choose server analysis, or turn measures off"
             case .input(let violation): violation.description
@@ -107,6 +114,10 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
         if excludedEmotions.count == Emotion.allCases.count { throw .allEmotionsExcluded }
         if measures && analysis == .device { throw .measuresNeedServerAnalysis }
         if deviceFallback && analysis != .device { throw .fallbackNeedsDeviceAnalysis }
+        if let deviceFramesPerSecond,
+           !(analysis == .device && deviceFramesPerSecond.isFinite && (1...30).contains(deviceFramesPerSecond)) {
+            throw .deviceRate(deviceFramesPerSecond)
+        }
     }
 }
 

@@ -46,6 +46,7 @@ struct StudyPagesController {
         var measures = false
         var analyses: [Choice] = []
         var fallback = false
+        var deviceFps = ""
         var message: String?
         var notice: String?
     }
@@ -239,6 +240,7 @@ struct StudyPagesController {
                          measured: definition.measures ? "expressions, head pose, gaze, eyes, blinks, attention" : "expressions",
                          analysis: definition.analysis == .server ? "on this server"
                             : "in participants' browsers (only results are sent)"
+                                + (definition.deviceFramesPerSecond.map { String(format: ", %g frames a second", $0) } ?? "")
                                 + (definition.deviceFallback ? "; on this server for those whose browser cannot, with their consent" : ""),
                          mayRun: mayRun, mayRead: principal.may(.readResults),
                          mayReview: principal.may(.reviewMoments), stimuli: stimuli, noStimuli: stimuli.isEmpty, links: links,
@@ -260,13 +262,16 @@ struct StudyPagesController {
         if !budgetText.isEmpty && budget == nil { throw FormError(message: "The privacy budget is a number (ε), or empty for none.") }
         let exemption = (form["exemption"] ?? "").isEmpty ? nil : ArticleFiveExemption(rawValue: form["exemption"] ?? "")
         let excluded = Set(form.all("exclude").compactMap(Emotion.init(rawValue:)))
+        let rateText = (form["device_fps"] ?? "").trimmingCharacters(in: .whitespaces)
+        let deviceRate = rateText.isEmpty ? nil : Double(rateText)
+        if !rateText.isEmpty && deviceRate == nil { throw FormError(message: "The rate in the browser is a number of frames a second, or empty for the server's.") }
         return StudyDefinition(name: form["name"] ?? "", purpose: form["purpose"] ?? "", context: context, exemption: exemption,
                                mode: mode, retentionDays: retention, kAnonymity: k, excludedEmotions: excluded,
                                onWithdrawal: WithdrawalPolicy(rawValue: form["withdrawal"] ?? "") ?? .delete,
                                participantReadout: form["readout"] == "on", privacyBudget: budget,
                                measures: form["measures"] == "on",
                                analysis: AnalysisLocation(rawValue: form["analysis"] ?? "") ?? .device,
-                               deviceFallback: form["fallback"] == "on")
+                               deviceFallback: form["fallback"] == "on", deviceFramesPerSecond: deviceRate)
     }
 
     static func newStudyPage(_ form: FormFields) -> NewStudyPage {
@@ -295,6 +300,7 @@ struct StudyPagesController {
         page.readout = form["readout"] == "on"
         page.measures = form["measures"] == "on"
         page.fallback = form["fallback"] == "on"
+        page.deviceFps = form["device_fps"] ?? ""
         // New studies analyse on the device unless the researcher chooses otherwise.
         page.analyses = choices(AnalysisLocation.allCases.map(\.rawValue), selected: form["analysis"] ?? AnalysisLocation.device.rawValue,
                                 labels: ["device": "in the participant's browser: no picture leaves their device",

@@ -25,6 +25,7 @@ struct StudiesController {
         var measures: Bool?
         var analysis: AnalysisLocation?
         var deviceFallback: Bool?
+        var deviceFps: Double?
     }
 
     func addRoutes(to group: Routes) {
@@ -38,7 +39,7 @@ struct StudiesController {
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
                 participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget,
                 measures: body.measures ?? false, analysis: body.analysis ?? .server,
-                deviceFallback: body.deviceFallback ?? false)
+                deviceFallback: body.deviceFallback ?? false, deviceFramesPerSecond: body.deviceFps)
             let study = try await store.createStudy(definition, owner: principal.role == .admin ? nil : principal.id,
                                                     actor: principal.actor)
             return EditedResponse(status: .created, response: study)

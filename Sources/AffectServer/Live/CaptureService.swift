@@ -23,8 +23,9 @@ public final class CaptureService: Sendable {
         public var policy: SamplingPolicy
         /// How each session's results are committed, and how many wait while the database does not answer.
         public var batching: SessionWriter.Batching
-        /// The rate pages doing device analysis are asked to analyse at (they go slower when the device
-        /// cannot keep up), and the most a device session may send, sustained.
+        /// The rate pages doing device analysis are asked to analyse at unless their study sets one (they
+        /// go slower when the device cannot keep up), and the most a device session may send, sustained
+        /// (at least 30, the most a study may ask).
         public var deviceFramesPerSecond: Double
         public var maximumDeviceFramesPerSecond: Double
 
@@ -34,7 +35,7 @@ public final class CaptureService: Sendable {
                     maximumDeviceFramesPerSecond: Double = 30) {
             self.batching = batching
             self.deviceFramesPerSecond = deviceFramesPerSecond
-            self.maximumDeviceFramesPerSecond = max(maximumDeviceFramesPerSecond, deviceFramesPerSecond)
+            self.maximumDeviceFramesPerSecond = max(maximumDeviceFramesPerSecond, deviceFramesPerSecond, 30)
             self.maximumFrameBytes = maximumFrameBytes
             self.maximumFramePixels = maximumFramePixels
             self.maximumFramesPerSecond = maximumFramesPerSecond
@@ -230,7 +231,9 @@ public final class CaptureService: Sendable {
 
     /// The rate the page should send (server analysis) or analyse (device analysis) at now.
     func requestedRate(_ capture: CaptureSession) -> Double? {
-        capture.analysis.location == .device ? settings.deviceFramesPerSecond : capture.analysis.requestedRate
+        capture.analysis.location == .device
+            ? capture.link.study.definition.deviceFramesPerSecond ?? settings.deviceFramesPerSecond
+            : capture.analysis.requestedRate
     }
 
     /// Whether the analysis gave up on the capture (shed under load, stalled).

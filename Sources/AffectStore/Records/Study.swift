@@ -22,7 +22,7 @@ public struct Study: Sendable, Hashable, Codable {
             participantReadout: (row["participant_readout"].int64 ?? 0) != 0,
             privacyBudget: row["privacy_budget"].double, measures: (row["measures"].int64 ?? 0) != 0,
             analysis: try AnalysisLocation(rawValue: row.text("analysis")).orThrow(column: "analysis"),
-            deviceFallback: (row["device_fallback"].int64 ?? 0) != 0)
+            deviceFallback: (row["device_fallback"].int64 ?? 0) != 0, deviceFramesPerSecond: row["device_fps"].double)
         createdAt = try row.integer("created_at")
     }
 }

@@ -23,8 +23,8 @@ extension PrivacyStore {
                 """
                 INSERT INTO studies (id, name, purpose, context, exemption, legal_basis, mode, retention_days, k_anonymity,
                     excluded_emotions, window_ms, notice_version, created_at, on_withdrawal, participant_readout, privacy_budget,
-                    measures, analysis, device_fallback)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    measures, analysis, device_fallback, device_fps)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO NOTHING RETURNING id
                 """,
                 [.text(id), .text(definition.name), .text(definition.purpose), .text(definition.context.rawValue),
@@ -34,7 +34,7 @@ extension PrivacyStore {
                  .text(definition.noticeVersion), .integer(Clock.nowMilliseconds()), .text(definition.onWithdrawal.rawValue),
                  .integer(definition.participantReadout ? 1 : 0), SQLValue(definition.privacyBudget),
                  .integer(definition.measures ? 1 : 0), .text(definition.analysis.rawValue),
-                 .integer(definition.deviceFallback ? 1 : 0)])
+                 .integer(definition.deviceFallback ? 1 : 0), SQLValue(definition.deviceFramesPerSecond)])
             guard !inserted.isEmpty else { throw StoreError.duplicateStudyName(definition.name) }
             var details = [
                 "name": definition.name, "context": definition.context.rawValue, "mode": definition.mode.rawValue,
@@ -44,6 +44,7 @@ extension PrivacyStore {
                 "measures": String(definition.measures),
                 "analysis": definition.analysis.rawValue,
                 "device_fallback": String(definition.deviceFallback),
+                "device_fps": definition.deviceFramesPerSecond.map { String($0) } ?? "server default",
                 "privacy_budget": definition.privacyBudget.map { String($0) } ?? "none",
                 "transparency_notice": "version \(definition.noticeVersion) shown before consent (EU AI Act Art. 50)",
             ]

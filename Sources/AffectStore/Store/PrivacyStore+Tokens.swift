@@ -40,7 +40,11 @@ extension PrivacyStore {
     /// with its secret, which is shown once and stored only as a SHA-256.
     public func createToken(name: String, role: Role, studies: [String] = [], actor: String) async throws -> (APIToken, secret: String) {
         try Self.checkTokenName(name)
-        guard studies.count <= 1000, studies.allSatisfy({ !$0.isEmpty && $0.unicodeScalars.count <= InputRules.maximumNameLength }) else {
+        // No control characters: no study id or name has one (InputRules), and the database refuses NUL.
+        guard studies.count <= 1000, studies.allSatisfy({ reference in
+            !reference.isEmpty && reference.unicodeScalars.count <= InputRules.maximumNameLength
+                && !reference.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        }) else {
             throw StoreError.invalidInput("a token may be given at most 1000 studies, each an id or a name")
         }
         return try await database.transaction { transaction in

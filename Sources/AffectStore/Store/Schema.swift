@@ -276,6 +276,10 @@ enum Schema {
             "ALTER TABLE studies ADD COLUMN analysis TEXT NOT NULL DEFAULT 'server'",
             "ALTER TABLE studies ADD COLUMN device_fallback BIGINT NOT NULL DEFAULT 0",
         ]),
+        (23, [
+            // The rate a device-analysis study's pages analyse at; NULL: the server's default.
+            "ALTER TABLE studies ADD COLUMN device_fps DOUBLE PRECISION",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

@@ -73,7 +73,7 @@ struct Serve: AsyncParsableCommand {
     var maxFrameBytes = 2 * 1024 * 1024
     @Option(help: "Most frames per second one capture page may send, sustained; more closes its socket (1008).")
     var maxFps = 20.0
-    @Option(help: ArgumentHelp("Frames per second pages analyse at in studies with analysis in the browser (1 to 30; slower devices go slower).",
+    @Option(help: ArgumentHelp("Frames per second pages analyse at in studies with analysis in the browser that set none (1 to 30; slower devices go slower).",
                                discussion: "Such a page may send results for up to 30 frames a second; more closes its socket (1008)."))
     var deviceFps = 15.0
     @Option(help: "Most pixels (width x height) a capture frame's JPEG header may declare; more closes its socket (1009).")

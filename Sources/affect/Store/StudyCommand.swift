@@ -76,6 +76,9 @@ struct StudyCommand: AsyncParsableCommand {
         var analysis: AnalysisLocation = .server
         @Flag(help: "With --analysis device: offer server analysis to participants whose browser cannot analyse on the device (they consent to it separately).")
         var deviceFallback = false
+        @Option(help: ArgumentHelp("With --analysis device: frames per second each page analyses (1 to 30; default: the server's --device-fps).",
+                                   valueName: "fps"))
+        var deviceFps: Double?
         @Option(help: ArgumentHelp("Total differential-privacy budget ε for segment comparisons; each release spends part of it.",
                                    valueName: "ε"))
         var privacyBudget: Double?
@@ -88,7 +91,7 @@ struct StudyCommand: AsyncParsableCommand {
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
                     windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal,
                     participantReadout: participantReadout, privacyBudget: privacyBudget, measures: measures,
-                    analysis: analysis, deviceFallback: deviceFallback)
+                    analysis: analysis, deviceFallback: deviceFallback, deviceFramesPerSecond: deviceFps)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()
