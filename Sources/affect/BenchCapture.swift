@@ -251,7 +251,8 @@ struct CaptureBenchmark {
             let image = try source.currentImage()
             let (width, height) = (Double(image.width), Double(image.height))
             let faces = try analyzer.analyze(image, measures: false).map { face in
-                DeviceMessage.Face(box: [face.box.x / width, face.box.y / height, face.box.width / width, face.box.height / height],
+                DeviceMessage.Face(box: Box(x: face.box.x / width, y: face.box.y / height, width: face.box.width / width,
+                                            height: face.box.height / height),
                                    score: face.score, probabilities: face.emotions.probabilities)
             }
             frames.append(DeviceMessage.Frame(tMs: 0, width: image.width, height: image.height, costMs: 20, faces: faces))

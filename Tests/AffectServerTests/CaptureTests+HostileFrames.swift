@@ -107,6 +107,20 @@ extension CaptureTests {
         }
     }
 
+    /// Text messages are commands and device results, a few KB at most: one bigger than 64 KB is refused
+    /// before it is parsed (the socket itself takes messages up to twice the frame limit).
+    @Test(.enabled(if: ready)) func aBigTextMessageIsRefusedBeforeItIsParsed() async throws {
+        try await withServer { client, fixture in
+            let secret = try await fixture.consentedLink()
+            let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                try await outbound.writeTextMessage(#"{"type": "end", "padding": ""# + String(repeating: "x", count: 100_000) + #""}"#)
+                for try await _ in inbound {}
+            }
+            #expect(close?.closeCode == .messageTooLarge)
+            #expect(close?.reason == "a text message over 64 KB")
+        }
+    }
+
     /// Finding 7: a refused upgrade was an empty 400 whatever the reason. Now 404 for an unknown link,
     /// 410 for a used, expired or withdrawn one, each with a JSON reason the page can show.
     @Test(.enabled(if: ready)) func aRefusedUpgradeSaysWhy() async throws {

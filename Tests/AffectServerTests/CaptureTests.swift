@@ -59,7 +59,7 @@ import Testing
         defer { _ = engine.shutdown() }
         let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
         // What bootstrap builds (scripts/build-kernel-wasm): device studies need it, others ignore it.
-        let kernel = try? DeviceKernel(catalog: catalog, directory: DeviceKernel.defaultDirectory(catalog: catalog), sampling: "test")
+        let kernel = try? DeviceKernel(catalog: catalog, directory: DeviceKernel.defaultDirectory(catalog: catalog))
         if analysis == .device && kernel == nil { Issue.record("the wasm kernel is not built: run scripts/build-kernel-wasm") }
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(),
                                      provenance: Provenance(models: ["test": "0"], configuration: ["detector": "blazeface"]),

@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import unittest
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -169,3 +171,42 @@ class StudyServer:
 
     def stop(self):
         stop(self.process)
+
+
+class StudyServerTestCase(unittest.TestCase):
+    """A test class with its own work folder (`cls.work`), a study server (`cls.server`, made by the
+    subclass's `start()`) and headless Chromiums made with `cls.browser(...)`: all of them stopped and
+    removed at the end, also when set-up fails half-way (unittest skips tearDownClass then)."""
+
+    work_prefix = "affect-e2e-"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix=cls.work_prefix)
+        cls.chromium_before = chromium_folders()
+        cls.drivers = []
+        try:
+            cls.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def start(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def browser(cls, camera=None, extra=(), network_log=False):
+        """A Chromium quit with the class (see `chromium`)."""
+        driver = chromium(camera, extra, network_log)
+        cls.drivers.append(driver)
+        return driver
+
+    @classmethod
+    def tearDownClass(cls):
+        for driver in getattr(cls, "drivers", []):
+            driver.quit()
+        if getattr(cls, "server", None):
+            cls.server.stop()
+        shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
+        remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))

@@ -11,15 +11,12 @@ Run: /usr/bin/python3 -m unittest discover -s tests/browser -v   (Debian's pytho
 """
 
 import os
-import shutil
-import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
 
-from browser_support import (SCREENSHOTS, StudyServer, chromium, chromium_folders, missing_prerequisites,
-                             remove_chromium_folders, smiling_camera_file, stimulus_file, wait)
+from browser_support import (SCREENSHOTS, StudyServer, StudyServerTestCase, missing_prerequisites, smiling_camera_file,
+                             stimulus_file, wait)
 
 STIMULUS_SECONDS = 8
 PASSWORDS = {"ada": "correct horse battery", "rev": "reviewer's long password", "ana": "analyst's long password"}
@@ -27,20 +24,11 @@ MISSING = missing_prerequisites("console end-to-end test")
 
 
 @unittest.skipIf(MISSING, "prerequisites missing (see the message above)")
-class ConsoleEndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.start()
-        except BaseException:
-            # unittest skips tearDownClass when setUpClass fails: never leave a server or a browser behind.
-            cls.tearDownClass()
-            raise
+class ConsoleEndToEnd(StudyServerTestCase):
+    work_prefix = "affect-console-"
 
     @classmethod
     def start(cls):
-        cls.work = tempfile.mkdtemp(prefix="affect-console-")
-        cls.chromium_before = chromium_folders()
         # The participants' faces change every two seconds (a neutral talking head, then a smile), all
         # alike: the audience's expressions rise together, which makes moments to review.
         cls.camera = smiling_camera_file(cls.work)
@@ -48,19 +36,9 @@ class ConsoleEndToEnd(unittest.TestCase):
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
         cls.server = StudyServer(cls.work, "--workers", "2")
         cls.url, cls.setup_url = cls.server.url, cls.server.setup_url
-        cls.console = chromium()
-        cls.participant = chromium(cls.camera)
+        cls.console = cls.browser()
+        cls.participant = cls.browser(cls.camera)
         os.makedirs(SCREENSHOTS, exist_ok=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        for driver in (getattr(cls, "console", None), getattr(cls, "participant", None)):
-            if driver:
-                driver.quit()
-        if getattr(cls, "server", None):
-            cls.server.stop()
-        shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
-        remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))
 
     # --- helpers ---------------------------------------------------------------------------
 

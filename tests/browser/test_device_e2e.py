@@ -13,47 +13,28 @@ Run: /usr/bin/python3 -m unittest discover -s tests/browser -p test_device_e2e.p
 
 import json
 import os
-import shutil
 import statistics
-import tempfile
 import unittest
 
-from browser_support import (SCREENSHOTS, StudyServer, camera_file, chromium, chromium_folders, missing_prerequisites,
-                             remove_chromium_folders, stimulus_file, wait)
+from browser_support import (SCREENSHOTS, StudyServer, StudyServerTestCase, camera_file, chromium, missing_prerequisites,
+                             stimulus_file, wait)
 
 STIMULUS_SECONDS = 6
 MISSING = missing_prerequisites("device-analysis browser test")
 
 
 @unittest.skipIf(MISSING, "prerequisites missing (see the message above)")
-class DeviceStudyEndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.start()
-        except BaseException:
-            cls.tearDownClass()
-            raise
+class DeviceStudyEndToEnd(StudyServerTestCase):
+    work_prefix = "affect-device-"
 
     @classmethod
     def start(cls):
-        cls.work = tempfile.mkdtemp(prefix="affect-device-")
-        cls.chromium_before = chromium_folders()
         cls.camera = camera_file(cls.work)
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
         cls.server = StudyServer(cls.work, "--workers", "1")
         cls.url = cls.server.url
-        cls.participant = chromium(cls.camera, network_log=True)
+        cls.participant = cls.browser(cls.camera, network_log=True)
         os.makedirs(SCREENSHOTS, exist_ok=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        if getattr(cls, "participant", None):
-            cls.participant.quit()
-        if getattr(cls, "server", None):
-            cls.server.stop()
-        shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
-        remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))
 
     def api(self, method, path, body=None):
         return self.server.api(method, path, body)

@@ -10,34 +10,21 @@ Run: /usr/bin/python3 -m unittest discover -s tests/browser -v   (Debian's pytho
 
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 import time
 import unittest
 
-from browser_support import (SCREENSHOTS, StudyServer, camera_file, chromium, chromium_folders, missing_prerequisites,
-                             remove_chromium_folders, stimulus_file, wait)
+from browser_support import (SCREENSHOTS, StudyServer, StudyServerTestCase, camera_file, missing_prerequisites,
+                             stimulus_file, wait)
 
 STIMULUS_SECONDS = 8
 MISSING = missing_prerequisites("browser end-to-end test")
 
 
 @unittest.skipIf(MISSING, "prerequisites missing (see the message above)")
-class StudyEndToEnd(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.start()
-        except BaseException:
-            # unittest skips tearDownClass when setUpClass fails: never leave a server or a browser behind.
-            cls.tearDownClass()
-            raise
-
+class StudyEndToEnd(StudyServerTestCase):
     @classmethod
     def start(cls):
-        cls.work = tempfile.mkdtemp(prefix="affect-e2e-")
-        cls.chromium_before = chromium_folders()
         cls.camera = camera_file(cls.work)
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
 
@@ -45,19 +32,9 @@ class StudyEndToEnd(unittest.TestCase):
         cls.server = StudyServer(cls.work, "--workers", "2")
         cls.url, cls.setup_url, cls.database = cls.server.url, cls.server.setup_url, cls.server.database
 
-        cls.participant = chromium(cls.camera)
-        cls.dashboard = chromium()
+        cls.participant = cls.browser(cls.camera)
+        cls.dashboard = cls.browser()
         os.makedirs(SCREENSHOTS, exist_ok=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        for driver in (getattr(cls, "participant", None), getattr(cls, "dashboard", None)):
-            if driver:
-                driver.quit()
-        if getattr(cls, "server", None):
-            cls.server.stop()
-        shutil.rmtree(getattr(cls, "work", ""), ignore_errors=True)
-        remove_chromium_folders(getattr(cls, "chromium_before", chromium_folders()))
 
     # --- helpers ---------------------------------------------------------------------------
 

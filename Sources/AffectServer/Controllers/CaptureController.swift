@@ -214,7 +214,7 @@ struct CaptureController {
             let device = session.analysis.location == .device
             try await outbound.writeTextMessage(Self.json(Ready(
                 session: session.sessionID, fps: sentRate, maxFrameBytes: settings.maximumFrameBytes,
-                maxFps: device ? settings.maximumDeviceFramesPerSecond : settings.maximumFramesPerSecond,
+                maxFps: device ? DeviceMessage.Limit.framesPerSecond : settings.maximumFramesPerSecond,
                 resumeFromMs: session.resumeFrom, analysis: session.analysis.location,
                 kernel: device ? capture.deviceKernel?.manifest : nil,
                 maxFramesPerMessage: device ? DeviceMessage.Limit.framesPerMessage : nil)))
@@ -247,6 +247,11 @@ struct CaptureController {
                     }
                     session.publishHealth()
                 case .text(let text):
+                    // Text messages are small (commands, device results); a big one is refused before parsing.
+                    guard text.utf8.count <= DeviceMessage.Limit.messageBytes else {
+                        if session.analysis.location == .device { return refuse(.device(.tooLarge), session: session) }
+                        return close(.messageTooLarge, "a text message over \(DeviceMessage.Limit.messageBytes / 1024) KB")
+                    }
                     guard let command = try? JSONDecoder().decode(Command.self, from: Data(text.utf8)) else {
                         if session.analysis.location == .device {
                             return refuse(.device(.malformed("not JSON with a \"type\"")), session: session)

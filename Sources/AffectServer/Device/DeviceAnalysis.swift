@@ -20,7 +20,6 @@ final class DeviceAnalysis: CaptureAnalysis {
     private let output: @Sendable (CaptureSession.Output) -> Void
     /// When the session started (ms since 1970): no stimulus time may be further from it than the clock.
     private let sessionStartMilliseconds: Int64
-    private let maximumFramesPerSecond: Double
     private let state: Mutex<State>
     /// The rate limit's clock.
     private let origin = ContinuousClock.now
@@ -42,13 +41,12 @@ final class DeviceAnalysis: CaptureAnalysis {
     /// - Parameters:
     ///   - resumeFrom: for a resumed session, the stimulus time its stored results reach.
     ///   - output: where results and moments go (the session's outputs).
-    init(kernel: DeviceKernel, sessionStartMilliseconds: Int64, resumeFrom: Double?, maximumFramesPerSecond: Double,
+    init(kernel: DeviceKernel, sessionStartMilliseconds: Int64, resumeFrom: Double?,
          output: @escaping @Sendable (CaptureSession.Output) -> Void) {
         self.kernel = kernel
         self.sessionStartMilliseconds = sessionStartMilliseconds
-        self.maximumFramesPerSecond = maximumFramesPerSecond
         self.output = output
-        var initial = State(limit: FrameRateLimit(framesPerSecond: maximumFramesPerSecond))
+        var initial = State(limit: FrameRateLimit(framesPerSecond: DeviceMessage.Limit.framesPerSecond))
         if let resumeFrom { initial.lastTime = resumeFrom.nextDown }
         state = Mutex(initial)
     }
@@ -113,7 +111,7 @@ final class DeviceAnalysis: CaptureAnalysis {
                 last = frame.tMs
             }
             for _ in results.frames {
-                guard state.limit.admit(atMilliseconds: arrival) else { throw .tooFast(maximumFramesPerSecond) }
+                guard state.limit.admit(atMilliseconds: arrival) else { throw .tooFast(DeviceMessage.Limit.framesPerSecond) }
             }
             state.lastTime = last
             var out: [(FrameResult, [Moment])] = []
@@ -121,8 +119,8 @@ final class DeviceAnalysis: CaptureAnalysis {
                 let (width, height) = (Double(frame.width), Double(frame.height))
                 let faces = frame.faces.compactMap { face -> FaceResult? in
                     guard let raw = EmotionDistribution(scores: face.probabilities) else { return nil }
-                    let box = Box(x: face.box[0] * width, y: face.box[1] * height, width: face.box[2] * width,
-                                  height: face.box[3] * height)
+                    let box = Box(x: face.box.x * width, y: face.box.y * height, width: face.box.width * width,
+                                  height: face.box.height * height)
                     return FaceResult(box: box, score: face.score, landmarks: [],
                                       emotions: calibration.map { $0.apply(raw) } ?? raw)
                 }

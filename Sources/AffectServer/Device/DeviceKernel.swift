@@ -27,8 +27,8 @@ public struct DeviceKernel: Sendable {
     /// The classifier's temperature from the manifest: applied by the server to the raw probabilities
     /// pages report, as it is to its own (`EmotionClassifier` with default options).
     public let calibration: TemperatureScaling?
-    /// The models and settings behind device scores, recorded with every device session.
-    public let provenance: Provenance
+    /// The models and settings behind device scores, but the rate (``provenance(framesPerSecond:)``).
+    private let scoring: Provenance
 
     /// Where the kernel's builds are: `$AFFECT_KERNEL_DIR`, else where `scripts/build-kernel-wasm` puts
     /// them, `.build/wasm` in the checkout the catalogue's `models/` folder is in.
@@ -39,7 +39,7 @@ public struct DeviceKernel: Sendable {
     }
 
     /// Reads the kernel's builds from `directory` and the programs from the verified catalogue.
-    public init(catalog: ModelCatalog, directory: String, sampling: String) throws {
+    public init(catalog: ModelCatalog, directory: String) throws {
         func read(_ name: String) throws -> Data {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -70,11 +70,10 @@ public struct DeviceKernel: Sendable {
         models["\(ModelCatalog.Name.emotion) (kernel program)"] = classifier.sha256
         models["inference kernel (wasm, SIMD)"] = simd.sha256
         models["inference kernel (wasm, scalar)"] = scalar.sha256
-        provenance = Provenance(models: models, configuration: [
+        scoring = Provenance(models: models, configuration: [
             "affect_version": AffectVersion.current,
             "analysis": AnalysisLocation.device.rawValue,
             "detector": DetectorKind.blazeface.rawValue,
-            "sampling": sampling,
             "crop_scale": String(classifierOptions.cropScale),
             "flip_tta": String(classifierOptions.flipAveraging),
             "align_eyes": String(classifierOptions.alignEyes),
@@ -84,6 +83,14 @@ public struct DeviceKernel: Sendable {
             "half_life_ms": "500",
             "frame_quality": "not checked: the server never sees the pictures",
         ])
+    }
+
+    /// What device sessions record: the models, the files pages run, the settings, and the rate the
+    /// session's pages are asked to analyse at (the study's, or the server's default).
+    public func provenance(framesPerSecond: Double) -> Provenance {
+        var provenance = scoring
+        provenance.configuration["sampling"] = "in the browser, up to \(String(format: "%g", framesPerSecond)) fps"
+        return provenance
     }
 
     /// What the page is told to fetch, with the hashes it must report back.

@@ -55,13 +55,13 @@ public enum DeviceMessage {
     }
 
     public struct Face: Codable, Sendable {
-        /// x, y, width, height as fractions of the frame.
-        public var box: [Double]
+        /// As fractions of the frame (written `[x, y, width, height]`, as every Affect box).
+        public var box: Box
         public var score: Double
         /// Raw, in the model's order (``Emotion/allCases``).
         public var probabilities: [Double]
 
-        public init(box: [Double], score: Double, probabilities: [Double]) {
+        public init(box: Box, score: Double, probabilities: [Double]) {
             self.box = box
             self.score = score
             self.probabilities = probabilities
@@ -80,6 +80,8 @@ public enum DeviceMessage {
         static let framesPerMessage = 60
         static let facesPerFrame = 16
         static let frameSide = 1...8192
+        /// Analysed frames a second a device session may send, sustained (what a study may ask at most).
+        static let framesPerSecond = 30.0
         /// How far the probabilities may sum from 1 (float rounding in the page is about 1e-7).
         static let sumTolerance = 1e-3
         /// How far ahead of the time since the session started a stimulus time may be (clock skew, a
@@ -150,8 +152,8 @@ public enum DeviceMessage {
         if let cost = frame.costMs, !(cost.isFinite && cost >= 0 && cost < 60_000) { throw .invalid("a frame's cost is out of range") }
         guard frame.faces.count <= Limit.facesPerFrame else { throw .invalid("more than \(Limit.facesPerFrame) faces in a frame") }
         for face in frame.faces {
-            guard face.box.count == 4, face.box.allSatisfy(\.isFinite) else { throw .invalid("a box is not four numbers") }
-            let (x, y, w, h) = (face.box[0], face.box[1], face.box[2], face.box[3])
+            let (x, y, w, h) = (face.box.x, face.box.y, face.box.width, face.box.height)
+            guard [x, y, w, h].allSatisfy(\.isFinite) else { throw .invalid("a box is not four numbers") }
             // Fractions of the frame, clipped to it by the page as the server clips its own.
             guard x >= 0, y >= 0, w > 0, h > 0, x + w <= 1 + 1e-9, y + h <= 1 + 1e-9 else {
                 throw .invalid("a box is outside its frame")

@@ -26,8 +26,7 @@ public enum CaptureEngine {
                                      tracking: true, halfLifeMilliseconds: 500, measures: true)
         var deviceKernel: DeviceKernel?
         do {
-            deviceKernel = try DeviceKernel(catalog: catalog, directory: kernelDirectory ?? DeviceKernel.defaultDirectory(catalog: catalog),
-                                            sampling: "in the browser, up to \(Int(settings.deviceFramesPerSecond)) fps")
+            deviceKernel = try DeviceKernel(catalog: catalog, directory: kernelDirectory ?? DeviceKernel.defaultDirectory(catalog: catalog))
         } catch {
             log("analysis in participants' browsers is off: \(error)")
         }

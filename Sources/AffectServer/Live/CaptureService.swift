@@ -24,18 +24,14 @@ public final class CaptureService: Sendable {
         /// How each session's results are committed, and how many wait while the database does not answer.
         public var batching: SessionWriter.Batching
         /// The rate pages doing device analysis are asked to analyse at unless their study sets one (they
-        /// go slower when the device cannot keep up), and the most a device session may send, sustained
-        /// (at least 30, the most a study may ask).
+        /// go slower when the device cannot keep up). They may send up to 30 a second whatever this is.
         public var deviceFramesPerSecond: Double
-        public var maximumDeviceFramesPerSecond: Double
 
         public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramePixels: Int = PixelLimit.capture,
                     maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300, policy: SamplingPolicy = .liveDefault,
-                    batching: SessionWriter.Batching = SessionWriter.Batching(), deviceFramesPerSecond: Double = 15,
-                    maximumDeviceFramesPerSecond: Double = 30) {
+                    batching: SessionWriter.Batching = SessionWriter.Batching(), deviceFramesPerSecond: Double = 15) {
             self.batching = batching
             self.deviceFramesPerSecond = deviceFramesPerSecond
-            self.maximumDeviceFramesPerSecond = max(maximumDeviceFramesPerSecond, deviceFramesPerSecond, 30)
             self.maximumFrameBytes = maximumFrameBytes
             self.maximumFramePixels = maximumFramePixels
             self.maximumFramesPerSecond = maximumFramesPerSecond
@@ -47,6 +43,9 @@ public final class CaptureService: Sendable {
     /// Why a capture cannot start at all.
     public struct Unavailable: Error, CustomStringConvertible {
         public var description: String
+
+        static let noDeviceKernel = Unavailable(
+            description: "this server cannot offer analysis in the browser (its inference kernel is not built)")
     }
 
     public let settings: Settings
@@ -96,9 +95,7 @@ public final class CaptureService: Sendable {
         if engine == nil {
             throw Unavailable(description: "this server has no emotion models installed (run `affect models` on it)")
         }
-        if link?.analysis == .device && deviceKernel == nil {
-            throw Unavailable(description: "this server cannot offer analysis in the browser (its inference kernel is not built)")
-        }
+        if link?.analysis == .device && deviceKernel == nil { throw Unavailable.noDeviceKernel }
         if node.isDraining { throw Unavailable(description: "this server is shutting down; reconnect to continue on another") }
     }
 
@@ -113,9 +110,11 @@ public final class CaptureService: Sendable {
     func begin(secret: String) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         try checkAvailable()
-        let (plain, measured, device) = (provenance, measuredProvenance, deviceKernel?.provenance)
+        let (plain, measured, kernel, defaultRate) = (provenance, measuredProvenance, deviceKernel, settings.deviceFramesPerSecond)
         let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { link in
-            if link.analysis == .device, let device { return device }
+            if link.analysis == .device, let kernel {
+                return kernel.provenance(framesPerSecond: link.study.definition.deviceFramesPerSecond ?? defaultRate)
+            }
             return link.study.definition.measures ? measured : plain
         }
         let (session, link) = (started.session, started.link)
@@ -135,11 +134,10 @@ public final class CaptureService: Sendable {
         if link.analysis == .device {
             guard let deviceKernel else {
                 try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
-                throw Unavailable(description: "this server cannot offer analysis in the browser (its inference kernel is not built)")
+                throw Unavailable.noDeviceKernel
             }
             let device = DeviceAnalysis(kernel: deviceKernel, sessionStartMilliseconds: session.startedAt,
-                                        resumeFrom: started.resumeFromMilliseconds,
-                                        maximumFramesPerSecond: settings.maximumDeviceFramesPerSecond) { continuation.yield($0) }
+                                        resumeFrom: started.resumeFromMilliseconds) { continuation.yield($0) }
             device.watch(idleSeconds: settings.idleSeconds)
             analysis = device
         } else {

@@ -124,15 +124,21 @@ extension PrivacyStore {
 
     /// Why a participant may not be processed now, or nil when they may.
     func consentProblem(_ transaction: any SQLTransaction, participant: Participant, study: Study) async throws -> String? {
+        try await currentConsent(transaction, participant: participant, study: study).problem
+    }
+
+    /// The participant's latest consent, and why they may not be processed now (nil when they may).
+    func currentConsent(_ transaction: any SQLTransaction, participant: Participant,
+                        study: Study) async throws -> (latest: Consent?, problem: String?) {
         let consents = try await transaction.query("SELECT * FROM consents WHERE participant_id = ? ORDER BY granted_at DESC",
                                                    [.text(participant.id)]).map(Consent.init(row:))
-        guard let latest = consents.first else { return "none recorded" }
-        if latest.withdrawnAt != nil || consents.contains(where: { $0.withdrawnAt != nil }) { return "withdrawn" }
+        guard let latest = consents.first else { return (nil, "none recorded") }
+        if latest.withdrawnAt != nil || consents.contains(where: { $0.withdrawnAt != nil }) { return (latest, "withdrawn") }
         if latest.noticeVersion != study.definition.noticeVersion {
-            return "given for notice version \(latest.noticeVersion), the study now shows \(study.definition.noticeVersion)"
+            return (latest, "given for notice version \(latest.noticeVersion), the study now shows \(study.definition.noticeVersion)")
         }
-        if !latest.purposes.contains(Consent.analysisPurpose) { return "does not cover \(Consent.analysisPurpose)" }
-        return nil
+        if !latest.purposes.contains(Consent.analysisPurpose) { return (latest, "does not cover \(Consent.analysisPurpose)") }
+        return (latest, nil)
     }
 
     func loadParticipant(_ transaction: any SQLTransaction, id: String) async throws -> Participant {

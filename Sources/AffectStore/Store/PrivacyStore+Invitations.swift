@@ -129,7 +129,8 @@ extension PrivacyStore {
         if invitation.expiresAt <= Clock.nowMilliseconds() { throw StoreError.invitationUnusable("has expired") }
         let study = try await loadStudy(transaction, reference: invitation.studyID)
         let participant = try await loadParticipant(transaction, id: participantID)
-        if let problem = try await consentProblem(transaction, participant: participant, study: study) {
+        let consent = try await currentConsent(transaction, participant: participant, study: study)
+        if let problem = consent.problem {
             throw StoreError.noConsent(participant: participant.id, reason: problem)
         }
         var stimulus: Stimulus?
@@ -137,11 +138,8 @@ extension PrivacyStore {
            let row = try await transaction.query("SELECT * FROM stimuli WHERE id = ?", [.text(stimulusID)]).first {
             stimulus = try Stimulus(row: row)
         }
-        let consent = try await transaction.query(
-            "SELECT * FROM consents WHERE participant_id = ? ORDER BY granted_at DESC LIMIT 1", [.text(participant.id)]
-        ).first.map(Consent.init(row:))
         return ParticipantLink(invitation: invitation, study: study, participant: participant, stimulus: stimulus,
-                               consentPurposes: consent?.purposes ?? [])
+                               consentPurposes: consent.latest?.purposes ?? [])
     }
 
     /// The invitation a secret opens; `locking` holds its row until the transaction ends (see
