@@ -38,6 +38,15 @@ let package = Package(
             dependencies: ["COpenCV"],
             linkerSettings: [.linkedLibrary("m"), .linkedLibrary("jpeg")]
         ),
+        // GStreamer's compile and link flags (webrtcbin, SDP, GStreamer, GLib), from Debian's pkg-config files.
+        .systemLibrary(name: "CGStreamer", pkgConfig: "gstreamer-webrtc-1.0",
+                       providers: [.apt(["libgstreamer-plugins-bad1.0-dev", "libgstreamer-plugins-base1.0-dev"])]),
+        // Plain C, dumb like CVBridge: one webrtcbin receiving pipeline per participant, frames out as I420.
+        .target(
+            name: "GSTBridge",
+            dependencies: ["CGStreamer"],
+            linkerSettings: ["gstapp-1.0", "gstrtp-1.0", "gstsdp-1.0", "gstvideo-1.0"].map { .linkedLibrary($0) }
+        ),
         // Plain C, dumb like the bridge: runs the models' kernel programs (scripts/models/kernel_program.py).
         // Built here to be tested against cv::dnn; built for wasm32 for participants' browsers.
         .target(name: "InferenceKernel"),
@@ -57,6 +66,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // A participant's camera received over WebRTC: signalling, the receiving pipeline, and its frames as a
+        // frame source on the stimulus clock. Never imports storage.
+        .target(name: "AffectWebRTC", dependencies: ["AffectCore", "AffectVision", "GSTBridge"]),
         // Studies, consent, results and the audit log, with the privacy rules enforced on write.
         // Depends on AffectCore only: it never sees pixels, by construction.
         .target(
@@ -76,7 +88,7 @@ let package = Package(
         .target(
             name: "AffectServer",
             dependencies: [
-                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectReport",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectReport", "AffectWebRTC",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -105,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "affect",
             dependencies: [
-                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectServer", "AffectReport",
+                "AffectCore", "AffectVision", "AffectPipeline", "AffectStore", "AffectServer", "AffectReport", "AffectWebRTC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `affect bench --websocket` acts as participant pages against a local server.
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -202,6 +202,34 @@ class StudyServerTestCase(unittest.TestCase):
         cls.drivers.append(driver)
         return driver
 
+    # For subclasses with `cls.participant` (a Chromium) and `cls.server` (a StudyServer).
+
+    def api(self, method, path, body=None):
+        return self.server.api(method, path, body)
+
+    def affect(self, *arguments):
+        """`affect ARGUMENTS` on the server's database, which must succeed; its JSON output."""
+        status, out, err = self.server.affect(*arguments)
+        self.assertEqual(status, 0, err)
+        return json.loads(out)
+
+    def state(self):
+        return self.participant.execute_script("return document.body.dataset.state")
+
+    def wait(self, condition, timeout=30, message="condition"):
+        return wait(self, condition, timeout, message)
+
+    def websocket_messages_sent(self):
+        """(opcode, payload) of every WebSocket message the participant's page sent since the last call,
+        from Chromium's network log (the browser needs `network_log`)."""
+        sent = []
+        for entry in self.participant.get_log("performance"):
+            event = json.loads(entry["message"])["message"]
+            if event.get("method") == "Network.webSocketFrameSent":
+                frame = event["params"]["response"]
+                sent.append((frame["opcode"], frame["payloadData"]))
+        return sent
+
     @classmethod
     def tearDownClass(cls):
         for driver in getattr(cls, "drivers", []):

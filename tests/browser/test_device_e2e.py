@@ -17,7 +17,7 @@ import statistics
 import unittest
 
 from browser_support import (SCREENSHOTS, StudyServer, StudyServerTestCase, camera_file, chromium, missing_prerequisites,
-                             stimulus_file, wait)
+                             stimulus_file)
 
 STIMULUS_SECONDS = 6
 MISSING = missing_prerequisites("device-analysis browser test")
@@ -35,30 +35,6 @@ class DeviceStudyEndToEnd(StudyServerTestCase):
         cls.url = cls.server.url
         cls.participant = cls.browser(cls.camera, network_log=True)
         os.makedirs(SCREENSHOTS, exist_ok=True)
-
-    def api(self, method, path, body=None):
-        return self.server.api(method, path, body)
-
-    def affect(self, *arguments):
-        status, out, err = self.server.affect(*arguments)
-        self.assertEqual(status, 0, err)
-        return json.loads(out)
-
-    def state(self):
-        return self.participant.execute_script("return document.body.dataset.state")
-
-    def wait(self, condition, timeout=30, message="condition"):
-        return wait(self, condition, timeout, message)
-
-    def websocket_frames_sent(self):
-        """(opcode, payload) of every WebSocket message the page sent, from Chromium's network log."""
-        sent = []
-        for entry in self.participant.get_log("performance"):
-            event = json.loads(entry["message"])["message"]
-            if event.get("method") == "Network.webSocketFrameSent":
-                frame = event["params"]["response"]
-                sent.append((frame["opcode"], frame["payloadData"]))
-        return sent
 
     def consent_and_start(self, link):
         from selenium.webdriver.common.by import By
@@ -92,7 +68,7 @@ class DeviceStudyEndToEnd(StudyServerTestCase):
         self.participant.save_screenshot(os.path.join(SCREENSHOTS, "participant-device.png"))
 
         # What the page sent: no binary message (a picture would be one), text messages of results only.
-        sent = self.websocket_frames_sent()
+        sent = self.websocket_messages_sent()
         self.assertTrue(sent, "the network log shows the socket's messages")
         self.assertEqual([opcode for opcode, _ in sent if opcode != 1], [], "no binary WebSocket message was sent")
         kinds = [json.loads(payload)["type"] for _, payload in sent]
@@ -135,7 +111,7 @@ class DeviceStudyEndToEnd(StudyServerTestCase):
         self.participant.switch_to.alert.accept()
         self.wait(lambda: self.state() == "withdrawn", message="the withdrawal")
         self.assertEqual(sum(len(s["face_results"]) for s in self.affect("subject", "export", second)["sessions"]), 0)
-        self.assertEqual([opcode for opcode, _ in self.websocket_frames_sent() if opcode != 1], [])
+        self.assertEqual([opcode for opcode, _ in self.websocket_messages_sent() if opcode != 1], [])
 
     def test_a_browser_without_webassembly_is_offered_server_analysis_only_where_the_study_allows(self):
         """Chromium with WebAssembly taken away before any page script runs stands for a browser that cannot

@@ -43,6 +43,14 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     /// For device analysis: frames per second each page analyses (1 to 30; a page that cannot keep up
     /// goes slower). Nil: the server's default (`affect serve --device-fps`).
     public var deviceFramesPerSecond: Double?
+    /// For server analysis: how the camera reaches the server (JPEG snapshots, or a WebRTC video track).
+    public var transport: CaptureTransport
+    /// For WebRTC: frames per second the page's camera track sends (1 to 30). Nil: the server's default
+    /// (`affect serve --webrtc-fps`).
+    public var captureFramesPerSecond: Double?
+    /// For WebRTC: analyse every frame the track carries (a "30 fps timeline") instead of sampling;
+    /// the load ladder still protects latency when the server is busy.
+    public var everyFrame: Bool
 
     public init(name: String, purpose: String, context: StudyContext, exemption: ArticleFiveExemption? = nil,
                 legalBasis: String = "explicit-consent", mode: ProcessingMode = .individual, retentionDays: Int = 30,
@@ -50,8 +58,12 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
                 windowMilliseconds: Double = ProcessingMode.defaultWindowMilliseconds, noticeVersion: String = "1",
                 onWithdrawal: WithdrawalPolicy = .delete, participantReadout: Bool = false, privacyBudget: Double? = nil,
                 measures: Bool = false, analysis: AnalysisLocation = .server, deviceFallback: Bool = false,
-                deviceFramesPerSecond: Double? = nil) {
+                deviceFramesPerSecond: Double? = nil, transport: CaptureTransport = .jpeg,
+                captureFramesPerSecond: Double? = nil, everyFrame: Bool = false) {
         self.deviceFramesPerSecond = deviceFramesPerSecond
+        self.transport = transport
+        self.captureFramesPerSecond = captureFramesPerSecond
+        self.everyFrame = everyFrame
         self.measures = measures
         self.analysis = analysis
         self.deviceFallback = deviceFallback
@@ -75,6 +87,7 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
     public enum Invalid: Error, Sendable, Hashable, CustomStringConvertible {
         case retention(Int), window(Double), allEmotionsExcluded, measuresNeedServerAnalysis, fallbackNeedsDeviceAnalysis
         case deviceRate(Double)
+        case webRTCNeedsServerAnalysis, captureRate(Double), everyFrameNeedsWebRTC
         case input(InputRules.Violation)
         case prohibited(PurposeGuard.Refusal)
 
@@ -85,6 +98,10 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
             case .allEmotionsExcluded: "excluding every expression leaves nothing to measure"
             case .fallbackNeedsDeviceAnalysis: "a fallback to server analysis is for studies analysed on the device"
             case .deviceRate: "the rate of analysis in the browser must be 1 to 30 frames a second, for studies analysed on the device"
+            case .webRTCNeedsServerAnalysis:
+                "WebRTC carries the camera to the server: it is for studies analysed on the server (device analysis sends no pictures)"
+            case .captureRate: "the capture rate must be 1 to 30 frames a second, for studies captured over WebRTC"
+            case .everyFrameNeedsWebRTC: "analysing every frame needs the WebRTC transport"
             case .measuresNeedServerAnalysis:
                 "head pose, gaze, eyes and blinks are measured on the server only: choose server analysis, or turn measures off"
             case .input(let violation): violation.description
@@ -118,6 +135,12 @@ public struct StudyDefinition: Sendable, Hashable, Codable {
            !(analysis == .device && deviceFramesPerSecond.isFinite && (1...30).contains(deviceFramesPerSecond)) {
             throw .deviceRate(deviceFramesPerSecond)
         }
+        if transport == .webrtc && analysis != .server { throw .webRTCNeedsServerAnalysis }
+        if let captureFramesPerSecond,
+           !(transport == .webrtc && captureFramesPerSecond.isFinite && (1...30).contains(captureFramesPerSecond)) {
+            throw .captureRate(captureFramesPerSecond)
+        }
+        if everyFrame && transport != .webrtc { throw .everyFrameNeedsWebRTC }
     }
 }
 

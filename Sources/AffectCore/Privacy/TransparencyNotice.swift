@@ -27,7 +27,10 @@ public enum TransparencyNotice {
                         ? " If your browser cannot do this, you may choose instead to have your camera image sent to the "
                             + "study's server, analysed there in memory and never stored; you would be asked separately."
                         : "")
-                : "Your camera image is sent to the study's server, analysed there in memory and never stored. "
+                : (study.transport == .webrtc
+                    ? "Your camera image is sent to the study's server as an encrypted video stream (WebRTC), "
+                        + "analysed there in memory and never stored. "
+                    : "Your camera image is sent to the study's server, analysed there in memory and never stored. ")
                     + "What is kept: \(kept).",
             "Kept for \(study.retentionDays) days after your session, then deleted.",
             "Results are reported only for groups of at least \(study.kAnonymity) people.",

@@ -269,10 +269,10 @@ public final class LiveEngine: @unchecked Sendable {
     public func stop() {
         condition.lock()
         stopping = true
-        let pushed = records.values.compactMap { $0.stream.source as? PushFrameSource }
+        let sources = records.values.map(\.stream.source)
         condition.broadcast()
         condition.unlock()
-        for source in pushed { source.close() }
+        for source in sources { source.close() }
     }
 
     /// The sampling rate a stream asks for now (frames per second), so a pushing client can send
@@ -341,7 +341,7 @@ public final class LiveEngine: @unchecked Sendable {
         let record = records[id]
         record?.endRequested = true
         condition.unlock()
-        (record?.stream.source as? PushFrameSource)?.close()
+        record?.stream.source.close()
     }
 
     /// Waits until a stream's capture has ended and its last frame and moments are out; returns its report.
@@ -363,7 +363,8 @@ public final class LiveEngine: @unchecked Sendable {
         var drops = record.drops
         let latency = record.latency.summary
         condition.unlock()
-        if let push = record.stream.source as? PushFrameSource, push.dropped > 0 { drops[.pushOverflow] = push.dropped }
+        let replaced = record.stream.source.dropped
+        if replaced > 0 { drops[.pushOverflow] = replaced }
         // The analysis state has its own lock, never taken while `condition` is held.
         record.state.lock.lock()
         defer { record.state.lock.unlock() }
@@ -412,7 +413,8 @@ public final class LiveEngine: @unchecked Sendable {
     /// Call with `condition` held.
     private func report(of record: StreamRecord) -> StreamReport {
         var drops = record.drops
-        if let push = record.stream.source as? PushFrameSource, push.dropped > 0 { drops[.pushOverflow] = push.dropped }
+        let replaced = record.stream.source.dropped
+        if replaced > 0 { drops[.pushOverflow] = replaced }
         return StreamReport(name: record.stream.name, latency: record.latency.summary,
                             dropped: Dictionary(uniqueKeysWithValues: drops.map { ($0.key.rawValue, $0.value) }),
                             tracks: record.state.analysis.tracksStarted, triggers: record.state.analysis.triggerSummary)
@@ -424,9 +426,10 @@ public final class LiveEngine: @unchecked Sendable {
         let ordered = records.values.sorted { $0.id < $1.id }
         var totalDrops = drops
         for record in ordered {
-            guard let push = record.stream.source as? PushFrameSource, push.dropped > 0 else { continue }
-            totalDrops[.pushOverflow, default: 0] += push.dropped
-            record.metrics.dropped[.pushOverflow]?.increment(by: Int64(push.dropped))
+            let replaced = record.stream.source.dropped
+            guard replaced > 0 else { continue }
+            totalDrops[.pushOverflow, default: 0] += replaced
+            record.metrics.dropped[.pushOverflow]?.increment(by: Int64(replaced))
         }
         let seconds = startedAt.duration(to: .now).milliseconds / 1000
         return Report(streams: ordered.count, seconds: seconds, framesReceived: received, framesSampled: sampled,

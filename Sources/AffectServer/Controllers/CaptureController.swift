@@ -1,6 +1,7 @@
 import AffectCore
 import AffectStore
 import AffectVision
+import AffectWebRTC
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -19,6 +20,11 @@ import NIOWebSocket
 ///   unreachable and the session's buffer is full: frames sent meanwhile are not analysed), then
 ///   `{"type": "resume"}` once they can;
 /// - page to server: `{"type": "end"}` when the stimulus is over.
+///
+/// A page whose study receives cameras over WebRTC, and whose browser can send a track, opens
+/// `/p/:secret/ws?transport=webrtc`; its `ready` then says `"transport": "webrtc"` with what the track
+/// must be (`webrtc`: ICE servers, rate, largest size), and the socket carries the offer, the ICE
+/// candidates and the clock pairs (``WebRTCMessage``) instead of frames. Otherwise the session uses JPEG.
 ///
 /// A client's mistake closes its own socket at once with a code and a one-line reason, and nothing
 /// else: 1009 a frame over the byte or pixel limit, 1007 a frame that is not a readable JPEG (or a
@@ -49,7 +55,7 @@ struct CaptureController {
                         throw StoreError.invitationUnusable("has already been used for a session")
                     }
                 }
-                try capture.checkAvailable(for: link)
+                try capture.checkAvailable(for: link, requested: Self.requestedTransport(request))
                 return .upgrade([:])
             } catch {
                 let (status, message) = Self.refusal(for: error)
@@ -62,7 +68,7 @@ struct CaptureController {
             let secret = context.requestContext.parameters.get("secret") ?? ""
             let session: CaptureSession
             do {
-                session = try await capture.begin(secret: secret)
+                session = try await capture.begin(secret: secret, requested: Self.requestedTransport(context.request))
             } catch {
                 try? await outbound.close(.policyViolation, reason: Self.reason("\(error)"))
                 return
@@ -97,6 +103,7 @@ struct CaptureController {
                 let message: any Encodable = held ? Hold(type: "pause", reason: Hold.storageDelayed) : Hold(type: "resume")
                 if let text = try? Self.json(message) { replies.continuation.yield(text) }
             }
+            session.analysis.sendToPage { replies.continuation.yield($0) }
             let readout = Task {
                 for await text in replies.stream {
                     try? await outbound.writeTextMessage(text)
@@ -146,6 +153,31 @@ struct CaptureController {
         var kernel: DeviceKernel.Manifest?
         /// The most results a device session may send in one message.
         var maxFramesPerMessage: Int?
+        /// How the camera reaches the server (server analysis): `jpeg` or `webrtc`.
+        var transport: CaptureTransport?
+        /// For WebRTC: what the page's track must be.
+        var webrtc: WebRTCOffer?
+    }
+
+    /// What a WebRTC page sets up: the ICE servers, the track's rate and its largest size.
+    struct WebRTCOffer: Encodable {
+        var iceServers: [BrowserICEServer]
+        var fps: Double
+        var maxWidth: Int
+        var maxHeight: Int
+        var maxClockPairs: Int
+    }
+
+    /// As a browser's `RTCIceServer` takes it.
+    struct BrowserICEServer: Encodable {
+        var urls: String
+        var username: String?
+        var credential: String?
+    }
+
+    /// The transport the page asks for in its socket's address (`?transport=webrtc`); JPEG otherwise.
+    static func requestedTransport(_ request: Request) -> CaptureTransport {
+        request.uri.queryParameters.get("transport").flatMap(CaptureTransport.init(rawValue:)) ?? .jpeg
     }
 
     /// The media times of records just committed to the store (a frame's time, a window's start).
@@ -207,6 +239,9 @@ struct CaptureController {
                       session: CaptureSession) async -> Closing? {
         let settings = capture.settings
         var limit = FrameRateLimit(framesPerSecond: settings.maximumFramesPerSecond)
+        // A WebRTC page sends one clock pair per frame as it is encoded (up to 30 a second), and its
+        // candidates at the start.
+        var signalling = FrameRateLimit(framesPerSecond: WebRTCMessage.Limit.messagesPerSecond)
         let start = ContinuousClock.now
         var sentRate = capture.requestedRate(session)
         func close(_ code: WebSocketErrorCode, _ reason: String) -> Closing { Closing(code: code, reason: reason) }
@@ -217,7 +252,8 @@ struct CaptureController {
                 maxFps: device ? DeviceMessage.Limit.framesPerSecond : settings.maximumFramesPerSecond,
                 resumeFromMs: session.resumeFrom, analysis: session.analysis.location,
                 kernel: device ? capture.deviceKernel?.manifest : nil,
-                maxFramesPerMessage: device ? DeviceMessage.Limit.framesPerMessage : nil)))
+                maxFramesPerMessage: device ? DeviceMessage.Limit.framesPerMessage : nil,
+                transport: session.analysis.transport, webrtc: webRTCOffer(for: session))))
             while let message = try await messages.next() {
                 if session.stopReason != nil { return nil }
                 switch message {
@@ -228,6 +264,7 @@ struct CaptureController {
                     } catch {
                         return close(.dataInconsistentWithMessage, error.description)
                     }
+                    guard session.analysis.transport != .webrtc else { return refuse(.wrongTransport(.webrtc), session: session) }
                     guard limit.admit(atMilliseconds: start.duration(to: .now).milliseconds) else {
                         return close(.policyViolation, "more than \(Int(settings.maximumFramesPerSecond)) frames per second")
                     }
@@ -275,6 +312,32 @@ struct CaptureController {
                             return close(.dataInconsistentWithMessage, "malformed device message")
                         }
                         session.publishHealth()
+                    case "webrtc-offer", "ice", "clock":
+                        guard session.analysis.transport == .webrtc else {
+                            return refuse(.wrongTransport(.jpeg), session: session)
+                        }
+                        do {
+                            let input: CaptureInput = switch command.type {
+                            case "webrtc-offer": .webRTCOffer(try WebRTCMessage.offer(from: text))
+                            case "ice": .iceCandidate(try WebRTCMessage.candidate(from: text))
+                            default: .clock(try WebRTCMessage.clock(from: text))
+                            }
+                            guard signalling.admit(atMilliseconds: start.duration(to: .now).milliseconds) else {
+                                return close(.policyViolation, "more than \(Int(WebRTCMessage.Limit.messagesPerSecond)) WebRTC messages per second")
+                            }
+                            _ = try session.accept(input)
+                        } catch let error as WebRTCMessage.Refusal {
+                            return refuse(.webRTC(error), session: session)
+                        } catch let error as CaptureRefusal {
+                            return refuse(error, session: session)
+                        } catch {
+                            return close(.dataInconsistentWithMessage, "malformed WebRTC message")
+                        }
+                        if let error = capture.streamError(session) {
+                            session.stop(CaptureSession.stop(for: error))
+                            return nil
+                        }
+                        session.publishHealth()
                     default: return close(.unacceptableData, "unknown message type")
                     }
                 }
@@ -304,10 +367,25 @@ struct CaptureController {
             case .malformed, .invalid, .time: code = .dataInconsistentWithMessage
             case .hashes, .noHello, .tooFast: code = .policyViolation
             }
-        case .wrongAnalysis:
+        case .webRTC(let reason):
+            switch reason {
+            case .tooLarge: code = .messageTooLarge
+            case .malformed: code = .dataInconsistentWithMessage
+            case .outOfOrder: code = .policyViolation
+            }
+        case .wrongAnalysis, .wrongTransport:
             code = .policyViolation
         }
         return Closing(code: code, reason: Self.reason(refusal.description))
+    }
+
+    /// What a WebRTC session's page sets its track up with; nil for other sessions.
+    private func webRTCOffer(for session: CaptureSession) -> WebRTCOffer? {
+        guard session.analysis.transport == .webrtc, let webRTC = capture.settings.webRTC else { return nil }
+        return WebRTCOffer(
+            iceServers: webRTC.iceServers.map { BrowserICEServer(urls: $0.browserURL, username: $0.username, credential: $0.credential) },
+            fps: capture.captureFramesPerSecond(session.link.study.definition),
+            maxWidth: webRTC.maximumWidth, maxHeight: webRTC.maximumHeight, maxClockPairs: WebRTCMessage.Limit.pairsPerMessage)
     }
 
     /// Why a link cannot open a capture socket, as an HTTP status and a fixed message.

@@ -24,6 +24,8 @@ struct ParticipantController {
         var analysis: AnalysisLocation
         var kernel: DeviceKernel.Manifest?
         var deviceFallback: Bool
+        /// For server analysis: how the camera reaches the server (a page that cannot send WebRTC uses JPEG).
+        var transport: CaptureTransport
     }
 
     struct ConsentRequest: Decodable {
@@ -50,7 +52,7 @@ struct ParticipantController {
                             expressions: Emotion.allCases.filter { !definition.excludedEmotions.contains($0) },
                             stimulusId: invitation.stimulusID, analysis: definition.analysis,
                             kernel: definition.analysis == .device ? deviceKernel?.manifest : nil,
-                            deviceFallback: definition.deviceFallback)
+                            deviceFallback: definition.deviceFallback, transport: definition.transport)
         }
         group.post(":secret/consent") { request, context -> EditedResponse<ConsentGiven> in
             let secret = try context.parameters.require("secret")

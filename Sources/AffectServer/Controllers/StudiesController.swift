@@ -26,6 +26,9 @@ struct StudiesController {
         var analysis: AnalysisLocation?
         var deviceFallback: Bool?
         var deviceFps: Double?
+        var transport: CaptureTransport?
+        var captureFps: Double?
+        var everyFrame: Bool?
     }
 
     func addRoutes(to group: Routes) {
@@ -39,7 +42,8 @@ struct StudiesController {
                 noticeVersion: body.noticeVersion ?? "1", onWithdrawal: body.onWithdrawal ?? .delete,
                 participantReadout: body.participantReadout ?? false, privacyBudget: body.privacyBudget,
                 measures: body.measures ?? false, analysis: body.analysis ?? .server,
-                deviceFallback: body.deviceFallback ?? false, deviceFramesPerSecond: body.deviceFps)
+                deviceFallback: body.deviceFallback ?? false, deviceFramesPerSecond: body.deviceFps,
+                transport: body.transport ?? .jpeg, captureFramesPerSecond: body.captureFps, everyFrame: body.everyFrame ?? false)
             let study = try await store.createStudy(definition, owner: principal.role == .admin ? nil : principal.id,
                                                     actor: principal.actor)
             return EditedResponse(status: .created, response: study)

@@ -16,6 +16,7 @@ import Synchronization
 /// pictures, so it cannot judge their quality, nor prove that the page ran what it said.
 final class DeviceAnalysis: CaptureAnalysis {
     let location = AnalysisLocation.device
+    let transport: CaptureTransport? = nil
     private let kernel: DeviceKernel
     private let output: @Sendable (CaptureSession.Output) -> Void
     /// When the session started (ms since 1970): no stimulus time may be further from it than the clock.
@@ -71,7 +72,7 @@ final class DeviceAnalysis: CaptureAnalysis {
     func accept(_ input: CaptureInput) throws(CaptureRefusal) {
         state.withLock { $0.lastInput = .now }
         switch input {
-        case .frame: throw .wrongAnalysis(.device)
+        case .frame, .webRTCOffer, .iceCandidate, .clock: throw .wrongAnalysis(.device)
         case .deviceHello(let hello):
             let served = hello.build == "simd" ? kernel.simd : kernel.scalar
             guard ["simd", "scalar"].contains(hello.build), hello.kernelSha256 == served.sha256,

@@ -1,8 +1,10 @@
 import AffectCore
 import AffectVision
+import AffectWebRTC
 
-/// Where a capture's results come from: the shared engine analysing the page's frames
-/// (``EngineAnalysis``), or the page's own analysis, checked and passed on (``DeviceAnalysis``).
+/// Where a capture's results come from: the shared engine analysing the page's JPEGs
+/// (``EngineAnalysis``) or its WebRTC camera track (``WebRTCAnalysis``), or the page's own analysis,
+/// checked and passed on (``DeviceAnalysis``).
 /// The session and its socket talk to this, whichever it is; each kind refuses the other's input.
 protocol CaptureAnalysis: Sendable {
     var location: AnalysisLocation { get }
@@ -18,6 +20,15 @@ protocol CaptureAnalysis: Sendable {
     func end()
     /// Waits until every result is out; returns how many frames were dropped.
     func waitUntilFinished() async -> Int
+    /// How the camera reaches the server, for server analysis (nil for device analysis).
+    var transport: CaptureTransport? { get }
+    /// Where messages the analysis has for the page go (WebRTC's answer and ICE candidates). Set by
+    /// the socket before it reads the page's input.
+    func sendToPage(_ send: @escaping @Sendable (String) -> Void)
+}
+
+extension CaptureAnalysis {
+    func sendToPage(_ send: @escaping @Sendable (String) -> Void) {}
 }
 
 /// One message's worth of input from the page.
@@ -28,13 +39,20 @@ enum CaptureInput: Sendable {
     case deviceHello(DeviceMessage.Hello)
     /// Results the page made, for device analysis.
     case deviceResults(DeviceMessage.Results)
+    /// The page's WebRTC offer (SDP).
+    case webRTCOffer(WebRTCMessage.Offer)
+    /// One of the page's ICE candidates.
+    case iceCandidate(WebRTCMessage.Candidate)
+    /// RTP timestamps of frames on the page's track, with their stimulus times.
+    case clock([RTPStimulusClock.Pair])
 
     /// How many frames this input stands for.
     var frameCount: Int {
         switch self {
         case .frame: 1
-        case .deviceHello: 0
+        case .deviceHello, .webRTCOffer, .iceCandidate: 0
         case .deviceResults(let results): results.frames.count
+        case .clock(let pairs): pairs.count
         }
     }
 }
@@ -43,13 +61,19 @@ enum CaptureInput: Sendable {
 enum CaptureRefusal: Error, Sendable, CustomStringConvertible {
     case frame(PushFrameSource.Rejection)
     case device(DeviceMessage.Refusal)
+    case webRTC(WebRTCMessage.Refusal)
     /// Input for the other kind of analysis: frames to a device session, results to a server one.
     case wrongAnalysis(AnalysisLocation)
+    /// Input for the other transport: JPEGs to a WebRTC session, WebRTC messages to a JPEG one.
+    case wrongTransport(CaptureTransport)
 
     var description: String {
         switch self {
         case .frame(let rejection): rejection.description
         case .device(let refusal): refusal.description
+        case .webRTC(let refusal): refusal.description
+        case .wrongTransport(.webrtc): "this session receives the camera over WebRTC: send no JPEG frames"
+        case .wrongTransport(.jpeg): "this session receives JPEG frames: it has no WebRTC connection"
         case .wrongAnalysis(.device): "this session is analysed in the participant's browser: the server takes no pictures"
         case .wrongAnalysis(.server): "this session is analysed on the server: send frames, not results"
         }

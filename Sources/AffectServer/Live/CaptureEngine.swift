@@ -1,6 +1,7 @@
 import AffectPipeline
 import AffectStore
 import AffectVision
+import AffectWebRTC
 import Logging
 
 /// The engine participants' captures share, started as `affect serve` runs it. `affect bench
@@ -11,6 +12,7 @@ public enum CaptureEngine {
     /// - Parameter log: receives the engine's own lines (load ladder steps, shed streams) for the operator.
     /// Device analysis is offered when the inference kernel's wasm builds are in `kernelDirectory`
     /// (``DeviceKernel/defaultDirectory(catalog:)`` when nil); without them it is off, and said so in `log`.
+    /// WebRTC, when `settings` asks for it, needs GStreamer's elements; without them it is off, and said so.
     public static func start(catalog: ModelCatalog, workers: Int, detector: DetectorKind, settings: CaptureService.Settings,
                              store: PrivacyStore, metrics: LiveMetrics, kernelDirectory: String? = nil,
                              logger: Logger = Logger(label: "affect.capture"),
@@ -29,6 +31,15 @@ public enum CaptureEngine {
             deviceKernel = try DeviceKernel(catalog: catalog, directory: kernelDirectory ?? DeviceKernel.defaultDirectory(catalog: catalog))
         } catch {
             log("analysis in participants' browsers is off: \(error)")
+        }
+        var settings = settings
+        if settings.webRTC != nil {
+            do {
+                try WebRTCRuntime.initialize()
+            } catch {
+                log("cameras over WebRTC are off (pages send JPEGs): \(error)")
+                settings.webRTC = nil
+            }
         }
         let capture = CaptureService(engine: engine, store: store, feed: LiveFeed(), provenance: provenance,
                                      measuredProvenance: measured, deviceKernel: deviceKernel,

@@ -2,6 +2,7 @@ import AffectCore
 import AffectPipeline
 import AffectStore
 import AffectVision
+import AffectWebRTC
 import Foundation
 import Synchronization
 import Logging
@@ -26,10 +27,14 @@ public final class CaptureService: Sendable {
         /// The rate pages doing device analysis are asked to analyse at unless their study sets one (they
         /// go slower when the device cannot keep up). They may send up to 30 a second whatever this is.
         public var deviceFramesPerSecond: Double
+        /// How cameras are received over WebRTC; nil when this server does not offer it (pages use JPEG).
+        public var webRTC: WebRTCSettings?
 
         public init(maximumFrameBytes: Int = 2 * 1024 * 1024, maximumFramePixels: Int = PixelLimit.capture,
                     maximumFramesPerSecond: Double = 20, idleSeconds: Double = 300, policy: SamplingPolicy = .liveDefault,
-                    batching: SessionWriter.Batching = SessionWriter.Batching(), deviceFramesPerSecond: Double = 15) {
+                    batching: SessionWriter.Batching = SessionWriter.Batching(), deviceFramesPerSecond: Double = 15,
+                    webRTC: WebRTCSettings? = nil) {
+            self.webRTC = webRTC
             self.batching = batching
             self.deviceFramesPerSecond = deviceFramesPerSecond
             self.maximumFrameBytes = maximumFrameBytes
@@ -46,6 +51,10 @@ public final class CaptureService: Sendable {
 
         static let noDeviceKernel = Unavailable(
             description: "this server cannot offer analysis in the browser (its inference kernel is not built)")
+
+        static func webRTCFull(_ limit: Int) -> Unavailable {
+            Unavailable(description: "this server is receiving as many video connections as it can (\(limit)); try again in a minute")
+        }
     }
 
     public let settings: Settings
@@ -64,6 +73,9 @@ public final class CaptureService: Sendable {
 
     private struct Captures {
         var running: [String: CaptureSession] = [:]
+        /// The node's WebRTC places taken (``WebRTCSettings/maximumSessions``), each freed once by the
+        /// connection that took it when it closes.
+        var webRTC: Set<UUID> = []
         /// Sessions started in the store whose capture is being set up, with their epochs.
         var starting: [String: Int64] = [:]
     }
@@ -91,11 +103,15 @@ public final class CaptureService: Sendable {
     }
 
     /// Refuses early, before a socket is opened, when the server cannot analyse the link's session.
-    func checkAvailable(for link: PrivacyStore.ParticipantLink? = nil) throws {
+    func checkAvailable(for link: PrivacyStore.ParticipantLink? = nil, requested: CaptureTransport = .jpeg) throws {
         if engine == nil {
             throw Unavailable(description: "this server has no emotion models installed (run `affect models` on it)")
         }
         if link?.analysis == .device && deviceKernel == nil { throw Unavailable.noDeviceKernel }
+        if let link, let webRTC = settings.webRTC, transport(for: link, requested: requested) == .webrtc,
+           webRTCSessions >= webRTC.maximumSessions {
+            throw Unavailable.webRTCFull(webRTC.maximumSessions)
+        }
         if node.isDraining { throw Unavailable(description: "this server is shutting down; reconnect to continue on another") }
     }
 
@@ -103,20 +119,46 @@ public final class CaptureService: Sendable {
     var notReadyBecause: String? {
         if node.isDraining { return "draining: this node is shutting down" }
         if isSaturated { return "at capacity: analysis is at the load ladder's top step" }
+        if let webRTC = settings.webRTC, webRTCSessions >= webRTC.maximumSessions {
+            return "at capacity: \(webRTC.maximumSessions) WebRTC sessions"
+        }
         return nil
     }
 
-    /// Starts the link's one session and its stream on the engine.
-    func begin(secret: String) async throws -> CaptureSession {
+    /// The transport a session of `link` uses when its page asks for `requested`: WebRTC only when the
+    /// study uses it, this server offers it and the page can send it; JPEG otherwise.
+    func transport(for link: PrivacyStore.ParticipantLink, requested: CaptureTransport) -> CaptureTransport {
+        link.analysis == .server && link.study.definition.transport == .webrtc && requested == .webrtc && settings.webRTC != nil
+            ? .webrtc : .jpeg
+    }
+
+    /// The rate a WebRTC session's track carries.
+    func captureFramesPerSecond(_ definition: StudyDefinition) -> Double {
+        definition.captureFramesPerSecond ?? settings.webRTC?.framesPerSecond ?? 15
+    }
+
+    /// WebRTC sessions running here now.
+    var webRTCSessions: Int { captures.withLock { $0.webRTC.count } }
+
+    /// Starts the link's one session and its stream on the engine; `requested` is the transport the page
+    /// asks for (``transport(for:requested:)`` decides).
+    func begin(secret: String, requested: CaptureTransport = .jpeg) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         try checkAvailable()
         let (plain, measured, kernel, defaultRate) = (provenance, measuredProvenance, deviceKernel, settings.deviceFramesPerSecond)
-        let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { link in
+        let chosen = Mutex<CaptureTransport>(.jpeg)
+        let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { [self] link in
             if link.analysis == .device, let kernel {
                 return kernel.provenance(framesPerSecond: link.study.definition.deviceFramesPerSecond ?? defaultRate)
             }
-            return link.study.definition.measures ? measured : plain
+            let base = link.study.definition.measures ? measured : plain
+            let receiving = self.transport(for: link, requested: requested)
+            chosen.withLock { $0 = receiving }
+            guard receiving == .webrtc else { return base }
+            return base.received(overWebRTCAt: captureFramesPerSecond(link.study.definition),
+                                 everyFrame: link.study.definition.everyFrame)
         }
+        let transport = chosen.withLock { $0 }
         let (session, link) = (started.session, started.link)
         // Its lease is renewed from now on, not only once the capture runs: on a loaded server the
         // steps below can take longer than a lease.
@@ -140,8 +182,34 @@ public final class CaptureService: Sendable {
                                         resumeFrom: started.resumeFromMilliseconds) { continuation.yield($0) }
             device.watch(idleSeconds: settings.idleSeconds)
             analysis = device
+        } else if transport == .webrtc, let webRTC = settings.webRTC {
+            // One place per WebRTC session, taken in one step with the check: ten sessions starting at
+            // once on a node with one place left get one between them.
+            let place = UUID()
+            let placed = captures.withLock { captures in
+                guard captures.webRTC.count < webRTC.maximumSessions else { return false }
+                captures.webRTC.insert(place)
+                return true
+            }
+            guard placed else {
+                try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
+                throw Unavailable.webRTCFull(webRTC.maximumSessions)
+            }
+            do {
+                analysis = try startWebRTC(engine, settings: webRTC, session: session, link: link, continuation: continuation) { [self] in
+                    captures.withLock { _ = $0.webRTC.remove(place) }
+                }
+            } catch {
+                captures.withLock { _ = $0.webRTC.remove(place) }
+                try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
+                throw Unavailable(description: "this server could not start a video connection; try again")
+            }
         } else {
-            analysis = startEngineStream(engine, session: session, link: link, continuation: continuation)
+            let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
+                                         maximumFrameBytes: settings.maximumFrameBytes, maximumPixels: settings.maximumFramePixels)
+            analysis = EngineAnalysis(stream: startEngineStream(engine, source: source, policy: settings.policy, session: session,
+                                                                link: link, continuation: continuation),
+                                      source: source)
         }
         let capture = CaptureSession(link: link, writer: writer, analysis: analysis, outputs: outputs,
                                      outputContinuation: continuation, feed: feed, logger: logger,
@@ -156,17 +224,30 @@ public final class CaptureService: Sendable {
         earlier?.stop(.superseded)
         logger.info(started.resumeFromMilliseconds == nil ? "capture started" : "capture resumed", metadata: [
             "session": "\(session.id)", "study": "\(session.studyID)", "epoch": "\(session.epoch)",
-            "analysis": "\(analysis.location.rawValue)",
+            "analysis": "\(analysis.location.rawValue)", "transport": "\(analysis.transport?.rawValue ?? "none")",
         ])
         return capture
     }
 
-    /// The session's stream on the shared engine, fed by the page's frames.
-    private func startEngineStream(_ engine: LiveEngine, session: Session, link: PrivacyStore.ParticipantLink,
-                                   continuation: AsyncStream<CaptureSession.Output>.Continuation) -> EngineAnalysis {
-        let source = PushFrameSource(name: session.id, timeoutSeconds: settings.idleSeconds,
-                                     maximumFrameBytes: settings.maximumFrameBytes, maximumPixels: settings.maximumFramePixels)
-        var stream = LiveEngine.Stream(name: session.id, source: source, policy: settings.policy, tracking: true,
+    /// A WebRTC session: the receiver, and its frames' stream on the shared engine.
+    private func startWebRTC(_ engine: LiveEngine, settings webRTC: WebRTCSettings, session: Session,
+                             link: PrivacyStore.ParticipantLink,
+                             continuation: AsyncStream<CaptureSession.Output>.Continuation,
+                             release: @escaping @Sendable () -> Void) throws -> WebRTCAnalysis {
+        let definition = link.study.definition
+        let rate = captureFramesPerSecond(definition)
+        let source = WebRTCFrameSource(name: session.id, framesPerSecond: rate, timeoutSeconds: settings.idleSeconds)
+        let policy: SamplingPolicy = definition.everyFrame ? .everyFrame : settings.policy
+        return try WebRTCAnalysis(settings: webRTC, framesPerSecond: rate, stream: { [self] source in
+            startEngineStream(engine, source: source, policy: policy, session: session, link: link, continuation: continuation)
+        }, source: source, logger: logger, session: session.id, failed: { continuation.yield(.ended($0)) }, release: release)
+    }
+
+    /// The session's stream on the shared engine, fed by the page's frames (JPEGs or a WebRTC track).
+    private func startEngineStream(_ engine: LiveEngine, source: any FrameSource, policy: SamplingPolicy, session: Session,
+                                   link: PrivacyStore.ParticipantLink,
+                                   continuation: AsyncStream<CaptureSession.Output>.Continuation) -> EngineStream {
+        var stream = LiveEngine.Stream(name: session.id, source: source, policy: policy, tracking: true,
                                        sink: { continuation.yield(.result($0)) },
                                        momentSink: { continuation.yield(.moment($0)) })
         let metrics = self.metrics
@@ -181,7 +262,7 @@ public final class CaptureService: Sendable {
         }
         stream.metricsLabel = "participants"
         stream.measures = link.study.definition.measures
-        return EngineAnalysis(engine: engine, streamID: engine.add(stream), source: source)
+        return EngineStream(engine: engine, id: engine.add(stream))
     }
 
     /// Runs the capture's result loop until its stream ends, then closes the session. Call once the

@@ -151,7 +151,8 @@ final class CaptureSession: Sendable {
             let time: Double? = switch input {
             case .frame(let frame): frame.mediaMilliseconds
             case .deviceResults(let results): results.frames.last?.tMs
-            case .deviceHello: nil
+            case .clock(let pairs): pairs.last?.mediaMilliseconds
+            case .deviceHello, .webRTCOffer, .iceCandidate: nil
             }
             guard let time else { return true }
             state.status.framesReceived += input.frameCount
@@ -258,6 +259,7 @@ final class CaptureSession: Sendable {
         switch error {
         case is StreamShed: "the server is overloaded and stopped this session"
         case VisionError.streamStalled(_, let seconds): "no frame arrived for \(Int(seconds)) s"
+        case let failure as WebRTCAnalysis.ConnectionFailed: failure.description
         default: "the server could not go on analysing this session"
         }
     }

@@ -31,3 +31,16 @@ extension Provenance {
         return Provenance(models: models, configuration: configuration)
     }
 }
+
+extension Provenance {
+    /// The same models and settings for a camera received over WebRTC: the transport (a video codec's
+    /// compression, not JPEG's), the track's rate and whether every frame is analysed shape the scores
+    /// too. Sessions sent as JPEGs record no transport.
+    func received(overWebRTCAt framesPerSecond: Double, everyFrame: Bool) -> Provenance {
+        var configuration = configuration
+        configuration["transport"] = CaptureTransport.webrtc.rawValue
+        configuration["capture_fps"] = String(framesPerSecond)
+        if everyFrame { configuration["sampling"] = String(describing: SamplingPolicy.everyFrame) }
+        return Provenance(models: models, configuration: configuration)
+    }
+}

@@ -22,7 +22,9 @@ public struct Study: Sendable, Hashable, Codable {
             participantReadout: (row["participant_readout"].int64 ?? 0) != 0,
             privacyBudget: row["privacy_budget"].double, measures: (row["measures"].int64 ?? 0) != 0,
             analysis: try AnalysisLocation(rawValue: row.text("analysis")).orThrow(column: "analysis"),
-            deviceFallback: (row["device_fallback"].int64 ?? 0) != 0, deviceFramesPerSecond: row["device_fps"].double)
+            deviceFallback: (row["device_fallback"].int64 ?? 0) != 0, deviceFramesPerSecond: row["device_fps"].double,
+            transport: try CaptureTransport(rawValue: row.text("transport")).orThrow(column: "transport"),
+            captureFramesPerSecond: row["capture_fps"].double, everyFrame: (row["every_frame"].int64 ?? 0) != 0)
         createdAt = try row.integer("created_at")
     }
 }

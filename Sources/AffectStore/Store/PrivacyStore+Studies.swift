@@ -23,8 +23,8 @@ extension PrivacyStore {
                 """
                 INSERT INTO studies (id, name, purpose, context, exemption, legal_basis, mode, retention_days, k_anonymity,
                     excluded_emotions, window_ms, notice_version, created_at, on_withdrawal, participant_readout, privacy_budget,
-                    measures, analysis, device_fallback, device_fps)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    measures, analysis, device_fallback, device_fps, transport, capture_fps, every_frame)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO NOTHING RETURNING id
                 """,
                 [.text(id), .text(definition.name), .text(definition.purpose), .text(definition.context.rawValue),
@@ -34,7 +34,9 @@ extension PrivacyStore {
                  .text(definition.noticeVersion), .integer(Clock.nowMilliseconds()), .text(definition.onWithdrawal.rawValue),
                  .integer(definition.participantReadout ? 1 : 0), SQLValue(definition.privacyBudget),
                  .integer(definition.measures ? 1 : 0), .text(definition.analysis.rawValue),
-                 .integer(definition.deviceFallback ? 1 : 0), SQLValue(definition.deviceFramesPerSecond)])
+                 .integer(definition.deviceFallback ? 1 : 0), SQLValue(definition.deviceFramesPerSecond),
+                 .text(definition.transport.rawValue), SQLValue(definition.captureFramesPerSecond),
+                 .integer(definition.everyFrame ? 1 : 0)])
             guard !inserted.isEmpty else { throw StoreError.duplicateStudyName(definition.name) }
             var details = [
                 "name": definition.name, "context": definition.context.rawValue, "mode": definition.mode.rawValue,
@@ -45,6 +47,9 @@ extension PrivacyStore {
                 "analysis": definition.analysis.rawValue,
                 "device_fallback": String(definition.deviceFallback),
                 "device_fps": definition.deviceFramesPerSecond.map { String($0) } ?? "server default",
+                "transport": definition.transport.rawValue,
+                "capture_fps": definition.captureFramesPerSecond.map { String($0) } ?? "server default",
+                "every_frame": String(definition.everyFrame),
                 "privacy_budget": definition.privacyBudget.map { String($0) } ?? "none",
                 "transparency_notice": "version \(definition.noticeVersion) shown before consent (EU AI Act Art. 50)",
             ]

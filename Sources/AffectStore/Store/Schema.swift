@@ -280,6 +280,13 @@ enum Schema {
             // The rate a device-analysis study's pages analyse at; NULL: the server's default.
             "ALTER TABLE studies ADD COLUMN device_fps DOUBLE PRECISION",
         ]),
+        (24, [
+            // How a server-analysis study's cameras reach the server, the WebRTC track's rate (NULL: the
+            // server's default) and whether every frame it carries is analysed.
+            "ALTER TABLE studies ADD COLUMN transport TEXT NOT NULL DEFAULT 'jpeg'",
+            "ALTER TABLE studies ADD COLUMN capture_fps DOUBLE PRECISION",
+            "ALTER TABLE studies ADD COLUMN every_frame BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Tables of derived results, each keyed by `session_id`: what withdrawal, deletion and purge remove.

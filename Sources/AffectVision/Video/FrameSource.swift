@@ -29,4 +29,15 @@ public protocol FrameSource: AnyObject {
     func advance() throws -> FrameStamp?
     /// The pixels of the frame last advanced to.
     func currentImage() throws -> Image
+    /// Ends a stream fed from outside (a page's JPEGs, a WebRTC track): ``advance()`` returns nil once
+    /// what is waiting is taken. Safe from any thread. Sources that read for themselves ignore it (the
+    /// engine stops them at their next frame).
+    func close()
+    /// Frames of a stream fed from outside that newer ones replaced before the engine took them.
+    var dropped: Int { get }
+}
+
+extension FrameSource {
+    public func close() {}
+    public var dropped: Int { 0 }
 }

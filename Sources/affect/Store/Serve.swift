@@ -2,6 +2,7 @@ import AffectPipeline
 import AffectServer
 import AffectStore
 import AffectVision
+import AffectWebRTC
 import ArgumentParser
 import Foundation
 import Logging
@@ -76,6 +77,24 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Frames per second pages analyse at in studies with analysis in the browser that set none (1 to 30; slower devices go slower).",
                                discussion: "Such a page may send results for up to 30 frames a second; more closes its socket (1008)."))
     var deviceFps = 15.0
+    @Option(help: ArgumentHelp("Frames per second cameras send over WebRTC in studies with --transport webrtc that set none (1 to 30).",
+                               valueName: "fps"))
+    var webrtcFps = 15.0
+    @Option(help: ArgumentHelp(
+        "WebRTC sessions this server receives at once (each decodes its camera's every frame); more are refused with 503 and /readyz reports the node full. 0 turns WebRTC off: pages then send JPEGs.",
+        valueName: "sessions"))
+    var webrtcMaxSessions = 24
+    @Option(help: ArgumentHelp(
+        "A STUN or TURN server for WebRTC behind NAT, given to the server and to pages: stun:HOST:PORT, turn:HOST:PORT or turns:HOST:PORT; repeat for several. TURN's username and password come from AFFECT_TURN_USERNAME and AFFECT_TURN_PASSWORD.",
+        valueName: "url"))
+    var iceServer: [String] = []
+    @Option(help: ArgumentHelp(
+        "A local address WebRTC may receive on (repeat for several); default every interface but loopback. Tests on one machine give 127.0.0.1.",
+        valueName: "address"))
+    var webrtcAddress: [String] = []
+    @Option(help: ArgumentHelp("Local UDP ports WebRTC may use, as MIN-MAX (open them in the firewall); default any.",
+                               valueName: "min-max"))
+    var webrtcPorts: String?
     @Option(help: "Most pixels (width x height) a capture frame's JPEG header may declare; more closes its socket (1009).")
     var maxFramePixels = PixelLimit.capture
     @Option(help: "Seconds a client has to send a request's head (request line and headers).")
@@ -134,6 +153,9 @@ struct Serve: AsyncParsableCommand {
         if !(1024...(64 * 1024 * 1024)).contains(maxFrameBytes) { throw ValidationError("--max-frame-bytes must be 1 KiB to 64 MiB") }
         if !(maxFps >= 1 && maxFps <= 120) { throw ValidationError("--max-fps must be 1 to 120") }
         if !(deviceFps >= 1 && deviceFps <= 30) { throw ValidationError("--device-fps must be 1 to 30") }
+        if !(webrtcFps >= 1 && webrtcFps <= 30) { throw ValidationError("--webrtc-fps must be 1 to 30") }
+        if !(0...10_000).contains(webrtcMaxSessions) { throw ValidationError("--webrtc-max-sessions must be 0 to 10000") }
+        _ = try webRTCSettings()
         if !(10_000...100_000_000).contains(maxFramePixels) { throw ValidationError("--max-frame-pixels must be 10000 to 100000000") }
         for (name, seconds) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout)]
         where !(seconds >= 0.1 && seconds <= 3600) {
@@ -231,13 +253,37 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// WebRTC as the options ask for it; nil when `--webrtc-max-sessions 0` turns it off.
+    func webRTCSettings() throws -> WebRTCSettings? {
+        guard webrtcMaxSessions > 0 else { return nil }
+        var ports: ClosedRange<Int>?
+        if let webrtcPorts {
+            let bounds = webrtcPorts.split(separator: "-").compactMap { Int($0) }
+            guard bounds.count == 2, (1024...65535).contains(bounds[0]), bounds[0] <= bounds[1], bounds[1] <= 65535 else {
+                throw ValidationError("--webrtc-ports is MIN-MAX, two ports from 1024 to 65535 (e.g. 40000-40999)")
+            }
+            ports = bounds[0]...bounds[1]
+        }
+        let servers: [ICEServer]
+        do {
+            servers = try iceServer.map { try ICEServer(parsing: $0) }
+        } catch {
+            throw ValidationError("--ice-server: \(error)")
+        }
+        for address in webrtcAddress where address.contains("/") || AddressRange(address) == nil {
+            throw ValidationError("--webrtc-address takes an IP address, not \(address.prefix(60))")
+        }
+        return WebRTCSettings(iceServers: servers, addresses: webrtcAddress, ports: ports, maximumSessions: webrtcMaxSessions, framesPerSecond: webrtcFps,
+                              maximumPixels: maxFramePixels)
+    }
+
     /// The shared engine for participant capture, started; without models the server still runs.
     func startCapture(store: PrivacyStore, metrics: LiveMetrics) -> (CaptureService, LiveEngine?) {
         let settings = CaptureService.Settings(maximumFrameBytes: maxFrameBytes, maximumFramePixels: maxFramePixels,
                                                maximumFramesPerSecond: maxFps,
                                                batching: SessionWriter.Batching(maximumDelay: .milliseconds(Int64(commitDelay)),
                                                                                 bufferLimit: writeBuffer),
-                                               deviceFramesPerSecond: deviceFps)
+                                               deviceFramesPerSecond: deviceFps, webRTC: try? webRTCSettings())
         do {
             let catalog = try ModelCatalog(directory: models)
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,

@@ -6,6 +6,7 @@ import Foundation
 extension StudyContext: ExpressibleByArgument {}
 extension ArticleFiveExemption: ExpressibleByArgument {}
 extension ProcessingMode: ExpressibleByArgument {}
+extension CaptureTransport: ExpressibleByArgument {}
 extension AnalysisLocation: ExpressibleByArgument {}
 extension WithdrawalPolicy: ExpressibleByArgument {}
 
@@ -79,6 +80,14 @@ struct StudyCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("With --analysis device: frames per second each page analyses (1 to 30; default: the server's --device-fps).",
                                    valueName: "fps"))
         var deviceFps: Double?
+        @Option(help: ArgumentHelp("With server analysis: how cameras reach the server: jpeg (snapshots over the page's WebSocket) or webrtc (an encrypted video track, each frame on the stimulus clock; browsers that cannot send one use jpeg).",
+                                   valueName: "jpeg|webrtc"))
+        var transport: CaptureTransport = .jpeg
+        @Option(help: ArgumentHelp("With --transport webrtc: frames per second the camera track carries (1 to 30; default: the server's --webrtc-fps).",
+                                   valueName: "fps"))
+        var captureFps: Double?
+        @Flag(help: "With --transport webrtc: analyse every frame the track carries (a timeline at --capture-fps) instead of sampling.")
+        var everyFrame = false
         @Option(help: ArgumentHelp("Total differential-privacy budget ε for segment comparisons; each release spends part of it.",
                                    valueName: "ε"))
         var privacyBudget: Double?
@@ -91,7 +100,8 @@ struct StudyCommand: AsyncParsableCommand {
                     retentionDays: retention, kAnonymity: k, excludedEmotions: exclude?.emotions ?? [],
                     windowMilliseconds: window * 1000, noticeVersion: noticeVersion, onWithdrawal: onWithdrawal,
                     participantReadout: participantReadout, privacyBudget: privacyBudget, measures: measures,
-                    analysis: analysis, deviceFallback: deviceFallback, deviceFramesPerSecond: deviceFps)
+                    analysis: analysis, deviceFallback: deviceFallback, deviceFramesPerSecond: deviceFps,
+                    transport: transport, captureFramesPerSecond: captureFps, everyFrame: everyFrame)
                 // Checked before the database is opened: a refused study touches nothing.
                 do { try definition.validate() } catch { throw StoreError.invalidStudy(String(describing: error)) }
                 let store = try await database.open()

@@ -1,7 +1,8 @@
 // The participant page: notice, consent, camera, stimulus, then over a WebSocket either frames to
-// the server (server analysis: JPEGs made in memory) or, for studies analysed on the device, only
-// results: the page runs the models itself (face-analysis.js, inference-kernel.js) and no picture
-// leaves it. Nothing is kept in the page either: pixel buffers are zeroed after each frame.
+// the server (server analysis: JPEGs made in memory, or a WebRTC video track set up over the socket,
+// webrtc-capture.js) or, for studies analysed on the device, only results: the page runs the models
+// itself (face-analysis.js, inference-kernel.js) and no picture leaves it. Nothing is kept in the page
+// either: pixel buffers are zeroed after each frame.
 "use strict";
 
 const secret = location.pathname.split("/")[2] || "";
@@ -190,7 +191,9 @@ const MAX_RECONNECTS = 30;
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${base}/ws`);
+  // A study receiving cameras over WebRTC gets a track from browsers that can send one; JPEGs otherwise.
+  const webrtc = state.briefing.transport === "webrtc" && state.briefing.analysis !== "device" && AffectWebRTC.supported();
+  const socket = new WebSocket(`${scheme}://${location.host}${base}/ws${webrtc ? "?transport=webrtc" : ""}`);
   socket.binaryType = "arraybuffer";
   state.socket = socket;
   socket.onmessage = (event) => {
@@ -204,6 +207,8 @@ function connect() {
     if (message.type === "readout") showReadout(message.points);
     if (message.type === "pause") hold(message.reason);
     if (message.type === "resume") release();
+    if (message.type === "webrtc-answer" && state.webrtc) state.webrtc.answer(message.sdp).catch((error) => webRTCFailed(error));
+    if (message.type === "ice" && state.webrtc) state.webrtc.candidate(message);
   };
   socket.onclose = async (event) => {
     if (state.ended) return;
@@ -246,7 +251,31 @@ async function ready(message) {
         "Nothing was sent. Please try a current Chrome, Edge, Firefox or Safari.", true);
     }
   }
-  document.body.dataset.session ? resumed() : begin(message);
+  if (state.webrtc) state.webrtc.close();
+  state.webrtc = null;
+  document.body.dataset.transport = message.transport || "";
+  await (document.body.dataset.session ? resumed() : begin(message));
+  if (message.transport === "webrtc") startWebRTC(message.webrtc);
+}
+
+// The camera goes as a video track over a connection of this socket's own; the socket carries its
+// signalling and each frame's place on the stimulus clock.
+function startWebRTC(config) {
+  const socket = state.socket;
+  const send = (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); };
+  const clock = () => (state.paused || state.held || state.ended || !document.body.dataset.session ? null : mediaTime());
+  const counted = () => {
+    state.sent += 1;
+    $("frames-sent").textContent = String(state.sent);
+  };
+  state.webrtc = new AffectWebRTC.Connection(state.stream, config, send, clock, counted);
+  if (state.paused || state.held) state.webrtc.sending(false);
+  state.webrtc.start().catch((error) => webRTCFailed(error));
+}
+
+function webRTCFailed(error) {
+  setState("error", `The video connection to the study server could not be set up (${error.name || error.message}). ` +
+    "Please reload the page to try again.", true);
 }
 
 function resumed() {
@@ -284,6 +313,8 @@ function showReadout(points) {
 
 function schedule() {
   clearTimeout(state.timer);
+  // A WebRTC track sends by itself.
+  if (document.body.dataset.transport === "webrtc") return;
   if (state.device) {
     // The rate the server asks for, or slower when this device cannot keep up (its own measured cost).
     const interval = Math.max(1000 / Math.max(0.5, state.fps), state.device.costMs * 1.25);
@@ -427,6 +458,7 @@ async function sendFrame() {
 // The server cannot save results for a while: the video waits, and nothing is sent, until it can.
 function hold(reason) {
   state.held = reason;
+  if (state.webrtc) state.webrtc.sending(false);
   if (state.briefing.stimulus_id) $("stimulus").pause();
   setState("held", `Paused by the study server: ${reason}.`);
 }
@@ -434,12 +466,14 @@ function hold(reason) {
 function release() {
   if (!state.held) return;
   state.held = null;
+  if (state.webrtc && !state.paused) state.webrtc.sending(true);
   if (state.briefing.stimulus_id && !state.paused) $("stimulus").play().catch(() => {});
   setState(state.paused ? "paused" : "capturing", state.paused ? "Paused: nothing is sent." : "Watching. Your expressions are being estimated.");
 }
 
 function togglePause() {
   state.paused = !state.paused;
+  if (state.webrtc && !state.held) state.webrtc.sending(!state.paused);
   const video = $("stimulus");
   if (state.briefing.stimulus_id && !state.held) state.paused ? video.pause() : video.play();
   $("pause").textContent = state.paused ? "Resume" : "Pause";
@@ -449,6 +483,8 @@ function togglePause() {
 
 function stopCapture() {
   clearTimeout(state.timer);
+  if (state.webrtc) state.webrtc.close();
+  state.webrtc = null;
   if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
   $("stimulus").pause();
   $("pause").disabled = true;

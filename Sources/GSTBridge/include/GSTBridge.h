@@ -1,0 +1,76 @@
+// A dumb C interface to GStreamer's webrtcbin: one receiving pipeline per participant
+// (webrtcbin -> decodebin -> videoconvert -> appsink), frames handed out as I420 in memory.
+// Nothing is written anywhere. Callbacks run on GStreamer's threads; after agst_receiver_destroy
+// returns, none runs again.
+#ifndef AFFECT_GST_BRIDGE_H
+#define AFFECT_GST_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct agst_receiver agst_receiver;
+
+/// What a receiver reports besides frames.
+typedef enum {
+    /// `text` is the SDP answer to the offer.
+    AGST_EVENT_ANSWER = 1,
+    /// `text` is one local ICE candidate for m-line `mline`.
+    AGST_EVENT_CANDIDATE = 2,
+    /// The media connection is up (ICE connected and the first frame decoded).
+    AGST_EVENT_CONNECTED = 3,
+    /// The pipeline failed; `text` says why in words a log can take. No more frames follow.
+    AGST_EVENT_FAILED = 4,
+} agst_event_kind;
+
+typedef void (*agst_event_callback)(void *context, int kind, const char *text, int mline);
+
+/// One decoded frame, tightly packed I420 (`length` = width * height * 3 / 2; sizes are even). The
+/// memory is GStreamer's and valid only during the call. `rtp_timestamp` is the RTP timestamp the
+/// frame carried on the wire (90 kHz), when `has_rtp_timestamp` is 1.
+typedef void (*agst_frame_callback)(void *context, const uint8_t *i420, size_t length, int width, int height,
+                                    uint32_t rtp_timestamp, int has_rtp_timestamp);
+
+typedef struct {
+    /// "stun://host:port", or NULL.
+    const char *stun_server;
+    /// "turn(s)://user:password@host:port" each, or NULL when `turn_count` is 0.
+    const char *const *turn_servers;
+    int turn_count;
+    /// Local addresses ICE may use ("127.0.0.1", "192.0.2.10"), or NULL when `address_count` is 0: then
+    /// every interface but loopback (libnice's default).
+    const char *const *addresses;
+    int address_count;
+    /// Local UDP ports ICE may use, both inclusive; 0 and 0 for any.
+    unsigned min_port;
+    unsigned max_port;
+    /// Decoded frames with more pixels are not handed out: one AGST_EVENT_FAILED says so.
+    long maximum_pixels;
+} agst_receiver_options;
+
+/// Initialises GStreamer once and checks that every element a receiver needs is installed.
+/// Returns 0, or -1 with a message naming what is missing.
+int agst_initialize(char *error, size_t error_length);
+
+/// A receiver waiting for an offer. `context` is passed back to both callbacks unchanged.
+agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_event_callback on_event,
+                                    agst_frame_callback on_frame, void *context, char *error, size_t error_length);
+
+/// Takes the remote peer's SDP offer; the answer comes back as AGST_EVENT_ANSWER. Returns 0, or -1 with a
+/// message when the SDP does not parse.
+int agst_receiver_offer(agst_receiver *receiver, const char *sdp, char *error, size_t error_length);
+
+/// Adds one of the remote peer's ICE candidates ("candidate:..." as in the SDP), for m-line `mline`.
+void agst_receiver_add_candidate(agst_receiver *receiver, int mline, const char *candidate);
+
+/// Stops the pipeline and frees it. Blocks until no callback is running; none runs afterwards.
+void agst_receiver_destroy(agst_receiver *receiver);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
