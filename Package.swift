@@ -129,11 +129,12 @@ let package = Package(
         .testTarget(name: "AffectCoreTests", dependencies: ["AffectCore"]),
         .testTarget(name: "AffectReportTests", dependencies: ["AffectReport", "AffectTestSupport"]),
         .testTarget(name: "AffectPipelineTests", dependencies: ["AffectPipeline"]),
+        .testTarget(name: "AffectWebRTCTests", dependencies: ["AffectWebRTC", "AffectVision", "AffectTestSupport"]),
         .testTarget(name: "AffectStoreTests", dependencies: ["AffectStore", "AffectTestSupport"]),
         .testTarget(
             name: "AffectServerTests",
             dependencies: [
-                "AffectServer", "AffectVision", "AffectPipeline", "AffectTestSupport",
+                "AffectServer", "AffectVision", "AffectPipeline", "AffectTestSupport", "AffectWebRTC",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -1,8 +1,9 @@
 // webrtcbin behind a dumb C interface (see include/GSTBridge.h). Threads: webrtcbin's signals, the
 // promises' replies, the bus's sync handler and appsink's callback all run on GStreamer's threads; every
-// callback into the caller goes through `enter`/`leave`, so `agst_receiver_destroy` can wait them out.
+// callback into the caller goes through the receiver's gate, so `agst_receiver_destroy` can wait them out.
 #define GST_USE_UNSTABLE_API
 #include "GSTBridge.h"
+#include "Internal.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -26,11 +27,9 @@ struct agst_receiver {
     void *context;
     long maximum_pixels;
 
+    agst_gate gate;
     GMutex lock;
-    GCond idle;
     // Guarded by `lock`.
-    gboolean closing;
-    int callbacks_running;
     gboolean connected_reported;
     gboolean failed_reported;
     gboolean decoder_linked;
@@ -44,30 +43,10 @@ struct agst_receiver {
     int ring_count;
 };
 
-static void copy_error(char *error, size_t length, const char *message) {
-    if (error && length > 0) snprintf(error, length, "%s", message);
-}
-
-/// Marks a callback as running; false once the receiver is closing (the callback must not run).
-static gboolean enter(agst_receiver *receiver) {
-    g_mutex_lock(&receiver->lock);
-    gboolean open = !receiver->closing;
-    if (open) receiver->callbacks_running += 1;
-    g_mutex_unlock(&receiver->lock);
-    return open;
-}
-
-static void leave(agst_receiver *receiver) {
-    g_mutex_lock(&receiver->lock);
-    receiver->callbacks_running -= 1;
-    g_cond_broadcast(&receiver->idle);
-    g_mutex_unlock(&receiver->lock);
-}
-
 static void report(agst_receiver *receiver, int kind, const char *text, int mline) {
-    if (!enter(receiver)) return;
+    if (!agst_gate_enter(&receiver->gate)) return;
     receiver->on_event(receiver->context, kind, text, mline);
-    leave(receiver);
+    agst_gate_leave(&receiver->gate);
 }
 
 /// Reports a failure once; later ones add nothing the caller can act on.
@@ -82,7 +61,7 @@ static void fail(agst_receiver *receiver, const char *text) {
 int agst_initialize(char *error, size_t error_length) {
     GError *init_error = NULL;
     if (!gst_init_check(NULL, NULL, &init_error)) {
-        copy_error(error, error_length, init_error ? init_error->message : "GStreamer did not initialise");
+        agst_copy_error(error, error_length, init_error ? init_error->message : "GStreamer did not initialise");
         if (init_error) g_error_free(init_error);
         return -1;
     }
@@ -100,7 +79,7 @@ int agst_initialize(char *error, size_t error_length) {
             char message[160];
             snprintf(message, sizeof message, "GStreamer's %s element is missing (install %s)", required[index][0],
                      required[index][1]);
-            copy_error(error, error_length, message);
+            agst_copy_error(error, error_length, message);
             return -1;
         }
         gst_object_unref(factory);
@@ -209,9 +188,9 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer user_data) {
             out += (size_t)plane_width * plane_height;
         }
         gst_video_frame_unmap(&frame);
-        if (enter(receiver)) {
+        if (agst_gate_enter(&receiver->gate)) {
             receiver->on_frame(receiver->context, receiver->packed, length, width, height, rtp, has_rtp ? 1 : 0);
-            leave(receiver);
+            agst_gate_leave(&receiver->gate);
         }
         // The picture does not outlive its hand-over in this buffer either.
         memset(receiver->packed, 0, length);
@@ -345,7 +324,7 @@ static GstBusSyncReply on_bus_message(GstBus *bus, GstMessage *message, gpointer
 /// Limits ICE to `addresses`, through libnice's own API: webrtcbin exposes its NiceAgent but no setting
 /// for this. libnice is already loaded by webrtcbin, so its functions are looked up there rather than
 /// linked (Debian's libnice-dev would pull GTK's development packages in).
-static gboolean restrict_addresses(GstElement *webrtc, const char *const *addresses, int count) {
+gboolean agst_restrict_addresses(GstElement *webrtc, const char *const *addresses, int count) {
     void *nice = dlopen("libnice.so.10", RTLD_NOW | RTLD_NOLOAD);
     if (!nice) return FALSE;
     void *(*address_new)(void) = (void *(*)(void))dlsym(nice, "nice_address_new");
@@ -377,7 +356,7 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
     if (!pipeline || !webrtc) {
         if (pipeline) gst_object_unref(pipeline);
         if (webrtc) gst_object_unref(webrtc);
-        copy_error(error, error_length, "GStreamer could not make webrtcbin");
+        agst_copy_error(error, error_length, "GStreamer could not make webrtcbin");
         return NULL;
     }
     agst_receiver *receiver = g_new0(agst_receiver, 1);
@@ -388,7 +367,7 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
     receiver->context = context;
     receiver->maximum_pixels = options->maximum_pixels;
     g_mutex_init(&receiver->lock);
-    g_cond_init(&receiver->idle);
+    agst_gate_init(&receiver->gate);
 
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     if (options->stun_server) g_object_set(webrtc, "stun-server", options->stun_server, NULL);
@@ -411,13 +390,13 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
         g_object_set(ice, "ice-tcp", FALSE, NULL);
         gst_object_unref(ice);
     }
-    if (options->address_count > 0 && !restrict_addresses(webrtc, options->addresses, options->address_count)) {
+    if (options->address_count > 0 && !agst_restrict_addresses(webrtc, options->addresses, options->address_count)) {
         gst_object_unref(webrtc);
         gst_object_unref(pipeline);
         g_mutex_clear(&receiver->lock);
-        g_cond_clear(&receiver->idle);
+        agst_gate_clear(&receiver->gate);
         g_free(receiver);
-        copy_error(error, error_length, "ICE could not be limited to the given local addresses");
+        agst_copy_error(error, error_length, "ICE could not be limited to the given local addresses");
         return NULL;
     }
     gst_bin_add(GST_BIN(pipeline), webrtc);
@@ -428,7 +407,7 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
     gst_bus_set_sync_handler(bus, on_bus_message, receiver, NULL);
     gst_object_unref(bus);
     if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        copy_error(error, error_length, "the receiving pipeline would not start");
+        agst_copy_error(error, error_length, "the receiving pipeline would not start");
         agst_receiver_destroy(receiver);
         return NULL;
     }
@@ -438,12 +417,12 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
 int agst_receiver_offer(agst_receiver *receiver, const char *sdp, char *error, size_t error_length) {
     GstSDPMessage *message = NULL;
     if (gst_sdp_message_new_from_text(sdp, &message) != GST_SDP_OK || !message) {
-        copy_error(error, error_length, "the offer is not SDP");
+        agst_copy_error(error, error_length, "the offer is not SDP");
         return -1;
     }
     if (gst_sdp_message_medias_len(message) == 0) {
         gst_sdp_message_free(message);
-        copy_error(error, error_length, "the offer has no media");
+        agst_copy_error(error, error_length, "the offer has no media");
         return -1;
     }
     GstWebRTCSessionDescription *offer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, message);
@@ -460,17 +439,14 @@ void agst_receiver_add_candidate(agst_receiver *receiver, int mline, const char 
 
 void agst_receiver_destroy(agst_receiver *receiver) {
     if (!receiver) return;
-    g_mutex_lock(&receiver->lock);
-    receiver->closing = TRUE;
-    while (receiver->callbacks_running > 0) g_cond_wait(&receiver->idle, &receiver->lock);
-    g_mutex_unlock(&receiver->lock);
+    agst_gate_close(&receiver->gate);
     gst_element_set_state(receiver->pipeline, GST_STATE_NULL);
     GstBus *bus = gst_element_get_bus(receiver->pipeline);
     gst_bus_set_sync_handler(bus, NULL, NULL, NULL);
     gst_object_unref(bus);
     gst_object_unref(receiver->pipeline);
     g_mutex_clear(&receiver->lock);
-    g_cond_clear(&receiver->idle);
+    agst_gate_clear(&receiver->gate);
     g_free(receiver->packed);
     g_free(receiver);
 }

@@ -55,9 +55,36 @@ import Testing
         #expect(throws: StudyDefinition.Invalid.self) { try definition.validate() }
     }
 
+    /// WebRTC's settings go together: the transport is for server analysis, a rate and every-frame
+    /// analysis need it, and the rate is 1 to 30 frames a second.
+    @Test func webRTCSettingsAreChecked() throws {
+        var definition = StudyDefinition(name: "n", purpose: "p", context: .mediaResearch, transport: .webrtc,
+                                         captureFramesPerSecond: 30, everyFrame: true)
+        try definition.validate()
+        definition.analysis = .device
+        #expect(throws: StudyDefinition.Invalid.webRTCNeedsServerAnalysis) { try definition.validate() }
+        definition.analysis = .server
+        for rate in [0.5, 31, .nan, .infinity] {
+            definition.captureFramesPerSecond = rate
+            #expect(throws: StudyDefinition.Invalid.self) { try definition.validate() }
+        }
+        definition.captureFramesPerSecond = nil
+        try definition.validate()
+        definition.transport = .jpeg
+        #expect(throws: StudyDefinition.Invalid.everyFrameNeedsWebRTC) { try definition.validate() }
+        definition.everyFrame = false
+        try definition.validate()
+        definition.captureFramesPerSecond = 10
+        #expect(throws: StudyDefinition.Invalid.captureRate(10)) { try definition.validate() }
+    }
+
     @Test func noticeSaysWherePicturesAreAnalysed() {
         var study = StudyDefinition(name: "Trailer", purpose: "cuts", context: .mediaResearch)
         #expect(TransparencyNotice.text(for: study).contains("sent to the study's server, analysed there in memory and never stored"))
+        #expect(!TransparencyNotice.text(for: study).contains("WebRTC"))
+        study.transport = .webrtc
+        #expect(TransparencyNotice.text(for: study).contains("as an encrypted video stream (WebRTC), analysed there in memory and never stored"))
+        study.transport = .jpeg
         study.analysis = .device
         #expect(TransparencyNotice.text(for: study).contains("no picture of you is sent anywhere, only the estimates"))
         #expect(!TransparencyNotice.text(for: study).contains("asked separately"))

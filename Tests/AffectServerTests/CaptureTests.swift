@@ -49,7 +49,8 @@ import Testing
 
     func withServer(_ backend: TestDatabase.Backend = .sqlite, maximumFrameBytes: Int = 300_000, mode: ProcessingMode = .individual,
                     readout: Bool = false, measures: Bool = false, k: Int = 5, analysis: AnalysisLocation = .server,
-                    deviceFallback: Bool = false, deviceFps: Double? = nil, idleSeconds: Double = 300, _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
+                    deviceFallback: Bool = false, deviceFps: Double? = nil, idleSeconds: Double = 300,
+                    transport: CaptureTransport = .jpeg, webRTC: WebRTCSettings? = nil, _ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
         let database = try TestDatabase.make(backend)
         defer { database.drop() }
         let store = try await database.open()
@@ -67,12 +68,13 @@ import Testing
                                                                     configuration: ["detector": "blazeface", "measures": "true"]),
                                      deviceKernel: kernel,
                                      settings: .init(maximumFrameBytes: maximumFrameBytes, maximumFramesPerSecond: 20,
-                                                     idleSeconds: idleSeconds),
+                                                     idleSeconds: idleSeconds, webRTC: webRTC),
                                      metrics: engine.metrics)
         let study = try await store.createStudy(
             StudyDefinition(name: "Trailer", purpose: "Which cut holds attention", context: .mediaResearch, mode: mode,
                             kAnonymity: k, windowMilliseconds: 1000, participantReadout: readout, measures: measures,
-                            analysis: analysis, deviceFallback: deviceFallback, deviceFramesPerSecond: deviceFps),
+                            analysis: analysis, deviceFallback: deviceFallback, deviceFramesPerSecond: deviceFps,
+                            transport: transport),
             actor: "test")
         let stimulus = try await store.addStimulus(study: study.id, name: "Cut", variant: "A", source: .url("https://example.invalid/cut.mp4"),
                                                    actor: "test")

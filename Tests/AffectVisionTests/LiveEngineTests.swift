@@ -26,6 +26,23 @@ final class PrefixFrameSource: FrameSource {
     func currentImage() throws -> Image { try base.currentImage() }
 }
 
+/// A live source whose frames all arrive at once, 33 ms apart on their own clock, as a WebRTC
+/// track's first frames leave the decoder.
+final class BurstFrameSource: FrameSource {
+    let images: [Image]
+    var index = -1
+    init(_ images: [Image]) { self.images = images }
+    var name: String { "burst" }
+    var nominalFramesPerSecond: Double? { 30 }
+    var declaredFrameCount: Int? { nil }
+    var isLive: Bool { true }
+    func advance() throws -> FrameStamp? {
+        index += 1
+        return index < images.count ? FrameStamp(index: index, timeMilliseconds: Double(index) * 100 / 3) : nil
+    }
+    func currentImage() throws -> Image { images[index] }
+}
+
 /// Collects one stream's results from worker threads.
 final class ResultLog: @unchecked Sendable {
     private let lock = NSLock()
@@ -162,6 +179,29 @@ struct LiveEngineTests {
         #expect(text.contains(#"affect_frames_analysed_total{stream="participant"} 20"#))
         #expect(text.contains(#"affect_frames_dropped_total{stream="participant",reason="superseded"} 0"#))
         #expect(text.contains(#"affect_frame_latency_seconds_count{stream="participant"} 20"#))
+    }
+
+    /// Seven frames at once: an every-frame stream analyses all of them, in order; a sampled stream keeps
+    /// only what a worker can take (the newest replaces the one waiting), as before.
+    @Test func anEveryFrameStreamAnalysesABurstWhole() throws {
+        let catalog = try ModelCatalog(directory: TestEnvironment.modelsDirectory)
+        let decoded = try VideoInput(parsing: clip).open()
+        var images: [Image] = []
+        while images.count < 7, try decoded.advance() != nil { images.append(try decoded.currentImage()) }
+        for policy in [SamplingPolicy.everyFrame, .fixed(framesPerSecond: 30)] {
+            let engine = LiveEngine(configuration: .init(workers: 2, detector: .blazeface), catalog: catalog)
+            let log = ResultLog()
+            let report = try engine.run(streams: [.init(name: "burst", source: BurstFrameSource(images), policy: policy,
+                                                        tracking: true, sink: { log.append($0) })])
+            let times = log.all.map(\.timeMilliseconds)
+            #expect(times == times.sorted(), "in order")
+            if case .everyFrame = policy {
+                #expect(times == (0..<7).map { Double($0) * 100 / 3 }, "every frame of the burst")
+                #expect(report.dropped.values.reduce(0, +) == 0)
+            } else {
+                #expect(times.count < 7 && (report.dropped["superseded"] ?? 0) > 0, "\(report.dropped)")
+            }
+        }
     }
 
     /// The server's way: one engine started once, participant streams added and ended while it runs,

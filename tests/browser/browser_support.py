@@ -132,18 +132,24 @@ class StudyServer:
     """A real `affect serve` on 127.0.0.1 over SQLite in `folder`/data (extra `flags` are passed on), with an
     admin token for the API calls a researcher's script would make. `stop()` ends it."""
 
-    def __init__(self, folder, *flags):
+    def __init__(self, folder, *flags, wrapper=()):
+        """`wrapper` is a command the server runs under (strace, say)."""
         data = os.path.join(folder, "data")
+        self.data = data
         self.database = os.path.join(data, "affect.sqlite")
         os.makedirs(data, exist_ok=True)
         made = subprocess.run([AFFECT, "tokens", "create", "--role", "admin", "--db", "sqlite:" + self.database],
                               capture_output=True, text=True, check=True)
         self.admin = json.loads(made.stdout)["secret"]
-        self.process = subprocess.Popen([AFFECT, "serve", "--port", "0", "--data", data, *flags],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The server's log goes to a file (a pipe nobody reads would block the server once full).
+        self.log = os.path.join(folder, "server.log")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen([*wrapper, AFFECT, "serve", "--port", "0", "--data", data, *flags],
+                                            stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError("affect serve did not start: " + self.process.stderr.read())
+            with open(self.log) as log:
+                raise RuntimeError("affect serve did not start: " + log.read())
         ready = json.loads(line)
         self.url, self.setup_url = ready["url"], ready["setup_url"]
 

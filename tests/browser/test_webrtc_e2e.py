@@ -12,13 +12,18 @@ Run: /usr/bin/python3 -m unittest discover -s tests/browser -p test_webrtc_e2e.p
 
 import json
 import os
+import re
+import shutil
 import statistics
 import unittest
+import urllib.request
 
 from browser_support import CAMERA_CLIP, SCREENSHOTS, StudyServer, StudyServerTestCase, ffmpeg, missing_prerequisites, stimulus_file
 
 STIMULUS_SECONDS = 6
 MISSING = missing_prerequisites("WebRTC browser test")
+if not shutil.which("strace"):
+    MISSING.append("strace (scripts/bootstrap installs it)")
 
 
 def camera_file_30fps(folder):
@@ -37,7 +42,11 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
     def start(cls):
         cls.camera = camera_file_30fps(cls.work)
         cls.stimulus = stimulus_file(cls.work, STIMULUS_SECONDS)
-        cls.server = StudyServer(cls.work, "--workers", "2", "--webrtc-address", "127.0.0.1")
+        # Under strace, which records every file the server opens to write (zero retention of frames).
+        cls.trace = os.path.join(cls.work, "files.trace")
+        wrapper = ("strace", "-f", "--seccomp-bpf", "-qq", "-o", cls.trace, "-e",
+                   "trace=open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,mkdir,mkdirat,truncate")
+        cls.server = StudyServer(cls.work, "--workers", "2", "--webrtc-address", "127.0.0.1", wrapper=wrapper)
         cls.url = cls.server.url
         cls.participant = cls.browser(cls.camera, extra=("--allow-loopback-in-peer-connection",), network_log=True)
         os.makedirs(SCREENSHOTS, exist_ok=True)
@@ -81,6 +90,23 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         exported = self.affect("subject", "export", participant)
         return participant, exported["sessions"][0], pairs
 
+    def files_written(self):
+        """Every path the server (all its threads, GStreamer's included) opened to write, created, renamed
+        or linked so far, from strace's log: {path: the call}."""
+        written = {}
+        with open(self.trace) as trace:
+            for line in trace:
+                call = re.match(r"\d+ (\w+)\((.*)\) = (-?\d+)", line.strip())
+                if not call or call.group(3).startswith("-"):
+                    continue
+                name, arguments = call.group(1), call.group(2)
+                if name.startswith("open") and not re.search(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_TMPFILE", arguments):
+                    continue
+                for path in re.findall(r'"((?:[^"\\]|\\.)*)"', arguments):
+                    if path:
+                        written[path] = line.strip()
+        return written
+
     def test_a_webrtc_study_runs_on_the_stimulus_clock(self):
         from selenium.webdriver.common.by import By
         invite = self.study("WebRTC trailer", capture_fps=10)
@@ -95,6 +121,15 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         self.assertGreater(max(times) - min(times), (STIMULUS_SECONDS - 2) * 1000, "results cover the stimulus")
         report = self.affect("report", "WebRTC trailer", "--format", "json")
         self.assertTrue(any(p["configuration"].get("transport") == "webrtc" for p in report["provenance"]), report["provenance"])
+        # Zero retention: while the track was received, decoded and analysed, the server wrote only its
+        # database (SQLite's journal beside it), the stimulus uploaded before, and the directory they live in.
+        data = os.path.realpath(self.server.data)
+        allowed = lambda path: (path == data or os.path.basename(path).startswith("affect.sqlite")
+                                or path.startswith(os.path.join(data, "stimuli"))
+                                # GStreamer's plugin list, written once at start-up on a machine that has none.
+                                or "/.cache/gstreamer-1.0/" in path)
+        unexpected = sorted(line for path, line in self.files_written().items() if not allowed(os.path.realpath(path)))
+        self.assertEqual(unexpected, [], "the WebRTC path opened no file for writing")
         sent_rate = len(pairs) / ((max(pairs.values()) - min(pairs.values())) / 1000)
         print(f"\nWebRTC, 10 fps track: {len(pairs)} frames reported at {sent_rate:.1f} fps, {len(times)} analysed")
         self.assertLess(sent_rate, 12, "the track runs at the study's rate, not the camera's 30")
@@ -115,16 +150,24 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         frames = sorted(pairs.values())
         sent_gaps = [b - a for a, b in zip(frames, frames[1:])]
         gaps = [b - a for a, b in zip(times, times[1:])]
+        # Next to each other on the timeline and next to each other on the track: where analysis kept up,
+        # the timeline's spacing is the track's, one frame at 30 fps.
+        position = {time: index for index, time in enumerate(frames)}
+        adjacent = sum(1 for a, b in zip(times, times[1:]) if position[b] == position[a] + 1) / max(1, len(times) - 1)
+        metrics = urllib.request.urlopen(self.server.url + "/metrics", timeout=10).read().decode()
+        changes = re.search(r"^affect_ladder_changes_total (\S+)", metrics, re.M)
+        latency = {q: v for q, v in re.findall(r'^affect_frame_latency_seconds\{quantile="([^"]+)"[^}]*\} (\S+)', metrics, re.M)}
         print(f"\nWebRTC every frame: {len(frames)} frames sent (median gap {statistics.median(sent_gaps):.1f} ms), "
-              f"{len(times)} analysed (median gap {statistics.median(gaps):.1f} ms)")
+              f"{len(times)} analysed (median gap {statistics.median(gaps):.1f} ms); {adjacent:.0%} of neighbours on the "
+              f"timeline are neighbours on the track; load ladder changes so far: {changes.group(1) if changes else '?'}")
         self.assertTrue(set(times) <= set(frames), "each result is at the media time the page gave its frame")
-        # Frames encoded before the connection was up never reach the server, and the load ladder may
-        # analyse every other frame for a while when the machine cannot keep up (a debug build on two cores
-        # with Chromium encoding beside it): most, not all, frames sent are analysed.
-        self.assertGreaterEqual(len(times), 0.6 * len(frames), "most frames sent were analysed")
-        self.assertAlmostEqual(statistics.median(gaps), statistics.median(sent_gaps), delta=3,
-                               msg="the timeline's spacing is the track's")
-        self.assertLessEqual(statistics.median(gaps), 40, "a 30 fps timeline")
+        self.assertLessEqual(statistics.median(sent_gaps), 40, "the track carried 30 frames a second")
+        # Frames encoded before the connection was up never reach the server, and a machine that cannot keep
+        # up (a debug build on two cores with Chromium encoding beside it) may skip a few: most, not all.
+        self.assertGreaterEqual(len(times), 0.8 * len(frames), "most frames sent were analysed")
+        with open(self.server.log) as log:
+            ladder = [line.strip() for line in log if "load ladder" in line or "webrtc track ended" in line]
+        self.assertGreaterEqual(adjacent, 0.8, f"the timeline has the track's spacing: {ladder}")
 
 
 if __name__ == "__main__":

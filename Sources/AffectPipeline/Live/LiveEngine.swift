@@ -23,7 +23,8 @@ public struct StreamShed: Error, Sendable, CustomStringConvertible {
 ///
 /// Each stream has a capture thread that reads and samples its source and never
 /// waits for analysis: a stream holds at most one sampled frame waiting, and a
-/// newer one replaces it (the older frame is dropped and counted). Workers take
+/// newer one replaces it (the older frame is dropped and counted); an every-frame
+/// stream holds a few (``Configuration/everyFrameBacklog``), so a burst is analysed whole. Workers take
 /// waiting frames round-robin across streams, one frame per stream at a time so
 /// results stay in order. A ``LoadLadder`` watches latency and drops and trades
 /// quality for throughput before any stream is starved.
@@ -45,10 +46,16 @@ public final class LiveEngine: @unchecked Sendable {
         public var starvationMilliseconds: Double
         /// Build the landmark stage on every worker, for streams that ask for it (``Stream/measures``).
         public var measures: Bool
+        /// Frames an every-frame stream may have waiting (a sampled stream: one, the newest). A burst is
+        /// then analysed rather than dropped: a WebRTC track's first frames leave the decoder together
+        /// (seven within 4 ms, measured). Frames still wait no longer than `maximumWaitMilliseconds`.
+        public var everyFrameBacklog: Int
 
         public init(workers: Int, detector: DetectorKind = .blazeface, classifier: EmotionClassifier.Options = .init(),
                     ladder: LoadLadder.Configuration = .init(), detectEvery: Int = 3,
-                    maximumWaitMilliseconds: Double = 120, starvationMilliseconds: Double = 1000, measures: Bool = false) {
+                    maximumWaitMilliseconds: Double = 120, starvationMilliseconds: Double = 1000, measures: Bool = false,
+                    everyFrameBacklog: Int = 8) {
+            self.everyFrameBacklog = max(1, everyFrameBacklog)
             self.workers = workers
             self.detector = detector
             self.classifier = classifier
@@ -216,6 +223,9 @@ public final class LiveEngine: @unchecked Sendable {
     private var records: [Int: StreamRecord] = [:]
     private var nextID = 0
     private var pending: [Int: Job] = [:]
+    /// Every-frame streams' frames waiting behind `pending`, oldest first; a stream has some only while
+    /// it has a pending frame (``promote(_:)`` keeps it so).
+    private var backlog: [Int: [Job]] = [:]
     private var ready: [Int] = []
     private var busy = Set<Int>()
     private var capturing = 0
@@ -526,7 +536,17 @@ public final class LiveEngine: @unchecked Sendable {
         defer { condition.unlock() }
         sampled += 1
         job.record.metrics.sampled.increment()
-        if pending.updateValue(job, forKey: job.stream) != nil {
+        if pending[job.stream] != nil, case .everyFrame = job.record.stream.policy, configuration.everyFrameBacklog > 1 {
+            var waiting = backlog[job.stream, default: []]
+            waiting.append(job)
+            if waiting.count > configuration.everyFrameBacklog - 1 {
+                // Full: the oldest frame waiting goes.
+                pending[job.stream] = waiting.removeFirst()
+                countDrop(.superseded, record: job.record)
+                recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
+            }
+            backlog[job.stream] = waiting
+        } else if pending.updateValue(job, forKey: job.stream) != nil {
             countDrop(.superseded, record: job.record)
             recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
         } else if !busy.contains(job.stream) {
@@ -609,13 +629,27 @@ public final class LiveEngine: @unchecked Sendable {
                 condition.wait()
             }
             let stream = ready.removeFirst()
-            guard let job = pending.removeValue(forKey: stream) else { continue }
+            guard var job = pending.removeValue(forKey: stream) else { continue }
             let now = ContinuousClock.now
+            if job.captured.duration(to: now).milliseconds > configuration.maximumWaitMilliseconds,
+               let waiting = backlog.removeValue(forKey: stream), let newest = waiting.last {
+                // Behind a frame that waited too long, the ones between it and the newest are as late:
+                // under load a backlog collapses to its newest frame, as a sampled stream's slot does.
+                for _ in waiting.dropLast() + [job] {
+                    countDrop(.stale, record: job.record)
+                    recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
+                }
+                job = newest
+            } else {
+                promote(stream)
+            }
             let waited = job.captured.duration(to: now).milliseconds
             let starving = job.record.lastResult.map { $0.duration(to: now).milliseconds > configuration.starvationMilliseconds } ?? true
             if waited > configuration.maximumWaitMilliseconds && !starving {
                 countDrop(.stale, record: job.record)
                 recordLadder(ladder.observeDrop(at: elapsedMilliseconds()))
+                // The next frame of the stream, if one waits, is up now.
+                if pending[stream] != nil && !busy.contains(stream) { ready.append(stream) }
                 if job.record.captureEnded && !job.record.finalizing && !busy.contains(stream) && pending[stream] == nil {
                     // The ended stream's last frame was dropped, so no worker will finish it: flush its
                     // moments on a thread of their own (sinks must not run under this lock).
@@ -629,6 +663,13 @@ public final class LiveEngine: @unchecked Sendable {
             queueWait.record(milliseconds: waited)
             return job
         }
+    }
+
+    /// Moves a stream's oldest backlogged frame up to `pending` once that is free. Call with `condition` held.
+    private func promote(_ stream: Int) {
+        guard pending[stream] == nil, var waiting = backlog[stream], !waiting.isEmpty else { return }
+        pending[stream] = waiting.removeFirst()
+        backlog[stream] = waiting.isEmpty ? nil : waiting
     }
 
     /// Records a finished frame; returns true when this was the stream's last work and it should be finalized.

@@ -31,6 +31,10 @@ public struct LoadLadder: Sendable {
         public var lowLatencyMilliseconds: Double = 60
         /// Step up when more than this share of sampled frames was dropped over the window.
         public var highDropShare: Double = 0.2
+        /// The drop share counts only over a window with at least this many sampled frames: two frames
+        /// of a stream that has just started, one of them replaced in a burst, are not 50% overload (a
+        /// WebRTC track's first frames come out of the decoder together).
+        public var minimumSamplesForDrops = 10
         public var windowMilliseconds: Double = 1000
         /// Minimum time between two steps up.
         public var cooldownMilliseconds: Double = 1000
@@ -88,7 +92,8 @@ public struct LoadLadder: Sendable {
         let rank = Int((Double(latencies.count) * 0.95).rounded(.up)) - 1
         let p95 = latencies.isEmpty ? 0 : latencies[max(0, min(latencies.count - 1, rank))]
         let dropShare = Double(samples.count - latencies.count) / Double(samples.count)
-        let overloaded = p95 > configuration.highLatencyMilliseconds || dropShare > configuration.highDropShare
+        let overloaded = p95 > configuration.highLatencyMilliseconds
+            || (dropShare > configuration.highDropShare && samples.count >= configuration.minimumSamplesForDrops)
         if overloaded {
             calmSince = nil
             if step == configuration.highestStep {

@@ -47,6 +47,9 @@ struct StudyPagesController {
         var analyses: [Choice] = []
         var fallback = false
         var deviceFps = ""
+        var transports: [Choice] = []
+        var captureFps = ""
+        var everyFrame = false
         var message: String?
         var notice: String?
     }
@@ -238,7 +241,12 @@ struct StudyPagesController {
                          mode: definition.mode.rawValue, retention: definition.retentionDays, k: definition.kAnonymity,
                          budget: budget ?? "none (no noised releases)",
                          measured: definition.measures ? "expressions, head pose, gaze, eyes, blinks, attention" : "expressions",
-                         analysis: definition.analysis == .server ? "on this server"
+                         analysis: definition.analysis == .server
+                            ? "on this server" + (definition.transport == .webrtc
+                                ? ", cameras received as WebRTC video tracks"
+                                    + (definition.captureFramesPerSecond.map { String(format: " at %g frames a second", $0) } ?? "")
+                                    + (definition.everyFrame ? ", every frame analysed" : "")
+                                : "")
                             : "in participants' browsers (only results are sent)"
                                 + (definition.deviceFramesPerSecond.map { String(format: ", %g frames a second", $0) } ?? "")
                                 + (definition.deviceFallback ? "; on this server for those whose browser cannot, with their consent" : ""),
@@ -265,13 +273,18 @@ struct StudyPagesController {
         let rateText = (form["device_fps"] ?? "").trimmingCharacters(in: .whitespaces)
         let deviceRate = rateText.isEmpty ? nil : Double(rateText)
         if !rateText.isEmpty && deviceRate == nil { throw FormError(message: "The rate in the browser is a number of frames a second, or empty for the server's.") }
+        let captureText = (form["capture_fps"] ?? "").trimmingCharacters(in: .whitespaces)
+        let captureRate = captureText.isEmpty ? nil : Double(captureText)
+        if !captureText.isEmpty && captureRate == nil { throw FormError(message: "The WebRTC rate is a number of frames a second, or empty for the server's.") }
         return StudyDefinition(name: form["name"] ?? "", purpose: form["purpose"] ?? "", context: context, exemption: exemption,
                                mode: mode, retentionDays: retention, kAnonymity: k, excludedEmotions: excluded,
                                onWithdrawal: WithdrawalPolicy(rawValue: form["withdrawal"] ?? "") ?? .delete,
                                participantReadout: form["readout"] == "on", privacyBudget: budget,
                                measures: form["measures"] == "on",
                                analysis: AnalysisLocation(rawValue: form["analysis"] ?? "") ?? .device,
-                               deviceFallback: form["fallback"] == "on", deviceFramesPerSecond: deviceRate)
+                               deviceFallback: form["fallback"] == "on", deviceFramesPerSecond: deviceRate,
+                               transport: CaptureTransport(rawValue: form["transport"] ?? "") ?? .jpeg,
+                               captureFramesPerSecond: captureRate, everyFrame: form["every_frame"] == "on")
     }
 
     static func newStudyPage(_ form: FormFields) -> NewStudyPage {
@@ -301,6 +314,11 @@ struct StudyPagesController {
         page.measures = form["measures"] == "on"
         page.fallback = form["fallback"] == "on"
         page.deviceFps = form["device_fps"] ?? ""
+        page.transports = choices(CaptureTransport.allCases.map(\.rawValue), selected: form["transport"] ?? CaptureTransport.jpeg.rawValue,
+                                  labels: ["jpeg": "JPEG snapshots over the page's connection (2 to 10 a second)",
+                                           "webrtc": "an encrypted WebRTC video track, up to 30 a second, each frame on the stimulus clock"])
+        page.captureFps = form["capture_fps"] ?? ""
+        page.everyFrame = form["every_frame"] == "on"
         // New studies analyse on the device unless the researcher chooses otherwise.
         page.analyses = choices(AnalysisLocation.allCases.map(\.rawValue), selected: form["analysis"] ?? AnalysisLocation.device.rawValue,
                                 labels: ["device": "in the participant's browser: no picture leaves their device",

@@ -146,6 +146,26 @@ public final class CaptureService: Sendable {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         try checkAvailable()
         let (plain, measured, kernel, defaultRate) = (provenance, measuredProvenance, deviceKernel, settings.deviceFramesPerSecond)
+        // A WebRTC place is taken before the session starts, in one step with the check: ten pages opening
+        // at once on a node with one place left get one between them, and a page refused for want of one
+        // leaves its link as it was.
+        var place: UUID?
+        if requested == .webrtc, let webRTC = settings.webRTC {
+            let token = UUID()
+            let placed = captures.withLock { captures in
+                guard captures.webRTC.count < webRTC.maximumSessions else { return false }
+                captures.webRTC.insert(token)
+                return true
+            }
+            guard placed else { throw Unavailable.webRTCFull(webRTC.maximumSessions) }
+            place = token
+        }
+        let releasePlace: @Sendable () -> Void = { [self, place] in
+            if let place { captures.withLock { _ = $0.webRTC.remove(place) } }
+        }
+        // Until a WebRTC connection holds the place, leaving this function frees it.
+        var placeHandedOver = false
+        defer { if !placeHandedOver { releasePlace() } }
         let chosen = Mutex<CaptureTransport>(.jpeg)
         let started = try await store.startSession(throughInvitation: secret, owner: ownerID) { [self] link in
             if link.analysis == .device, let kernel {
@@ -183,24 +203,11 @@ public final class CaptureService: Sendable {
             device.watch(idleSeconds: settings.idleSeconds)
             analysis = device
         } else if transport == .webrtc, let webRTC = settings.webRTC {
-            // One place per WebRTC session, taken in one step with the check: ten sessions starting at
-            // once on a node with one place left get one between them.
-            let place = UUID()
-            let placed = captures.withLock { captures in
-                guard captures.webRTC.count < webRTC.maximumSessions else { return false }
-                captures.webRTC.insert(place)
-                return true
-            }
-            guard placed else {
-                try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
-                throw Unavailable.webRTCFull(webRTC.maximumSessions)
-            }
             do {
-                analysis = try startWebRTC(engine, settings: webRTC, session: session, link: link, continuation: continuation) { [self] in
-                    captures.withLock { _ = $0.webRTC.remove(place) }
-                }
+                analysis = try startWebRTC(engine, settings: webRTC, session: session, link: link, continuation: continuation,
+                                           release: releasePlace)
+                placeHandedOver = true
             } catch {
-                captures.withLock { _ = $0.webRTC.remove(place) }
                 try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
                 throw Unavailable(description: "this server could not start a video connection; try again")
             }

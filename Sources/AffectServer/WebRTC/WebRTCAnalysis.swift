@@ -16,6 +16,8 @@ final class WebRTCAnalysis: CaptureAnalysis {
     let source: WebRTCFrameSource
     private let stream: EngineStream
     private let receiver: WebRTCReceiver
+    private let logger: Logger
+    private let session: String
     private let state: Connection
 
     /// The connection's state, shared with the receiver's callbacks, behind one lock.
@@ -55,6 +57,8 @@ final class WebRTCAnalysis: CaptureAnalysis {
          failed: @escaping @Sendable (any Error) -> Void,
          release: @escaping @Sendable () -> Void) throws(WebRTCReceiver.Failure) {
         self.source = source
+        self.logger = logger
+        self.session = session
         var initial = State(rate: FrameRateLimit(framesPerSecond: 2 * framesPerSecond))
         initial.release = release
         let state = Connection(initial)
@@ -158,5 +162,13 @@ final class WebRTCAnalysis: CaptureAnalysis {
         stream.end()
     }
 
-    func waitUntilFinished() async -> Int { await stream.waitUntilFinished() }
+    func waitUntilFinished() async -> Int {
+        let dropped = await stream.waitUntilFinished()
+        let (decoded, unreported) = source.counts
+        logger.info("webrtc track ended", metadata: [
+            "session": "\(session)", "decoded": "\(decoded)", "never_on_the_stimulus_clock": "\(unreported)",
+            "replaced_before_analysis": "\(source.dropped)", "dropped": "\(dropped)",
+        ])
+        return dropped
+    }
 }

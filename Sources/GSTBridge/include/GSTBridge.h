@@ -69,6 +69,33 @@ void agst_receiver_add_candidate(agst_receiver *receiver, int mline, const char 
 /// Stops the pipeline and frees it. Blocks until no callback is running; none runs afterwards.
 void agst_receiver_destroy(agst_receiver *receiver);
 
+// MARK: Sending (for `affect bench --webrtc`: many simulated participants' tracks)
+
+typedef struct agst_sender agst_sender;
+
+/// AGST_EVENT_* as for a receiver, with AGST_EVENT_OFFER's `text` the SDP offer to send to the server.
+#define AGST_EVENT_OFFER 5
+
+/// A frame left as RTP: the PTS it was pushed with (ns) and the RTP timestamp it carries.
+typedef void (*agst_sent_callback)(void *context, uint64_t pts_nanoseconds, uint32_t rtp_timestamp);
+
+/// A sender of already-encoded VP8 frames (width x height) over a webrtcbin that offers one video
+/// track; the offer comes out as AGST_EVENT_OFFER once it is made, candidates as AGST_EVENT_CANDIDATE.
+agst_sender *agst_sender_create(const agst_receiver_options *options, int width, int height, agst_event_callback on_event,
+                                agst_sent_callback on_sent, void *context, char *error, size_t error_length);
+
+/// Takes the server's SDP answer. Returns 0, or -1 with a message.
+int agst_sender_answer(agst_sender *sender, const char *sdp, char *error, size_t error_length);
+
+/// Adds one of the server's ICE candidates.
+void agst_sender_add_candidate(agst_sender *sender, int mline, const char *candidate);
+
+/// Sends one encoded VP8 frame (copied) with its PTS; keyframe says whether it is one.
+int agst_sender_push(agst_sender *sender, const uint8_t *frame, size_t length, uint64_t pts_nanoseconds, int keyframe);
+
+/// Stops and frees the sender; no callback runs after it returns.
+void agst_sender_destroy(agst_sender *sender);
+
 #ifdef __cplusplus
 }
 #endif
