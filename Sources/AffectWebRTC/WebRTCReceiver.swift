@@ -58,9 +58,14 @@ public final class WebRTCReceiver: Sendable {
     private let handle: Mutex<OpaquePointer?>
     private let handlers: Unmanaged<ReceiverHandlers>
 
-    /// Starts a receiver waiting for an offer. Call ``WebRTCRuntime/initialize()`` once first.
+    /// Starts a receiver waiting for an offer (initialising GStreamer first, once per process).
     public init(options: Options, onEvent: @escaping @Sendable (Event) -> Void,
                 onFrame: @escaping @Sendable (Frame) -> Void) throws(Failure) {
+        do {
+            try WebRTCRuntime.initialize()
+        } catch {
+            throw Failure(description: error.description)
+        }
         let handlers = Unmanaged.passRetained(ReceiverHandlers(onEvent: onEvent, onFrame: onFrame))
         var stun: String?
         var turns: [String] = []

@@ -33,14 +33,12 @@ static void sender_report(agst_sender *sender, int kind, const char *text, int m
     agst_gate_leave(&sender->gate);
 }
 
-/// Each frame's first packet leaving the payloader: its PTS and RTP timestamp, once per frame.
-static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
-    (void)pad;
+/// Notes one RTP packet: a frame's first packet reports the frame (its PTS and RTP timestamp), once.
+static gboolean note_sent(GstBuffer **buffer, guint index, gpointer user_data) {
+    (void)index;
     agst_sender *sender = user_data;
-    if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER)) return GST_PAD_PROBE_OK;
-    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-    if (!GST_BUFFER_PTS_IS_VALID(buffer) || !gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
+    if (!GST_BUFFER_PTS_IS_VALID(*buffer) || !gst_rtp_buffer_map(*buffer, GST_MAP_READ, &rtp)) return TRUE;
     guint32 timestamp = gst_rtp_buffer_get_timestamp(&rtp);
     gst_rtp_buffer_unmap(&rtp);
     g_mutex_lock(&sender->lock);
@@ -49,8 +47,20 @@ static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpoint
     sender->last_rtp = timestamp;
     g_mutex_unlock(&sender->lock);
     if (first && agst_gate_enter(&sender->gate)) {
-        sender->on_sent(sender->context, GST_BUFFER_PTS(buffer), timestamp);
+        sender->on_sent(sender->context, GST_BUFFER_PTS(*buffer), timestamp);
         agst_gate_leave(&sender->gate);
+    }
+    return TRUE;
+}
+
+/// Sees every packet leaving the payloader (which pushes a frame's packets as one list).
+static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
+    (void)pad;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        note_sent(&buffer, 0, user_data);
+    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_sent, user_data);
     }
     return GST_PAD_PROBE_OK;
 }
@@ -82,6 +92,16 @@ static void on_offer_created(GstPromise *promise, gpointer user_data) {
 static void on_negotiation_needed(GstElement *webrtc, gpointer user_data) {
     GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, user_data, NULL);
     g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
+}
+
+static void on_sender_ice_state(GstElement *webrtc, GParamSpec *spec, gpointer user_data) {
+    (void)spec;
+    GstWebRTCICEConnectionState state;
+    g_object_get(webrtc, "ice-connection-state", &state, NULL);
+    if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED || state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
+        sender_report(user_data, AGST_EVENT_CONNECTED, "", -1);
+    }
+    if (state == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) sender_report(user_data, AGST_EVENT_FAILED, "ICE failed", -1);
 }
 
 static GstBusSyncReply on_sender_bus(GstBus *bus, GstMessage *message, gpointer user_data) {
@@ -136,11 +156,12 @@ agst_sender *agst_sender_create(const agst_receiver_options *options, int width,
     }
     GstElement *payloader = gst_bin_get_by_name(GST_BIN(pipeline), "payloader");
     GstPad *payloaded = gst_element_get_static_pad(payloader, "src");
-    gst_pad_add_probe(payloaded, GST_PAD_PROBE_TYPE_BUFFER, on_payloaded, sender, NULL);
+    gst_pad_add_probe(payloaded, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_payloaded, sender, NULL);
     gst_object_unref(payloaded);
     gst_object_unref(payloader);
     g_signal_connect(sender->webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), sender);
     g_signal_connect(sender->webrtc, "on-ice-candidate", G_CALLBACK(on_sender_candidate), sender);
+    g_signal_connect(sender->webrtc, "notify::ice-connection-state", G_CALLBACK(on_sender_ice_state), sender);
     GstBus *bus = gst_element_get_bus(pipeline);
     gst_bus_set_sync_handler(bus, on_sender_bus, sender, NULL);
     gst_object_unref(bus);

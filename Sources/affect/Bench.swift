@@ -36,7 +36,9 @@ struct Bench: ParsableCommand {
         dropped, ladder_steps, asked_fps, closes, capture_core_share, \
         analysis_core_share, analysis, server_cpu_seconds, \
         server_cpu_ms_per_participant_second. With --device the study analyses in the \
-        pages' browsers and they send results, not frames.
+        pages' browsers and they send results, not frames. With --webrtc the pages send \
+        their camera as a WebRTC track (the clip encoded once to VP8, sent by GStreamer \
+        in this process: measure the server's CPU from outside with --target).
         """
     )
 
@@ -83,6 +85,15 @@ struct Bench: ParsableCommand {
     @Option(help: "With --device: frames per second each page analyses and reports (1 to 30).")
     var deviceFps: Double = 30
 
+    @Flag(help: "With --websocket: pages send their camera as a WebRTC track (VP8) instead of JPEGs; the study asks for it.")
+    var webrtc = false
+
+    @Option(help: "With --webrtc: frames per second each page's track carries (1 to 30).")
+    var captureFps: Double = 15
+
+    @Flag(help: "With --webrtc: the study analyses every frame the tracks carry.")
+    var everyFrame = false
+
     @Option(help: ArgumentHelp("With --websocket: the study server's store is this PostgreSQL database (a study is added to it) instead of a throwaway SQLite file.",
                                valueName: "postgres-url"))
     var storeDb: String?
@@ -105,6 +116,9 @@ struct Bench: ParsableCommand {
         if storeDb != nil && !websocket { throw ValidationError("--store-db applies to --websocket") }
         if device && !websocket { throw ValidationError("--device applies to --websocket") }
         if !(deviceFps >= 1 && deviceFps <= 30) { throw ValidationError("--device-fps must be 1 to 30") }
+        if webrtc && (!websocket || device) { throw ValidationError("--webrtc applies to --websocket without --device") }
+        if everyFrame && !webrtc { throw ValidationError("--every-frame applies to --webrtc") }
+        if !(captureFps >= 1 && captureFps <= 30) { throw ValidationError("--capture-fps must be 1 to 30") }
         if let target {
             if storeDb == nil { throw ValidationError("--target needs --store-db: the target server's database, where the study is added") }
             if !(target.hasPrefix("http://") && URL(string: target)?.host != nil) {
@@ -216,7 +230,8 @@ struct Bench: ParsableCommand {
                                              duration: duration, policy: policy.policy(fps: fps, maxFps: maxFps),
                                              catalog: try ModelCatalog(directory: models),
                                              store: try storeDb.map(DatabaseLocation.init(parsing:)), target: target,
-                                             device: device, deviceFPS: deviceFps)
+                                             device: device, deviceFPS: deviceFps, webRTC: webrtc, captureFPS: captureFps,
+                                             everyFrame: everyFrame)
             OpenCVRuntime.limitThreadsPerCall(to: 1)
             let report = try Blocking.run { try await benchmark.run() }
             switch format {

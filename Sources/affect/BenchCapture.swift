@@ -3,6 +3,7 @@ import AffectPipeline
 import AffectServer
 import AffectStore
 import AffectVision
+import AffectWebRTC
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -43,6 +44,11 @@ struct CaptureBenchmark {
     /// The pages analyse on the device and send results; the rate is `deviceFPS`.
     var device = false
     var deviceFPS = 30.0
+    /// The pages send their camera as a WebRTC track (VP8 encoded once beforehand, sent by GStreamer's
+    /// webrtcbin in this process) at `captureFPS`; with `everyFrame` the study analyses every frame.
+    var webRTC = false
+    var captureFPS = 15.0
+    var everyFrame = false
 
     struct Report: Codable {
         var clients: Int
@@ -67,6 +73,8 @@ struct CaptureBenchmark {
         var analysisCoreShare: Double
         /// `server` or `device`.
         var analysis: String
+        /// `jpeg` or `webrtc`, for server analysis.
+        var transport: String?
         /// The server's CPU over the run (the process's less the simulated pages'), and per participant.
         var serverCPUSeconds: Double
         var serverCPUMillisecondsPerParticipantSecond: Double
@@ -89,7 +97,7 @@ struct CaptureBenchmark {
             case framesSent = "frames_sent", framesAnswered = "frames_answered", analysedFPS = "analysed_fps"
             case endToEnd = "end_to_end", engine, ladderSteps = "ladder_steps", askedFPS = "asked_fps"
             case captureCoreShare = "capture_core_share", analysisCoreShare = "analysis_core_share"
-            case analysis, serverCPUSeconds = "server_cpu_seconds"
+            case analysis, transport, serverCPUSeconds = "server_cpu_seconds"
             case serverCPUMillisecondsPerParticipantSecond = "server_cpu_ms_per_participant_second"
         }
     }
@@ -97,6 +105,7 @@ struct CaptureBenchmark {
     func run() async throws -> Report {
         let frames = try StreamBenchmark.encodedFrames(of: input)
         let deviceFrames = device ? try Self.deviceResults(of: input, catalog: catalog) : []
+        let trackFrames = webRTC ? try Self.vp8Frames(of: input, framesPerSecond: captureFPS) : []
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("affect-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -105,7 +114,8 @@ struct CaptureBenchmark {
         let study = try await store.createStudy(
             StudyDefinition(name: "Capture benchmark \(UUID().uuidString.prefix(8))", purpose: "Measure the capture path's throughput",
                             context: .mediaResearch, mode: .individual, participantReadout: true,
-                            analysis: device ? .device : .server),
+                            analysis: device ? .device : .server, transport: webRTC ? .webrtc : .jpeg,
+                            captureFramesPerSecond: webRTC ? captureFPS : nil, everyFrame: webRTC && everyFrame),
             actor: actor)
         // The pages never play it: the clip is sent as camera frames, so any address will do.
         let stimulus = try await store.addStimulus(study: study.id, name: "Clip", variant: "A",
@@ -130,7 +140,11 @@ struct CaptureBenchmark {
         } else {
             let metrics = LiveMetrics()
             let (capture, engine) = try CaptureEngine.start(catalog: catalog, workers: workers, detector: detector,
-                                                            settings: CaptureService.Settings(policy: policy, deviceFramesPerSecond: deviceFPS),
+                                                            settings: CaptureService.Settings(
+                                                                policy: policy, deviceFramesPerSecond: deviceFPS,
+                                                                webRTC: WebRTCSettings(addresses: ["127.0.0.1"],
+                                                                                       maximumSessions: max(24, clients),
+                                                                                       framesPerSecond: captureFPS)),
                                                             store: store,
                                                             metrics: metrics, logger: quiet, log: { Console.info("affect: \($0)") })
             let (ports, portContinuation) = AsyncStream<Int>.makeStream()
@@ -155,6 +169,13 @@ struct CaptureBenchmark {
                 group.addTask(executorPreference: pages) {
                     // Participants arrive spread over the first second, not in lockstep.
                     try await Task.sleep(for: .milliseconds(Double(index % 100) * 10))
+                    if webRTC {
+                        // Every page starts on a keyframe, spread over the clip.
+                        let keyframes = trackFrames.indices.filter { trackFrames[$0].keyframe }
+                        return try await Self.webRTCPage(url: "\(base)/p/\(secret)/ws?transport=webrtc", frames: trackFrames,
+                                                         first: keyframes[index % keyframes.count], framesPerSecond: captureFPS,
+                                                         seconds: duration, logger: quiet)
+                    }
                     if device {
                         return try await Self.devicePage(url: "\(base)/p/\(secret)/ws", results: deviceFrames,
                                                          first: index % deviceFrames.count, seconds: duration, logger: quiet)
@@ -205,7 +226,8 @@ struct CaptureBenchmark {
                       endToEnd: endToEnd.summary, engine: report?.latency, dropped: report?.dropped ?? [:],
                       ladderSteps: report?.ladderSteps.count ?? 0, askedFPS: asked / Double(max(1, logs.count)), closes: closes,
                       captureCoreShare: report?.captureCoreShare ?? 0, analysisCoreShare: report?.analysisCoreShare ?? 0,
-                      analysis: device ? "device" : "server", serverCPUSeconds: serverCPU,
+                      analysis: device ? "device" : "server", transport: device ? nil : webRTC ? "webrtc" : "jpeg",
+                      serverCPUSeconds: serverCPU,
                       serverCPUMillisecondsPerParticipantSecond: serverCPU * 1000 / Double(max(1, clients)) / max(seconds, 0.001),
                       database: database)
     }
@@ -309,13 +331,17 @@ struct CaptureBenchmark {
         var fps: Double?
         var points: [Point]?
         var kernel: Kernel?
+        /// WebRTC's answer and the server's ICE candidates.
+        var sdp: String?
+        var candidate: String?
+        var mline: Int?
     }
 
     /// One simulated page: once the server says it is ready, `send` sends what the page sends until it
     /// is done (ending with `{"type": "end"}`); meanwhile the server's messages are read until it closes
     /// the socket, which it does once the session is closed in the store: the rate it asks for and the
     /// stored results (the readout) go into the log.
-    static func page(url: String, logger: Logger,
+    static func page(url: String, logger: Logger, onMessage: @escaping @Sendable (ServerMessage) -> Void = { _ in },
                      send: @escaping @Sendable (WebSocketOutboundWriter, ClientLog, ServerMessage) async throws -> Void)
         async throws -> ClientLog {
         let log = ClientLog()
@@ -338,7 +364,7 @@ struct CaptureBenchmark {
                     if parsed.type == "ready" { readyContinuation.yield(parsed) }
                 case "readout":
                     for point in parsed.points ?? [] { log.noteStored(media: point.timeMilliseconds, at: now) }
-                default: break
+                default: onMessage(parsed)
                 }
             }
             readyContinuation.finish()
@@ -368,6 +394,98 @@ struct CaptureBenchmark {
             }
             try await outbound.writeTextMessage(#"{"type": "end"}"#)
         }
+    }
+
+    /// A page sending its camera over WebRTC: once the server is ready, a sender offers a track and sends
+    /// the clip's VP8 frames at `framesPerSecond` for `seconds`, the stimulus time being each frame's PTS;
+    /// each frame's clock pair goes over the socket as it leaves, as a browser's page sends it.
+    static func webRTCPage(url: String, frames: [WebRTCSender.Frame], first: Int, framesPerSecond: Double, seconds: Double,
+                           logger: Logger) async throws -> ClientLog {
+        let peer = SenderSlot()
+        return try await page(url: url, logger: logger, onMessage: { message in
+            switch message.type {
+            case "webrtc-answer": if let sdp = message.sdp { try? peer.sender?.answer(sdp) }
+            case "ice":
+                if let candidate = message.candidate, !candidate.isEmpty { peer.sender?.addCandidate(mline: message.mline ?? 0, candidate) }
+            default: break
+            }
+        }) { outbound, log, _ in
+            let (messages, toServer) = AsyncStream<String>.makeStream()
+            let (connected, connection) = AsyncStream<Bool>.makeStream()
+            let sender = try WebRTCSender(addresses: ["127.0.0.1"], width: 640, height: 480, onEvent: { event in
+                switch event {
+                case .answer(let offer): toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Offer(sdp: offer))) ?? "")
+                case .candidate(let mline, let candidate):
+                    toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Candidate(mline: mline, candidate: candidate))) ?? "")
+                case .connected: connection.yield(true)
+                case .failed: connection.yield(false)
+                }
+            }, onSent: { pts, rtp in
+                let media = Double(pts) / 1_000_000
+                log.noteSent(media: media, at: .now)
+                toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Clock(pairs: [.init(rtpTimestamp: rtp, mediaMilliseconds: media)]))) ?? "")
+            })
+            peer.sender = sender
+            defer { sender.close() }
+            let writer = Task {
+                for await text in messages where !text.isEmpty { try await outbound.writeTextMessage(text) }
+            }
+            // Frames go once the connection is up (a browser's first frames, sent while it connects, are
+            // lost; the benchmark measures the steady state), for `seconds` from then.
+            let up = await Self.first(of: connected, within: 15) ?? false
+            connection.finish()
+            let start = ContinuousClock.now
+            var sent = 0
+            while up && start.duration(to: .now) < .seconds(seconds) {
+                try await Task.sleep(until: start.advanced(by: .milliseconds(Double(sent) * 1000 / framesPerSecond)), clock: .continuous)
+                sender.push(frames[(first + sent) % frames.count], ptsNanoseconds: UInt64((Double(sent + 1) * 1e9 / framesPerSecond).rounded()))
+                sent += 1
+            }
+            toServer.finish()
+            try await writer.value
+            try await outbound.writeTextMessage(#"{"type": "end"}"#)
+        }
+    }
+
+    /// The first value `stream` yields, or nil after `seconds`.
+    static func first<Element: Sendable>(of stream: AsyncStream<Element>, within seconds: Double) async -> Element? {
+        await withTaskGroup(of: Element?.self) { group in
+            group.addTask { await stream.first { _ in true } }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Where a WebRTC page's server messages find its sender, which is made once the server is ready.
+    final class SenderSlot: Sendable {
+        private let slot = Mutex<WebRTCSender?>(nil)
+        var sender: WebRTCSender? {
+            get { slot.withLock { $0 } }
+            set { slot.withLock { $0 = newValue } }
+        }
+    }
+
+    /// The clip as VP8 at 640x480 and `framesPerSecond`, a keyframe every second, encoded once in memory by
+    /// ffmpeg (written to a pipe as IVF): what a browser's encoder would send.
+    static func vp8Frames(of input: String, framesPerSecond: Double) throws -> [WebRTCSender.Frame] {
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        let rate = String(format: "%g", framesPerSecond)
+        ffmpeg.arguments = ["-nostdin", "-loglevel", "error", "-i", input, "-t", "8", "-an",
+                            "-vf", "fps=\(rate),scale=640:480", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
+                            "-b:v", "800k", "-g", rate, "-f", "ivf", "-"]
+        let output = Pipe()
+        ffmpeg.standardOutput = output
+        try ffmpeg.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        ffmpeg.waitUntilExit()
+        guard ffmpeg.terminationStatus == 0 else { throw VisionError.inputUnreadable(path: input, reason: "ffmpeg could not encode it to VP8") }
+        return try WebRTCSender.frames(ivf: data)
     }
 
     /// A page doing device analysis: reports the hashes the server lists (a browser hashes what it

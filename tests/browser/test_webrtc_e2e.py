@@ -143,6 +143,35 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         self.wait(lambda: self.state() == "withdrawn", message="the withdrawal")
         self.assertEqual(sum(len(s["face_results"]) for s in self.affect("subject", "export", second)["sessions"]), 0)
 
+    def test_a_browser_without_the_encoded_frame_api_sends_jpegs(self):
+        """Chromium with `createEncodedStreams` taken away before any page script runs stands for a browser
+        that cannot tell each frame's RTP timestamp (Firefox, Safari today): it takes part with JPEGs, and
+        the session's provenance records no WebRTC."""
+        from selenium.webdriver.common.by import By
+        invite = self.study("WebRTC fallback")
+        browser = self.browser(self.camera, extra=("--allow-loopback-in-peer-connection",), network_log=True)
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                {"source": "delete RTCRtpSender.prototype.createEncodedStreams;"})
+        state = lambda: browser.execute_script("return document.body.dataset.state")
+        browser.get(self.url + invite())
+        self.wait(lambda: state() == "briefing", message="the briefing")
+        browser.find_element(By.ID, "agree").click()
+        browser.find_element(By.ID, "consent").click()
+        self.wait(lambda: state() == "camera", message="the camera preview")
+        participant = browser.execute_script("return document.body.dataset.participant")
+        browser.find_element(By.ID, "start").click()
+        self.wait(lambda: state() == "capturing", message="capture to start")
+        self.assertEqual(browser.execute_script("return document.body.dataset.transport"), "jpeg")
+        self.wait(lambda: sum(len(s["face_results"]) for s in self.affect("subject", "export", participant)["sessions"]) > 0,
+                  message="results from JPEG frames")
+        opcodes = [json.loads(entry["message"])["message"]["params"]["response"]["opcode"]
+                   for entry in browser.get_log("performance")
+                   if json.loads(entry["message"])["message"].get("method") == "Network.webSocketFrameSent"]
+        self.assertIn(2, opcodes, "frames went as binary JPEG messages")
+        report = self.affect("report", "WebRTC fallback", "--format", "json")
+        self.assertTrue(report["provenance"])
+        self.assertFalse(any(p["configuration"].get("transport") == "webrtc" for p in report["provenance"]), report["provenance"])
+
     def test_an_every_frame_study_has_a_30_fps_timeline(self):
         invite = self.study("WebRTC every frame", capture_fps=30, every_frame=True)
         _, session, pairs = self.run_to_the_end(invite())

@@ -80,7 +80,8 @@ typedef struct agst_sender agst_sender;
 typedef void (*agst_sent_callback)(void *context, uint64_t pts_nanoseconds, uint32_t rtp_timestamp);
 
 /// A sender of already-encoded VP8 frames (width x height) over a webrtcbin that offers one video
-/// track; the offer comes out as AGST_EVENT_OFFER once it is made, candidates as AGST_EVENT_CANDIDATE.
+/// track; the offer comes out as AGST_EVENT_OFFER once it is made, candidates as AGST_EVENT_CANDIDATE,
+/// and AGST_EVENT_CONNECTED when ICE has connected.
 agst_sender *agst_sender_create(const agst_receiver_options *options, int width, int height, agst_event_callback on_event,
                                 agst_sent_callback on_sent, void *context, char *error, size_t error_length);
 
