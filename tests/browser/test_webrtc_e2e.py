@@ -109,8 +109,10 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
 
     def test_a_webrtc_study_runs_on_the_stimulus_clock(self):
         from selenium.webdriver.common.by import By
-        invite = self.study("WebRTC trailer", capture_fps=10)
+        invite = self.study("WebRTC trailer", capture_fps=10, participant_readout=True)
         participant, session, pairs = self.run_to_the_end(invite())
+        # The participant saw their own stored results, as over JPEG.
+        self.assertNotIn("hidden", self.participant.find_element(By.ID, "readout").get_attribute("class"))
         self.participant.save_screenshot(os.path.join(SCREENSHOTS, "participant-webrtc.png"))
         self.assertEqual(session["session"]["status"], "completed")
         times = [row["time_milliseconds"] for row in session["face_results"]]
