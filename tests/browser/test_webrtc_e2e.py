@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import statistics
+import time
 import unittest
 import urllib.request
 
@@ -140,6 +141,18 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         second = self.consent_and_start(invite())
         self.wait(lambda: sum(len(s["face_results"]) for s in self.affect("subject", "export", second)["sessions"]) > 0,
                   message="the second session to store results")
+        # Paused, the page reports no frame (its track is detached): the server receives none; resumed, it does.
+        second_session = self.affect("subject", "export", second)["sessions"][0]["session"]["id"]
+        received = lambda: next(s["status"]["frames_received"] for s in self.api("GET", "/api/v1/live")["sessions"]
+                                if s["status"]["session"] == second_session)
+        self.participant.find_element(By.ID, "pause").click()
+        self.wait(lambda: self.state() == "paused", message="the pause")
+        time.sleep(0.5)
+        before = received()
+        time.sleep(1.5)
+        self.assertEqual(received(), before, "nothing is received while paused")
+        self.participant.find_element(By.ID, "pause").click()
+        self.wait(lambda: received() > before + 3, message="frames again after resuming")
         self.participant.find_element(By.ID, "withdraw").click()
         self.participant.switch_to.alert.accept()
         self.wait(lambda: self.state() == "withdrawn", message="the withdrawal")
