@@ -225,11 +225,11 @@ class StudyServerTestCase(unittest.TestCase):
     def wait(self, condition, timeout=30, message="condition"):
         return wait(self, condition, timeout, message)
 
-    def websocket_messages_sent(self):
-        """(opcode, payload) of every WebSocket message the participant's page sent since the last call,
-        from Chromium's network log (the browser needs `network_log`)."""
+    def websocket_messages_sent(self, log=None):
+        """(opcode, payload) of every WebSocket message the participant's page sent since the log was last
+        read, from Chromium's network log (the browser needs `network_log`), or from `log` read already."""
         sent = []
-        for entry in self.participant.get_log("performance"):
+        for entry in self.participant.get_log("performance") if log is None else log:
             event = json.loads(entry["message"])["message"]
             if event.get("method") == "Network.webSocketFrameSent":
                 frame = event["params"]["response"]

@@ -22,6 +22,7 @@ import urllib.request
 from browser_support import CAMERA_CLIP, SCREENSHOTS, StudyServer, StudyServerTestCase, ffmpeg, missing_prerequisites, stimulus_file
 
 STIMULUS_SECONDS = 6
+PORTS = "41000-41099"
 MISSING = missing_prerequisites("WebRTC browser test")
 if not shutil.which("strace"):
     MISSING.append("strace (scripts/bootstrap installs it)")
@@ -47,7 +48,8 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         cls.trace = os.path.join(cls.work, "files.trace")
         wrapper = ("strace", "-f", "--seccomp-bpf", "-qq", "-o", cls.trace, "-e",
                    "trace=open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,mkdir,mkdirat,truncate")
-        cls.server = StudyServer(cls.work, "--workers", "2", "--webrtc-address", "127.0.0.1", wrapper=wrapper)
+        cls.server = StudyServer(cls.work, "--workers", "2", "--webrtc-address", "127.0.0.1", "--webrtc-ports", PORTS,
+                                 wrapper=wrapper)
         cls.url = cls.server.url
         cls.participant = cls.browser(cls.camera, extra=("--allow-loopback-in-peer-connection",), network_log=True)
         os.makedirs(SCREENSHOTS, exist_ok=True)
@@ -81,8 +83,20 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         self.participant.get_log("performance")  # what earlier tests' pages sent is not this one's
         participant = self.consent_and_start(link)
         self.wait(lambda: self.state() == "finished", timeout=STIMULUS_SECONDS + 30, message="the stimulus to end")
-        sent = self.websocket_messages_sent()
+        log = self.participant.get_log("performance")
+        sent = self.websocket_messages_sent(log)
         self.assertTrue(sent, "the network log shows the socket's messages")
+        # The server's ICE candidates are on 127.0.0.1 (--webrtc-address) and in --webrtc-ports.
+        received = [json.loads(e["message"])["message"]["params"]["response"]["payloadData"] for e in log
+                    if json.loads(e["message"])["message"].get("method") == "Network.webSocketFrameReceived"]
+        candidates = [json.loads(text)["candidate"] for text in received if '"type":"ice"' in text.replace(" ", "")]
+        candidates = [c for c in candidates if c]
+        low, high = map(int, PORTS.split("-"))
+        self.assertTrue(candidates, "the server sent its ICE candidates")
+        for candidate in candidates:
+            fields = candidate.split()
+            self.assertEqual(fields[4], "127.0.0.1", candidate)
+            self.assertTrue(low <= int(fields[5]) <= high, candidate)
         self.assertEqual([opcode for opcode, _ in sent if opcode != 1], [], "no binary WebSocket message (no JPEG) was sent")
         messages = [json.loads(payload) for _, payload in sent]
         self.assertEqual(messages[0]["type"], "webrtc-offer")
