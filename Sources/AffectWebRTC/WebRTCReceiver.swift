@@ -34,7 +34,9 @@ public final class WebRTCReceiver: Sendable {
         case answer(String)
         /// One of the server's ICE candidates, for the page.
         case candidate(mline: Int, String)
-        /// The first frame is decoded.
+        /// The offer of a sender (``WebRTCSender``), to send to the server.
+        case offer(String)
+        /// The first frame is decoded (a receiver), or ICE has connected (a sender).
         case connected
         /// The connection or the pipeline failed; no more frames come. For logs, not for the page.
         case failed(String)
@@ -95,7 +97,7 @@ public final class WebRTCReceiver: Sendable {
         }
         guard let created else {
             handlers.release()
-            throw Failure(description: String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self))
+            throw Failure(description: String(bridgeMessage: error))
         }
         self.handle = Mutex(created)
         self.handlers = handlers
@@ -112,7 +114,7 @@ public final class WebRTCReceiver: Sendable {
             guard let handle else { return "the receiver is closed" }
             var error = [CChar](repeating: 0, count: 256)
             guard agst_receiver_offer(handle, sdp, &error, error.count) == 0 else {
-                return String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)
+                return String(bridgeMessage: error)
             }
             return nil
         }
@@ -166,15 +168,4 @@ private func receiverFrame(_ context: UnsafeMutableRawPointer?, _ bytes: UnsafeP
     let handlers = Unmanaged<ReceiverHandlers>.fromOpaque(context).takeUnretainedValue()
     handlers.onFrame(.init(i420: UnsafeRawBufferPointer(start: bytes, count: length), width: Int(width), height: Int(height),
                            rtpTimestamp: hasRTP != 0 ? rtp : nil))
-}
-
-private func withOptionalCString<Result>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> Result) -> Result {
-    guard let text else { return body(nil) }
-    return text.withCString(body)
-}
-
-private func withCStrings<Result>(_ texts: [String], _ body: ([UnsafePointer<CChar>?]) -> Result) -> Result {
-    let copies = texts.map { strdup($0) }
-    defer { copies.forEach { free($0) } }
-    return body(copies.map { UnsafePointer($0) })
 }

@@ -18,7 +18,7 @@ public enum WebRTCRuntime {
             var error = [CChar](repeating: 0, count: 256)
             let code = agst_initialize(&error, error.count)
             let result: Result<Void, Unavailable> = code == 0
-                ? .success(()) : .failure(Unavailable(description: String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)))
+                ? .success(()) : .failure(Unavailable(description: String(bridgeMessage: error)))
             state = result
             return result
         }

@@ -23,7 +23,7 @@ public final class WebRTCSender: Sendable {
     private let handlers: Unmanaged<SenderHandlers>
 
     /// - Parameters:
-    ///   - onEvent: the offer (``WebRTCReceiver/Event/answer(_:)`` carries it: the SDP to send), candidates,
+    ///   - onEvent: the offer (the SDP to send), candidates,
     ///     ICE connected, failure.
     ///   - onSent: a frame's PTS (nanoseconds) and RTP timestamp as it leaves.
     public init(addresses: [String], width: Int, height: Int, onEvent: @escaping @Sendable (WebRTCReceiver.Event) -> Void,
@@ -35,19 +35,18 @@ public final class WebRTCSender: Sendable {
         }
         let handlers = Unmanaged.passRetained(SenderHandlers(onEvent: onEvent, onSent: onSent))
         var error = [CChar](repeating: 0, count: 256)
-        let copies = addresses.map { strdup($0) }
-        let pointers = copies.map { UnsafePointer($0) }
-        let created: OpaquePointer? = pointers.withUnsafeBufferPointer { addressBuffer in
-            var options = agst_receiver_options()
-            options.addresses = addressBuffer.baseAddress
-            options.address_count = Int32(addressBuffer.count)
-            return agst_sender_create(&options, Int32(width), Int32(height), senderEvent, senderSent, handlers.toOpaque(),
-                                      &error, error.count)
+        let created: OpaquePointer? = withCStrings(addresses) { pointers in
+            pointers.withUnsafeBufferPointer { addressBuffer in
+                var options = agst_receiver_options()
+                options.addresses = addressBuffer.baseAddress
+                options.address_count = Int32(addressBuffer.count)
+                return agst_sender_create(&options, Int32(width), Int32(height), senderEvent, senderSent, handlers.toOpaque(),
+                                          &error, error.count)
+            }
         }
-        copies.forEach { free($0) }
         guard let created else {
             handlers.release()
-            throw WebRTCReceiver.Failure(description: String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self))
+            throw WebRTCReceiver.Failure(description: String(bridgeMessage: error))
         }
         handle = Mutex(created)
         self.handlers = handlers
@@ -63,7 +62,7 @@ public final class WebRTCSender: Sendable {
             guard let handle else { return "the sender is closed" }
             var error = [CChar](repeating: 0, count: 256)
             guard agst_sender_answer(handle, sdp, &error, error.count) == 0 else {
-                return String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)
+                return String(bridgeMessage: error)
             }
             return nil
         }
@@ -131,7 +130,7 @@ private func senderEvent(_ context: UnsafeMutableRawPointer?, _ kind: Int32, _ t
     let handlers = Unmanaged<SenderHandlers>.fromOpaque(context).takeUnretainedValue()
     let text = text.map { String(cString: $0) } ?? ""
     switch kind {
-    case AGST_EVENT_OFFER: handlers.onEvent(.answer(text))
+    case AGST_EVENT_OFFER: handlers.onEvent(.offer(text))
     case Int32(AGST_EVENT_CANDIDATE.rawValue): handlers.onEvent(.candidate(mline: Int(mline), text))
     case Int32(AGST_EVENT_CONNECTED.rawValue): handlers.onEvent(.connected)
     case Int32(AGST_EVENT_FAILED.rawValue): handlers.onEvent(.failed(text))

@@ -414,11 +414,12 @@ struct CaptureBenchmark {
             let (connected, connection) = AsyncStream<Bool>.makeStream()
             let sender = try WebRTCSender(addresses: ["127.0.0.1"], width: 640, height: 480, onEvent: { event in
                 switch event {
-                case .answer(let offer): toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Offer(sdp: offer))) ?? "")
+                case .offer(let offer): toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Offer(sdp: offer))) ?? "")
                 case .candidate(let mline, let candidate):
                     toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Candidate(mline: mline, candidate: candidate))) ?? "")
                 case .connected: connection.yield(true)
                 case .failed: connection.yield(false)
+                case .answer: break  // a sender takes answers; it makes none
                 }
             }, onSent: { pts, rtp in
                 let media = Double(pts) / 1_000_000

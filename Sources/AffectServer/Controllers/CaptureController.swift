@@ -264,7 +264,6 @@ struct CaptureController {
                     } catch {
                         return close(.dataInconsistentWithMessage, error.description)
                     }
-                    guard session.analysis.transport != .webrtc else { return refuse(.wrongTransport(.webrtc), session: session) }
                     guard limit.admit(atMilliseconds: start.duration(to: .now).milliseconds) else {
                         return close(.policyViolation, "more than \(Int(settings.maximumFramesPerSecond)) frames per second")
                     }
@@ -313,9 +312,6 @@ struct CaptureController {
                         }
                         session.publishHealth()
                     case "webrtc-offer", "ice", "clock":
-                        guard session.analysis.transport == .webrtc else {
-                            return refuse(.wrongTransport(.jpeg), session: session)
-                        }
                         do {
                             let input: CaptureInput = switch command.type {
                             case "webrtc-offer": .webRTCOffer(try WebRTCMessage.offer(from: text))

@@ -64,6 +64,16 @@ final class WebRTCAnalysis: CaptureAnalysis {
         let state = Connection(initial)
         self.state = state
         let started = ContinuousClock.now
+        // The connection ends once, whichever way it fails: no more frames, and the session stops.
+        let end: @Sendable (ConnectionFailed) -> Void = { failure in
+            let first = state.withLock { state -> Bool in
+                defer { state.failure = state.failure ?? failure }
+                return state.failure == nil
+            }
+            guard first else { return }
+            source.close()
+            failed(failure)
+        }
         receiver = try WebRTCReceiver(options: settings.receiverOptions, onEvent: { event in
             let message: String?
             switch event {
@@ -75,11 +85,11 @@ final class WebRTCAnalysis: CaptureAnalysis {
                 message = nil
             case .failed(let reason):
                 logger.warning("webrtc connection failed: \(reason)", metadata: ["session": "\(session)"])
-                let failure = ConnectionFailed(description: reason.hasPrefix("the video track")
-                    ? reason : "the video connection from the browser failed")
-                state.withLock { $0.failure = $0.failure ?? failure }
-                source.close()
-                failed(failure)
+                end(ConnectionFailed(description: reason.hasPrefix("the video track")
+                    ? reason : "the video connection from the browser failed"))
+                message = nil
+            case .offer:
+                // A receiver makes no offer.
                 message = nil
             }
             guard let message else { return }
@@ -92,17 +102,8 @@ final class WebRTCAnalysis: CaptureAnalysis {
             }
             send?(message)
         }, onFrame: { frame in
-            let admitted = state.withLock { $0.rate.admit(atMilliseconds: started.duration(to: .now).milliseconds) }
-            guard admitted else {
-                let failure = ConnectionFailed(description: "the video track carries more frames than the study asks for")
-                let first = state.withLock { state -> Bool in
-                    defer { state.failure = state.failure ?? failure }
-                    return state.failure == nil
-                }
-                if first {
-                    source.close()
-                    failed(failure)
-                }
+            guard state.withLock({ $0.rate.admit(atMilliseconds: started.duration(to: .now).milliseconds) }) else {
+                end(ConnectionFailed(description: "the video track carries more frames than the study asks for"))
                 return
             }
             source.receive(frame)
