@@ -8,9 +8,14 @@ import Foundation
 /// Page to server, after consent and the socket's `ready`:
 /// - `{"type": "webrtc-offer", "sdp": "v=0..."}` once: the page's offer, one video track, send-only;
 /// - `{"type": "ice", "mline": 0, "candidate": "candidate:..."}`: the page's ICE candidates;
-/// - `{"type": "clock", "frames": [[rtp_timestamp, t_ms], ...]}`: for each frame the track carries while
-///   the stimulus plays, its RTP timestamp and the stimulus's media time when it was captured, sent as
-///   the frame is encoded, so it reaches the server before the frame is decoded.
+/// - `{"type": "clock", "frames": [[rtp_timestamp, t_ms], ...], "wall": [[unix_ms, t_ms], ...], "stopped": unix_ms}`,
+///   each field optional: `frames`, from a browser with the encoded-frame API, gives for each frame the track
+///   carries while the stimulus plays its RTP timestamp and the stimulus's media time, sent as the frame is
+///   encoded, so it reaches the server before the frame is decoded (``RTPStimulusClock``); `wall` gives
+///   the stimulus's media time at times of the page's wall clock, and `stopped` the wall-clock time the
+///   stimulus stopped (paused, held), which with the browser's RTCP sender reports place frames from
+///   browsers without that API (``SenderReportStimulusClock``). The page opens its socket with
+///   `&clock=sender-reports` then.
 ///
 /// Server to page: `{"type": "webrtc-answer", "sdp": "v=0..."}` once, and `{"type": "ice", ...}` for the
 /// server's candidates.
@@ -43,11 +48,44 @@ public enum WebRTCMessage {
     public struct Clock: Codable, Sendable {
         var type = "clock"
         /// `[rtp_timestamp, t_ms]` each.
-        public var frames: [[Double]]
+        public var frames: [[Double]]?
+        /// `[unix_ms, t_ms]` each.
+        public var wall: [[Double]]?
+        /// Unix ms.
+        public var stopped: Double?
 
-        public init(pairs: [RTPStimulusClock.Pair]) {
-            frames = pairs.map { [Double($0.rtpTimestamp), $0.mediaMilliseconds] }
+        public init(pairs: [RTPStimulusClock.Pair] = [], wall: [WallPair] = [], stoppedAtWallMilliseconds: Double? = nil) {
+            frames = pairs.isEmpty ? nil : pairs.map { [Double($0.rtpTimestamp), $0.mediaMilliseconds] }
+            self.wall = wall.isEmpty ? nil : wall.map { [$0.wallMilliseconds, $0.mediaMilliseconds] }
+            stopped = stoppedAtWallMilliseconds
         }
+    }
+
+    /// The stimulus's media time when the page's wall clock (Unix time) read `wallMilliseconds`.
+    public struct WallPair: Sendable, Hashable {
+        public var wallMilliseconds: Double
+        public var mediaMilliseconds: Double
+
+        public init(wallMilliseconds: Double, mediaMilliseconds: Double) {
+            self.wallMilliseconds = wallMilliseconds
+            self.mediaMilliseconds = mediaMilliseconds
+        }
+    }
+
+    /// One clock message, checked.
+    public struct ClockReport: Sendable, Hashable {
+        public var frames: [RTPStimulusClock.Pair]
+        public var wall: [WallPair]
+        public var stoppedAtWallMilliseconds: Double?
+
+        public init(frames: [RTPStimulusClock.Pair] = [], wall: [WallPair] = [], stoppedAtWallMilliseconds: Double? = nil) {
+            self.frames = frames
+            self.wall = wall
+            self.stoppedAtWallMilliseconds = stoppedAtWallMilliseconds
+        }
+
+        /// The latest stimulus time the message names.
+        public var lastMediaMilliseconds: Double? { frames.last?.mediaMilliseconds ?? wall.last?.mediaMilliseconds }
     }
 
     /// The most of each a message may hold.
@@ -63,6 +101,8 @@ public enum WebRTCMessage {
         public static let candidates = 64
         /// Media times go up to a day.
         public static let mediaMilliseconds = 86_400_000.0
+        /// Wall-clock times are Unix milliseconds from 2001 to 2100.
+        public static let wallMilliseconds = 978_307_200_000.0...4_102_444_800_000.0
     }
 
     /// Why a message is refused; the socket closes with the reason.
@@ -100,20 +140,36 @@ public enum WebRTCMessage {
         return candidate
     }
 
-    /// Decodes and checks clock pairs: whole 32-bit timestamps, finite times from 0 to a day.
-    public static func clock(from text: String) throws(Refusal) -> [RTPStimulusClock.Pair] {
+    /// Decodes and checks a clock message: whole 32-bit timestamps, finite times from 0 to a day, wall-clock
+    /// times in range.
+    public static func clock(from text: String) throws(Refusal) -> ClockReport {
         let clock = try decode(Clock.self, from: text)
-        guard clock.frames.count <= Limit.pairsPerMessage else { throw .tooLarge("more than \(Limit.pairsPerMessage) clock pairs") }
-        var pairs: [RTPStimulusClock.Pair] = []
-        pairs.reserveCapacity(clock.frames.count)
-        for frame in clock.frames {
-            guard frame.count == 2, let rtp = UInt32(exactly: frame[0]), frame[1].isFinite,
-                  (0...Limit.mediaMilliseconds).contains(frame[1]) else {
+        let (frames, wall) = (clock.frames ?? [], clock.wall ?? [])
+        guard frames.count + wall.count <= Limit.pairsPerMessage else { throw .tooLarge("more than \(Limit.pairsPerMessage) clock pairs") }
+        guard !frames.isEmpty || !wall.isEmpty || clock.stopped != nil else { throw .malformed("a clock message names a time") }
+        var report = ClockReport()
+        report.frames.reserveCapacity(frames.count)
+        for frame in frames {
+            guard frame.count == 2, let rtp = UInt32(exactly: frame[0]), Self.isMediaTime(frame[1]) else {
                 throw .malformed("a clock pair is [RTP timestamp, media time in ms]")
             }
-            pairs.append(.init(rtpTimestamp: rtp, mediaMilliseconds: frame[1]))
+            report.frames.append(.init(rtpTimestamp: rtp, mediaMilliseconds: frame[1]))
         }
-        return pairs
+        for pair in wall {
+            guard pair.count == 2, Limit.wallMilliseconds.contains(pair[0]), Self.isMediaTime(pair[1]) else {
+                throw .malformed("a wall-clock pair is [Unix time in ms, media time in ms]")
+            }
+            report.wall.append(.init(wallMilliseconds: pair[0], mediaMilliseconds: pair[1]))
+        }
+        if let stopped = clock.stopped {
+            guard Limit.wallMilliseconds.contains(stopped) else { throw .malformed("stopped is a Unix time in ms") }
+            report.stoppedAtWallMilliseconds = stopped
+        }
+        return report
+    }
+
+    private static func isMediaTime(_ value: Double) -> Bool {
+        value.isFinite && (0...Limit.mediaMilliseconds).contains(value)
     }
 
     /// A message as it goes on the socket.

@@ -40,6 +40,9 @@ public final class WebRTCReceiver: Sendable {
         case connected
         /// The connection or the pipeline failed; no more frames come. For logs, not for the page.
         case failed(String)
+        /// An RTCP sender report of the video: the sender's wall clock (NTP's 64-bit fixed point) when its
+        /// RTP clock read `rtpTimestamp`.
+        case senderReport(rtpTimestamp: UInt32, ntpTime: UInt64)
     }
 
     /// One decoded frame: tightly packed I420, valid only during the call.
@@ -89,7 +92,8 @@ public final class WebRTCReceiver: Sendable {
                     raw.min_port = UInt32(options.ports?.lowerBound ?? 0)
                     raw.max_port = UInt32(options.ports?.upperBound ?? 0)
                     raw.maximum_pixels = options.maximumPixels
-                    return agst_receiver_create(&raw, receiverEvent, receiverFrame, handlers.toOpaque(), &error, error.count)
+                    return agst_receiver_create(&raw, receiverEvent, receiverFrame, receiverSenderReport, handlers.toOpaque(),
+                                                &error, error.count)
                   }
                 }
               }
@@ -168,4 +172,9 @@ private func receiverFrame(_ context: UnsafeMutableRawPointer?, _ bytes: UnsafeP
     let handlers = Unmanaged<ReceiverHandlers>.fromOpaque(context).takeUnretainedValue()
     handlers.onFrame(.init(i420: UnsafeRawBufferPointer(start: bytes, count: length), width: Int(width), height: Int(height),
                            rtpTimestamp: hasRTP != 0 ? rtp : nil))
+}
+
+private func receiverSenderReport(_ context: UnsafeMutableRawPointer?, _ rtp: UInt32, _ ntp: UInt64) {
+    guard let context else { return }
+    Unmanaged<ReceiverHandlers>.fromOpaque(context).takeUnretainedValue().onEvent(.senderReport(rtpTimestamp: rtp, ntpTime: ntp))
 }

@@ -7,6 +7,7 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#include <gst/rtp/gstrtcpbuffer.h>
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
@@ -24,6 +25,7 @@ struct agst_receiver {
     GstElement *webrtc;
     agst_event_callback on_event;
     agst_frame_callback on_frame;
+    agst_sender_report_callback on_sender_report;
     void *context;
     long maximum_pixels;
 
@@ -33,6 +35,10 @@ struct agst_receiver {
     gboolean connected_reported;
     gboolean failed_reported;
     gboolean decoder_linked;
+    gboolean sender_reports_hooked;
+    // The SSRC of the video the decoder is given; sender reports of other streams are not reported.
+    guint32 media_ssrc;
+    gboolean media_ssrc_known;
     // Only the app sink's streaming thread touches these: the frame packed without row padding,
     // handed out and then zeroed.
     guint8 *packed;
@@ -89,8 +95,10 @@ int agst_initialize(char *error, size_t error_length) {
 
 // MARK: Timestamps between the network and the decoder
 
-static void remember_timestamp(agst_receiver *receiver, GstClockTime pts, guint32 rtp) {
+static void remember_timestamp(agst_receiver *receiver, GstClockTime pts, guint32 rtp, guint32 ssrc) {
     g_mutex_lock(&receiver->lock);
+    receiver->media_ssrc = ssrc;
+    receiver->media_ssrc_known = TRUE;
     int last = (receiver->ring_next + AGST_TIMESTAMP_RING - 1) % AGST_TIMESTAMP_RING;
     // A frame's packets share one timestamp; remember the frame once.
     if (receiver->ring_count == 0 || receiver->ring_pts[last] != pts || receiver->ring_rtp[last] != rtp) {
@@ -121,7 +129,7 @@ static gboolean note_packet(GstBuffer **buffer, guint index, gpointer user_data)
     (void)index;
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
     if (GST_BUFFER_PTS_IS_VALID(*buffer) && gst_rtp_buffer_map(*buffer, GST_MAP_READ, &rtp)) {
-        remember_timestamp(user_data, GST_BUFFER_PTS(*buffer), gst_rtp_buffer_get_timestamp(&rtp));
+        remember_timestamp(user_data, GST_BUFFER_PTS(*buffer), gst_rtp_buffer_get_timestamp(&rtp), gst_rtp_buffer_get_ssrc(&rtp));
         gst_rtp_buffer_unmap(&rtp);
     }
     return TRUE;
@@ -137,6 +145,53 @@ static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info, gpointer use
         gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_packet, user_data);
     }
     return GST_PAD_PROBE_OK;
+}
+
+// MARK: Sender reports
+
+/// Every RTCP packet the session receives (decrypted): the video's sender reports go to the caller.
+static void on_receiving_rtcp(GObject *session, GstBuffer *buffer, gpointer user_data) {
+    (void)session;
+    agst_receiver *receiver = user_data;
+    GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+    if (!gst_rtcp_buffer_map(buffer, GST_MAP_READ, &rtcp)) return;
+    g_mutex_lock(&receiver->lock);
+    guint32 media_ssrc = receiver->media_ssrc;
+    gboolean known = receiver->media_ssrc_known;
+    g_mutex_unlock(&receiver->lock);
+    GstRTCPPacket packet;
+    for (gboolean more = gst_rtcp_buffer_get_first_packet(&rtcp, &packet); more; more = gst_rtcp_packet_move_to_next(&packet)) {
+        if (gst_rtcp_packet_get_type(&packet) != GST_RTCP_TYPE_SR) continue;
+        guint32 ssrc = 0, rtp_time = 0, packets = 0, octets = 0;
+        guint64 ntp_time = 0;
+        gst_rtcp_packet_sr_get_sender_info(&packet, &ssrc, &ntp_time, &rtp_time, &packets, &octets);
+        if (!known || ssrc != media_ssrc) continue;
+        if (agst_gate_enter(&receiver->gate)) {
+            receiver->on_sender_report(receiver->context, rtp_time, ntp_time);
+            agst_gate_leave(&receiver->gate);
+        }
+    }
+    gst_rtcp_buffer_unmap(&rtcp);
+}
+
+/// Listens to the RTCP of webrtcbin's first RTP session (one video track, bundled), once it exists.
+static void hook_sender_reports(agst_receiver *receiver) {
+    g_mutex_lock(&receiver->lock);
+    gboolean hooked = receiver->sender_reports_hooked;
+    g_mutex_unlock(&receiver->lock);
+    if (hooked) return;
+    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(receiver->webrtc), "rtpbin");
+    if (!rtpbin) return;
+    GObject *session = NULL;
+    g_signal_emit_by_name(rtpbin, "get-internal-session", 0u, &session);
+    gst_object_unref(rtpbin);
+    if (!session) return;
+    g_mutex_lock(&receiver->lock);
+    hooked = receiver->sender_reports_hooked;
+    receiver->sender_reports_hooked = TRUE;
+    g_mutex_unlock(&receiver->lock);
+    if (!hooked) g_signal_connect(session, "on-receiving-rtcp", G_CALLBACK(on_receiving_rtcp), receiver);
+    g_object_unref(session);
 }
 
 // MARK: Frames
@@ -244,6 +299,7 @@ static void on_incoming_stream(GstElement *webrtc, GstPad *pad, gpointer user_da
     g_mutex_unlock(&receiver->lock);
     // One video track per participant; a second stream is not decoded.
     if (already) return;
+    hook_sender_reports(receiver);
     GstElement *decodebin = gst_element_factory_make("decodebin", NULL);
     if (!decodebin) {
         fail(receiver, "GStreamer could not make decodebin");
@@ -301,6 +357,8 @@ static void on_offer_set(GstPromise *promise, gpointer user_data) {
         fail(receiver, "webrtcbin refused the offer");
         return;
     }
+    // The session exists once the offer is set: its first sender report is not missed.
+    hook_sender_reports(receiver);
     GstPromise *created = gst_promise_new_with_change_func(on_answer_created, receiver, NULL);
     g_signal_emit_by_name(receiver->webrtc, "create-answer", NULL, created);
 }
@@ -350,7 +408,8 @@ gboolean agst_restrict_addresses(GstElement *webrtc, const char *const *addresse
 }
 
 agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_event_callback on_event,
-                                    agst_frame_callback on_frame, void *context, char *error, size_t error_length) {
+                                    agst_frame_callback on_frame, agst_sender_report_callback on_sender_report,
+                                    void *context, char *error, size_t error_length) {
     GstElement *pipeline = gst_pipeline_new(NULL);
     GstElement *webrtc = gst_element_factory_make("webrtcbin", NULL);
     if (!pipeline || !webrtc) {
@@ -364,6 +423,7 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
     receiver->webrtc = webrtc;
     receiver->on_event = on_event;
     receiver->on_frame = on_frame;
+    receiver->on_sender_report = on_sender_report;
     receiver->context = context;
     receiver->maximum_pixels = options->maximum_pixels;
     g_mutex_init(&receiver->lock);

@@ -419,7 +419,7 @@ struct CaptureBenchmark {
                     toServer.yield((try? WebRTCMessage.encode(WebRTCMessage.Candidate(mline: mline, candidate: candidate))) ?? "")
                 case .connected: connection.yield(true)
                 case .failed: connection.yield(false)
-                case .answer: break  // a sender takes answers; it makes none
+                case .answer, .senderReport: break  // a sender takes answers and sends reports; it makes neither
                 }
             }, onSent: { pts, rtp in
                 let media = Double(pts) / 1_000_000

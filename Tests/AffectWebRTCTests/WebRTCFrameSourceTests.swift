@@ -72,3 +72,42 @@ import Testing
         #expect(throws: VisionError.self) { try source.advance() }
     }
 }
+
+extension WebRTCFrameSourceTests {
+    /// A browser without the encoded-frame API: frames are placed through its sender reports and the
+    /// page's wall-clock pairs, and none while the stimulus is stopped.
+    @Test func senderReportsPlaceFramesFromBrowsersWithoutTheEncodedFrameAPI() throws {
+        let source = WebRTCFrameSource(name: "test", framesPerSecond: 30, timeoutSeconds: 1, mapping: .senderReports)
+        let wall0 = 1_796_000_000_000.0
+        source.record(WebRTCMessage.ClockReport(wall: [.init(wallMilliseconds: wall0, mediaMilliseconds: 1000)]))
+        // Decoded before the first sender report: held until it comes.
+        Self.receive(source, level: 50, rtp: 93_000)
+        source.recordSenderReport(rtpTimestamp: 90_000, ntpTime: (UInt64(wall0 / 1000) + 2_208_988_800) << 32)
+        var stamp = try #require(try source.advance())
+        #expect(abs(stamp.timeMilliseconds - 1033.33) < 0.01, "3000 ticks after the report, 33 ms after the pair")
+        #expect(try Self.level(of: source) == 50)
+        // The stimulus stops: a frame captured after is never placed.
+        source.record(WebRTCMessage.ClockReport(stoppedAtWallMilliseconds: wall0 + 50))
+        Self.receive(source, level: 60, rtp: 96_000)
+        source.record(WebRTCMessage.ClockReport(wall: [.init(wallMilliseconds: wall0 + 500, mediaMilliseconds: 1050)]))
+        Self.receive(source, level: 70, rtp: 90_000 + 600 * 90)
+        stamp = try #require(try source.advance())
+        #expect(abs(stamp.timeMilliseconds - 1150) < 0.01)
+        #expect(try Self.level(of: source) == 70)
+        #expect(source.counts.unreported == 1)
+        #expect(source.senderReportResidual == nil, "nothing to compare with")
+    }
+
+    /// Where the page sends both, frames are placed exactly and the sender-report mapping is measured.
+    @Test func theSenderReportMappingIsMeasuredAgainstTheExactOne() throws {
+        let source = WebRTCFrameSource(name: "test", framesPerSecond: 30, timeoutSeconds: 1)
+        let wall0 = 1_796_000_000_000.0
+        source.recordSenderReport(rtpTimestamp: 0, ntpTime: (UInt64(wall0 / 1000) + 2_208_988_800) << 32)
+        source.record(WebRTCMessage.ClockReport(frames: [.init(rtpTimestamp: 3000, mediaMilliseconds: 40)],
+                                                wall: [.init(wallMilliseconds: wall0, mediaMilliseconds: 0)]))
+        Self.receive(source, level: 50, rtp: 3000)
+        #expect(try #require(try source.advance()).timeMilliseconds == 40, "placed exactly")
+        let residual = try #require(source.senderReportResidual)
+        #expect(residual.frames == 1 && abs(residual.median - 6.67) < 0.01, "33.3 ms estimated against 40")
+    }
+}

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct WebRTCMessageTests {
     @Test func clockPairsAreWholeTimestampsAndTimesOnTheStimulus() throws {
-        let pairs = try WebRTCMessage.clock(from: #"{"type": "clock", "frames": [[0, 0], [4294967295, 86400000], [90000, 33.4]]}"#)
+        let pairs = try WebRTCMessage.clock(from: #"{"type": "clock", "frames": [[0, 0], [4294967295, 86400000], [90000, 33.4]]}"#).frames
         #expect(pairs == [.init(rtpTimestamp: 0, mediaMilliseconds: 0), .init(rtpTimestamp: .max, mediaMilliseconds: 86_400_000),
                           .init(rtpTimestamp: 90000, mediaMilliseconds: 33.4)])
         for frames in ["[[-1, 0]]", "[[4294967296, 0]]", "[[1.5, 0]]", "[[1, -0.1]]", "[[1, 86400001]]", "[[1]]", "[[1, 2, 3]]",
@@ -16,6 +16,23 @@ import Testing
         let many = Array(repeating: "[1, 2]", count: WebRTCMessage.Limit.pairsPerMessage + 1).joined(separator: ",")
         #expect(throws: WebRTCMessage.Refusal.tooLarge("more than \(WebRTCMessage.Limit.pairsPerMessage) clock pairs")) {
             try WebRTCMessage.clock(from: #"{"type": "clock", "frames": ["# + many + "]}")
+        }
+    }
+
+    /// A page without the encoded-frame API says where the stimulus is on its wall clock, and when it stopped.
+    @Test func wallClockPairsAreUnixTimesAndTimesOnTheStimulus() throws {
+        let report = try WebRTCMessage.clock(from: #"{"type": "clock", "wall": [[1796000000000.5, 1200]], "stopped": 1796000000100}"#)
+        #expect(report.wall == [.init(wallMilliseconds: 1_796_000_000_000.5, mediaMilliseconds: 1200)])
+        #expect(report.stoppedAtWallMilliseconds == 1_796_000_000_100 && report.frames.isEmpty)
+        #expect(report.lastMediaMilliseconds == 1200)
+        for bad in [#""wall": [[12, 0]]"#, #""wall": [[1796000000000, -1]]"#, #""wall": [[1796000000000]]"#,
+                    #""wall": [[5000000000000, 0]]"#, #""stopped": 5"#, #""stopped": "now""#, #""frames": []"#] {
+            #expect(throws: WebRTCMessage.Refusal.self, "\(bad)") { try WebRTCMessage.clock(from: #"{"type": "clock", "# + bad + "}") }
+        }
+        let half = Array(repeating: "[1796000000000, 2]", count: WebRTCMessage.Limit.pairsPerMessage / 2 + 1).joined(separator: ",")
+        let frames = Array(repeating: "[1, 2]", count: WebRTCMessage.Limit.pairsPerMessage / 2).joined(separator: ",")
+        #expect(throws: WebRTCMessage.Refusal.tooLarge("more than \(WebRTCMessage.Limit.pairsPerMessage) clock pairs"), "both kinds count") {
+            try WebRTCMessage.clock(from: #"{"type": "clock", "frames": ["# + frames + #"], "wall": ["# + half + "]}")
         }
     }
 
@@ -39,7 +56,11 @@ import Testing
     /// What the server sends decodes as the page reads it, and the encoder writes what the decoder takes.
     @Test func encodedMessagesRoundTrip() throws {
         let clock = try WebRTCMessage.encode(WebRTCMessage.Clock(pairs: [.init(rtpTimestamp: 90000, mediaMilliseconds: 12.5)]))
-        #expect(try WebRTCMessage.clock(from: clock) == [.init(rtpTimestamp: 90000, mediaMilliseconds: 12.5)])
+        #expect(try WebRTCMessage.clock(from: clock).frames == [.init(rtpTimestamp: 90000, mediaMilliseconds: 12.5)])
+        let wall = try WebRTCMessage.encode(WebRTCMessage.Clock(wall: [.init(wallMilliseconds: 1_796_000_000_000, mediaMilliseconds: 3)],
+                                                                stoppedAtWallMilliseconds: 1_796_000_000_050))
+        #expect(try WebRTCMessage.clock(from: wall) == .init(wall: [.init(wallMilliseconds: 1_796_000_000_000, mediaMilliseconds: 3)],
+                                                             stoppedAtWallMilliseconds: 1_796_000_000_050))
         let candidate = try WebRTCMessage.encode(WebRTCMessage.Candidate(mline: 0, candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"))
         #expect(candidate.contains(#""type":"ice""#))
         #expect(try WebRTCMessage.candidate(from: candidate).candidate == "candidate:1 1 udp 1 127.0.0.1 9 typ host")

@@ -5,7 +5,10 @@ plays a talking-head clip at 30 fps and sends it as a VP8 track; the stimulus is
 reads Chromium's own network log (DevTools events): the page sent no binary WebSocket message (no JPEG),
 only signalling and clock pairs; results are stored on the stimulus clock, each at the media time the page
 reported for its frame's RTP timestamp; the session's provenance says WebRTC; withdrawal deletes the data.
-A second test runs a 30 fps every-frame study and checks that the timeline's spacing matches the frames sent.
+A browser without the encoded-frame API is placed on the stimulus clock through RTCP sender reports and the
+page's wall-clock pairs (the first test measures that mapping against the exact one); a browser without
+WebRTC sends JPEGs. A last test runs a 30 fps every-frame study and checks that the timeline's spacing
+matches the frames sent.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/browser -p test_webrtc_e2e.py -v
 """
@@ -63,27 +66,30 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         return lambda: self.api("POST", f"/api/v1/studies/{study['id']}/invitations",
                                 {"stimulus_id": stimulus["id"], "hours": 1})["path"]
 
-    def consent_and_start(self, link):
+    def consent_and_start(self, link, driver=None, transport="webrtc"):
         from selenium.webdriver.common.by import By
-        driver = self.participant
+        driver = driver or self.participant
+        state = lambda: driver.execute_script("return document.body.dataset.state")
         driver.get(self.url + link)
-        self.wait(lambda: self.state() == "briefing", message="the briefing")
+        self.wait(lambda: state() == "briefing", message="the briefing")
         self.assertIn("encrypted video stream (WebRTC)", driver.find_element(By.ID, "notice").text)
         driver.find_element(By.ID, "agree").click()
         driver.find_element(By.ID, "consent").click()
-        self.wait(lambda: self.state() == "camera", message="the camera preview")
+        self.wait(lambda: state() == "camera", message="the camera preview")
         driver.find_element(By.ID, "start").click()
-        self.wait(lambda: self.state() == "capturing", message="capture to start")
-        self.assertEqual(driver.execute_script("return document.body.dataset.transport"), "webrtc")
+        self.wait(lambda: state() == "capturing", message="capture to start")
+        self.assertEqual(driver.execute_script("return document.body.dataset.transport"), transport)
         return driver.execute_script("return document.body.dataset.participant")
 
-    def run_to_the_end(self, link):
-        """Takes part until the stimulus ends; returns the participant, their one session's export and the
-        clock pairs the page sent ({rtp: media ms})."""
-        self.participant.get_log("performance")  # what earlier tests' pages sent is not this one's
-        participant = self.consent_and_start(link)
-        self.wait(lambda: self.state() == "finished", timeout=STIMULUS_SECONDS + 30, message="the stimulus to end")
-        log = self.participant.get_log("performance")
+    def run_to_the_end(self, link, driver=None):
+        """Takes part until the stimulus ends; returns the participant, their one session's export, the
+        clock pairs the page sent ({rtp: media ms}) and every message it sent."""
+        driver = driver or self.participant
+        driver.get_log("performance")  # what earlier tests' pages sent is not this one's
+        participant = self.consent_and_start(link, driver)
+        self.wait(lambda: driver.execute_script("return document.body.dataset.state") == "finished",
+                  timeout=STIMULUS_SECONDS + 30, message="the stimulus to end")
+        log = driver.get_log("performance")
         sent = self.websocket_messages_sent(log)
         self.assertTrue(sent, "the network log shows the socket's messages")
         # The server's ICE candidates are on 127.0.0.1 (--webrtc-address) and in --webrtc-ports.
@@ -101,9 +107,19 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         messages = [json.loads(payload) for _, payload in sent]
         self.assertEqual(messages[0]["type"], "webrtc-offer")
         self.assertLessEqual({m["type"] for m in messages}, {"webrtc-offer", "ice", "clock", "end"})
-        pairs = {rtp: media for m in messages if m["type"] == "clock" for rtp, media in m["frames"]}
+        pairs = {rtp: media for m in messages if m["type"] == "clock" for rtp, media in m.get("frames", [])}
         exported = self.affect("subject", "export", participant)
-        return participant, exported["sessions"][0], pairs
+        return participant, exported["sessions"][0], pairs, messages
+
+    def track_ended(self, session):
+        """The fields of the server's "webrtc track ended" log line for a session."""
+        with open(self.server.log) as log:
+            for line in log:
+                if "webrtc track ended" in line and session in line:
+                    return dict(re.findall(r"(\w+)=(\S+)", line))
+        with open(self.server.log) as log:
+            tail = log.read()[-3000:]
+        self.fail(f"no 'webrtc track ended' line for {session} in the server's log: {tail}")
 
     def files_written(self):
         """Every path the server (all its threads, GStreamer's included) opened to write, created, renamed
@@ -125,7 +141,7 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
     def test_a_webrtc_study_runs_on_the_stimulus_clock(self):
         from selenium.webdriver.common.by import By
         invite = self.study("WebRTC trailer", capture_fps=10, participant_readout=True)
-        participant, session, pairs = self.run_to_the_end(invite())
+        participant, session, pairs, _ = self.run_to_the_end(invite())
         # The participant saw their own stored results, as over JPEG.
         self.assertNotIn("hidden", self.participant.find_element(By.ID, "readout").get_attribute("class"))
         self.participant.save_screenshot(os.path.join(SCREENSHOTS, "participant-webrtc.png"))
@@ -137,7 +153,14 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         self.assertTrue(all(0 <= t <= STIMULUS_SECONDS * 1000 + 100 for t in times), times)
         self.assertGreater(max(times) - min(times), (STIMULUS_SECONDS - 2) * 1000, "results cover the stimulus")
         report = self.affect("report", "WebRTC trailer", "--format", "json")
-        self.assertTrue(any(p["configuration"].get("transport") == "webrtc" for p in report["provenance"]), report["provenance"])
+        self.assertTrue(any(p["configuration"].get("transport") == "webrtc" and p["configuration"].get("stimulus_clock") == "encoded-frames"
+                            for p in report["provenance"]), report["provenance"])
+        # The page also sent wall-clock pairs: the server measured the sender-report mapping against the exact one.
+        residual = self.track_ended(session["session"]["id"])
+        print(f"\nSender-report mapping against the exact one: median {residual['sender_report_residual_ms_median']} ms, "
+              f"95th percentile {residual['sender_report_residual_ms_p95']} ms over {residual['sender_report_residual_frames']} frames")
+        self.assertGreater(int(residual["sender_report_residual_frames"]), 10)
+        self.assertLess(float(residual["sender_report_residual_ms_median"]), 50, "the fallback places frames close to their exact place")
         # Zero retention: while the track was received, decoded and analysed, the server wrote only its
         # database (SQLite's journal beside it), the stimulus uploaded before, and the directory they live in.
         data = os.path.realpath(self.server.data)
@@ -172,25 +195,46 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
         self.wait(lambda: self.state() == "withdrawn", message="the withdrawal")
         self.assertEqual(sum(len(s["face_results"]) for s in self.affect("subject", "export", second)["sessions"]), 0)
 
-    def test_a_browser_without_the_encoded_frame_api_sends_jpegs(self):
+    def test_a_browser_without_the_encoded_frame_api_is_placed_through_sender_reports(self):
         """Chromium with `createEncodedStreams` taken away before any page script runs stands for a browser
-        that cannot tell each frame's RTP timestamp (Firefox, Safari today): it takes part with JPEGs, and
-        the session's provenance records no WebRTC."""
-        from selenium.webdriver.common.by import By
-        invite = self.study("WebRTC fallback")
+        that cannot tell each frame's RTP timestamp (Firefox, Safari today): it still sends a WebRTC track,
+        and reports the stimulus against its wall clock; the server places each frame through the browser's
+        RTCP sender reports, and the session's provenance says so."""
+        invite = self.study("WebRTC sender reports", capture_fps=10)
         browser = self.browser(self.camera, extra=("--allow-loopback-in-peer-connection",), network_log=True)
         browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
                                 {"source": "delete RTCRtpSender.prototype.createEncodedStreams;"})
-        state = lambda: browser.execute_script("return document.body.dataset.state")
-        browser.get(self.url + invite())
-        self.wait(lambda: state() == "briefing", message="the briefing")
-        browser.find_element(By.ID, "agree").click()
-        browser.find_element(By.ID, "consent").click()
-        self.wait(lambda: state() == "camera", message="the camera preview")
-        participant = browser.execute_script("return document.body.dataset.participant")
-        browser.find_element(By.ID, "start").click()
-        self.wait(lambda: state() == "capturing", message="capture to start")
-        self.assertEqual(browser.execute_script("return document.body.dataset.transport"), "jpeg")
+        _, session, pairs, messages = self.run_to_the_end(invite(), browser)
+        self.assertEqual(pairs, {}, "no per-frame pairs without the encoded-frame API")
+        wall = [media for m in messages if m["type"] == "clock" for _, media in m.get("wall", [])]
+        self.assertGreater(len(wall), (STIMULUS_SECONDS - 1) * 5, "the page reported the stimulus on its wall clock")
+        self.assertEqual(session["session"]["status"], "completed")
+        times = [row["time_milliseconds"] for row in session["face_results"]]
+        self.assertGreater(len(times), 10, "results came back over the WebRTC track")
+        self.assertEqual(times, sorted(times))
+        self.assertTrue(all(0 <= t <= STIMULUS_SECONDS * 1000 + 100 for t in times), times)
+        self.assertGreater(max(times) - min(times), (STIMULUS_SECONDS - 2) * 1000, "results cover the stimulus")
+        # Each result is at most the extrapolation limit (300 ms) past a time the page reported.
+        late = [t for t in times if not any(0 <= t - media <= 300 for media in wall)]
+        self.assertEqual(late, [], "every result lies just after a time the page reported")
+        gap = statistics.median(b - a for a, b in zip(times, times[1:]))
+        self.assertTrue(80 <= gap <= 150, f"results are spaced like the 10 fps track's frames (median gap {gap:.1f} ms)")
+        ended = self.track_ended(session["session"]["id"])
+        self.assertEqual(ended["clock"], "sender-reports")
+        self.assertGreater(int(ended["sender_reports"]), 0)
+        report = self.affect("report", "WebRTC sender reports", "--format", "json")
+        self.assertTrue(any(p["configuration"].get("transport") == "webrtc" and p["configuration"].get("stimulus_clock") == "sender-reports"
+                            for p in report["provenance"]), report["provenance"])
+        print(f"\nWebRTC through sender reports: {len(times)} results, median gap {gap:.1f} ms, "
+              f"{ended['sender_reports']} sender reports, {len(wall)} wall-clock pairs")
+
+    def test_a_browser_without_webrtc_sends_jpegs(self):
+        """A browser without RTCPeerConnection (taken away before any page script runs) takes part with JPEGs,
+        and the session's provenance records no WebRTC."""
+        invite = self.study("WebRTC fallback")
+        browser = self.browser(self.camera, network_log=True)
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.RTCPeerConnection;"})
+        participant = self.consent_and_start(invite(), browser, transport="jpeg")
         self.wait(lambda: sum(len(s["face_results"]) for s in self.affect("subject", "export", participant)["sessions"]) > 0,
                   message="results from JPEG frames")
         opcodes = [json.loads(entry["message"])["message"]["params"]["response"]["opcode"]
@@ -203,7 +247,7 @@ class WebRTCStudyEndToEnd(StudyServerTestCase):
 
     def test_an_every_frame_study_has_a_30_fps_timeline(self):
         invite = self.study("WebRTC every frame", capture_fps=30, every_frame=True)
-        _, session, pairs = self.run_to_the_end(invite())
+        _, session, pairs, _ = self.run_to_the_end(invite())
         times = [row["time_milliseconds"] for row in session["face_results"]]
         frames = sorted(pairs.values())
         sent_gaps = [b - a for a, b in zip(frames, frames[1:])]

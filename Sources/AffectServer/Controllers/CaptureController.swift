@@ -24,7 +24,9 @@ import NIOWebSocket
 /// A page whose study receives cameras over WebRTC, and whose browser can send a track, opens
 /// `/p/:secret/ws?transport=webrtc`; its `ready` then says `"transport": "webrtc"` with what the track
 /// must be (`webrtc`: ICE servers, rate, largest size), and the socket carries the offer, the ICE
-/// candidates and the clock pairs (``WebRTCMessage``) instead of frames. Otherwise the session uses JPEG.
+/// candidates and the clock pairs (``WebRTCMessage``) instead of frames; a browser without the encoded-frame
+/// API adds `&clock=sender-reports` and sends wall-clock pairs instead of per-frame ones. Otherwise the
+/// session uses JPEG.
 ///
 /// A client's mistake closes its own socket at once with a code and a one-line reason, and nothing
 /// else: 1009 a frame over the byte or pixel limit, 1007 a frame that is not a readable JPEG (or a
@@ -68,7 +70,8 @@ struct CaptureController {
             let secret = context.requestContext.parameters.get("secret") ?? ""
             let session: CaptureSession
             do {
-                session = try await capture.begin(secret: secret, requested: Self.requestedTransport(context.request))
+                session = try await capture.begin(secret: secret, requested: Self.requestedTransport(context.request),
+                                                  clock: Self.requestedClock(context.request))
             } catch {
                 try? await outbound.close(.policyViolation, reason: Self.reason("\(error)"))
                 return
@@ -178,6 +181,12 @@ struct CaptureController {
     /// The transport the page asks for in its socket's address (`?transport=webrtc`); JPEG otherwise.
     static func requestedTransport(_ request: Request) -> CaptureTransport {
         request.uri.queryParameters.get("transport").flatMap(CaptureTransport.init(rawValue:)) ?? .jpeg
+    }
+
+    /// How a WebRTC page places its frames on the stimulus clock (`&clock=sender-reports` from a browser
+    /// without the encoded-frame API); by each encoded frame's pair otherwise.
+    static func requestedClock(_ request: Request) -> StimulusClockMapping {
+        request.uri.queryParameters.get("clock").flatMap(StimulusClockMapping.init(rawValue:)) ?? .encodedFrames
     }
 
     /// The media times of records just committed to the store (a frame's time, a window's start).

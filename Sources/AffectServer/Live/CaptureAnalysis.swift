@@ -43,8 +43,8 @@ enum CaptureInput: Sendable {
     case webRTCOffer(WebRTCMessage.Offer)
     /// One of the page's ICE candidates.
     case iceCandidate(WebRTCMessage.Candidate)
-    /// RTP timestamps of frames on the page's track, with their stimulus times.
-    case clock([RTPStimulusClock.Pair])
+    /// Where the page's track is on the stimulus clock (frames' RTP timestamps, or wall-clock times).
+    case clock(WebRTCMessage.ClockReport)
 
     /// How many frames this input stands for.
     var frameCount: Int {
@@ -52,7 +52,7 @@ enum CaptureInput: Sendable {
         case .frame: 1
         case .deviceHello, .webRTCOffer, .iceCandidate: 0
         case .deviceResults(let results): results.frames.count
-        case .clock(let pairs): pairs.count
+        case .clock: 0  // a WebRTC track's frames are counted by its analysis (``CaptureHealth/framesReceived``)
         }
     }
 }
@@ -85,4 +85,7 @@ struct CaptureHealth: Sendable {
     var latencyP50Milliseconds: Double?
     var latencyP95Milliseconds: Double?
     var dropped = 0
+    /// Frames received, when the analysis counts them itself (a WebRTC track's, placed on the stimulus
+    /// clock); otherwise the session counts the page's messages.
+    var framesReceived: Int?
 }

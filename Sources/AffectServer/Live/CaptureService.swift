@@ -141,8 +141,9 @@ public final class CaptureService: Sendable {
     var webRTCSessions: Int { captures.withLock { $0.webRTC.count } }
 
     /// Starts the link's one session and its stream on the engine; `requested` is the transport the page
-    /// asks for (``transport(for:requested:)`` decides).
-    func begin(secret: String, requested: CaptureTransport = .jpeg) async throws -> CaptureSession {
+    /// asks for (``transport(for:requested:)`` decides), `clock` how a WebRTC page places its frames.
+    func begin(secret: String, requested: CaptureTransport = .jpeg,
+               clock: StimulusClockMapping = .encodedFrames) async throws -> CaptureSession {
         guard let engine else { throw Unavailable(description: "this server has no emotion models installed") }
         try checkAvailable()
         let (plain, measured, kernel, defaultRate) = (provenance, measuredProvenance, deviceKernel, settings.deviceFramesPerSecond)
@@ -176,7 +177,7 @@ public final class CaptureService: Sendable {
             chosen.withLock { $0 = receiving }
             guard receiving == .webrtc else { return base }
             return base.received(overWebRTCAt: captureFramesPerSecond(link.study.definition),
-                                 everyFrame: link.study.definition.everyFrame)
+                                 everyFrame: link.study.definition.everyFrame, clock: clock)
         }
         let transport = chosen.withLock { $0 }
         let (session, link) = (started.session, started.link)
@@ -204,8 +205,8 @@ public final class CaptureService: Sendable {
             analysis = device
         } else if transport == .webrtc, let webRTC = settings.webRTC {
             do {
-                analysis = try startWebRTC(engine, settings: webRTC, session: session, link: link, continuation: continuation,
-                                           release: releasePlace)
+                analysis = try startWebRTC(engine, settings: webRTC, session: session, link: link, clock: clock,
+                                           continuation: continuation, release: releasePlace)
                 placeHandedOver = true
             } catch {
                 try? await store.endSession(session.id, actor: "participant:\(link.invitation.id)", epoch: session.epoch)
@@ -238,12 +239,12 @@ public final class CaptureService: Sendable {
 
     /// A WebRTC session: the receiver, and its frames' stream on the shared engine.
     private func startWebRTC(_ engine: LiveEngine, settings webRTC: WebRTCSettings, session: Session,
-                             link: PrivacyStore.ParticipantLink,
+                             link: PrivacyStore.ParticipantLink, clock: StimulusClockMapping,
                              continuation: AsyncStream<CaptureSession.Output>.Continuation,
                              release: @escaping @Sendable () -> Void) throws -> WebRTCAnalysis {
         let definition = link.study.definition
         let rate = captureFramesPerSecond(definition)
-        let source = WebRTCFrameSource(name: session.id, framesPerSecond: rate, timeoutSeconds: settings.idleSeconds)
+        let source = WebRTCFrameSource(name: session.id, framesPerSecond: rate, timeoutSeconds: settings.idleSeconds, mapping: clock)
         let policy: SamplingPolicy = definition.everyFrame ? .everyFrame : settings.policy
         return try WebRTCAnalysis(settings: webRTC, framesPerSecond: rate, stream: { [self] source in
             startEngineStream(engine, source: source, policy: policy, session: session, link: link, continuation: continuation)

@@ -151,7 +151,7 @@ final class CaptureSession: Sendable {
             let time: Double? = switch input {
             case .frame(let frame): frame.mediaMilliseconds
             case .deviceResults(let results): results.frames.last?.tMs
-            case .clock(let pairs): pairs.last?.mediaMilliseconds
+            case .clock(let report): report.lastMediaMilliseconds
             case .deviceHello, .webRTCOffer, .iceCandidate: nil
             }
             guard let time else { return true }
@@ -367,6 +367,7 @@ final class CaptureSession: Sendable {
             state.status.latencyP50Ms = health.latencyP50Milliseconds
             state.status.latencyP95Ms = health.latencyP95Milliseconds
             state.status.dropped = health.dropped
+            if let received = health.framesReceived { state.status.framesReceived = received }
             return state.status
         }
         if let snapshot { feed.update(snapshot) }

@@ -35,11 +35,13 @@ extension Provenance {
 extension Provenance {
     /// The same models and settings for a camera received over WebRTC: the transport (a video codec's
     /// compression, not JPEG's), the track's rate and whether every frame is analysed shape the scores
-    /// too. Sessions sent as JPEGs record no transport.
-    func received(overWebRTCAt framesPerSecond: Double, everyFrame: Bool) -> Provenance {
+    /// too, and how frames were placed on the stimulus clock (exactly, or through sender reports). Sessions
+    /// sent as JPEGs record no transport.
+    func received(overWebRTCAt framesPerSecond: Double, everyFrame: Bool, clock: StimulusClockMapping) -> Provenance {
         var configuration = configuration
         configuration["transport"] = CaptureTransport.webrtc.rawValue
         configuration["capture_fps"] = String(framesPerSecond)
+        configuration["stimulus_clock"] = clock.rawValue
         if everyFrame { configuration["sampling"] = String(describing: SamplingPolicy.everyFrame) }
         return Provenance(models: models, configuration: configuration)
     }

@@ -88,6 +88,9 @@ final class WebRTCAnalysis: CaptureAnalysis {
                 end(ConnectionFailed(description: reason.hasPrefix("the video track")
                     ? reason : "the video connection from the browser failed"))
                 message = nil
+            case .senderReport(let rtp, let ntp):
+                source.recordSenderReport(rtpTimestamp: rtp, ntpTime: ntp)
+                message = nil
             case .offer:
                 // A receiver makes no offer.
                 message = nil
@@ -141,8 +144,8 @@ final class WebRTCAnalysis: CaptureAnalysis {
             guard allowed else { throw .webRTC(.outOfOrder("candidates come after the offer, at most \(WebRTCMessage.Limit.candidates)")) }
             // An empty candidate says the page has gathered all of its own.
             if !candidate.candidate.isEmpty { receiver.addCandidate(mline: candidate.mline, candidate.candidate) }
-        case .clock(let pairs):
-            source.record(pairs)
+        case .clock(let report):
+            source.record(report)
         case .frame: throw .wrongTransport(.webrtc)
         case .deviceHello, .deviceResults: throw .wrongAnalysis(.server)
         }
@@ -150,7 +153,13 @@ final class WebRTCAnalysis: CaptureAnalysis {
 
     var requestedRate: Double? { stream.requestedRate }
     var failure: (any Error)? { state.withLock { $0.failure } ?? stream.failure }
-    var health: CaptureHealth { stream.health }
+    /// The engine's health, with the frames received counted as those placed on the stimulus clock (the
+    /// page's clock messages are not frames).
+    var health: CaptureHealth {
+        var health = stream.health
+        health.framesReceived = source.counts.placed
+        return health
+    }
 
     /// Stops the connection (no frame comes after) and ends the engine's stream.
     func end() {
@@ -165,11 +174,19 @@ final class WebRTCAnalysis: CaptureAnalysis {
 
     func waitUntilFinished() async -> Int {
         let dropped = await stream.waitUntilFinished()
-        let (decoded, unreported) = source.counts
-        logger.info("webrtc track ended", metadata: [
+        let (decoded, _, unreported, senderReports) = source.counts
+        var metadata: Logger.Metadata = [
             "session": "\(session)", "decoded": "\(decoded)", "never_on_the_stimulus_clock": "\(unreported)",
-            "replaced_before_analysis": "\(source.dropped)", "dropped": "\(dropped)",
-        ])
+            "replaced_before_analysis": "\(source.dropped)", "dropped": "\(dropped)", "clock": "\(source.mapping.rawValue)",
+            "sender_reports": "\(senderReports)",
+        ]
+        // How far the sender-report mapping would have placed the frames the page placed exactly.
+        if let residual = source.senderReportResidual {
+            metadata["sender_report_residual_frames"] = "\(residual.frames)"
+            metadata["sender_report_residual_ms_median"] = "\((residual.median * 100).rounded() / 100)"
+            metadata["sender_report_residual_ms_p95"] = "\((residual.p95 * 100).rounded() / 100)"
+        }
+        logger.info("webrtc track ended", metadata: metadata)
         return dropped
     }
 }

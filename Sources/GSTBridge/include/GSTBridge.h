@@ -34,6 +34,10 @@ typedef void (*agst_event_callback)(void *context, int kind, const char *text, i
 typedef void (*agst_frame_callback)(void *context, const uint8_t *i420, size_t length, int width, int height,
                                     uint32_t rtp_timestamp, int has_rtp_timestamp);
 
+/// One RTCP sender report of the video: the sender's wall clock (`ntp_time`, NTP's 64-bit fixed point:
+/// seconds since 1900 and a fraction) when its RTP clock read `rtp_timestamp`.
+typedef void (*agst_sender_report_callback)(void *context, uint32_t rtp_timestamp, uint64_t ntp_time);
+
 typedef struct {
     /// "stun://host:port", or NULL.
     const char *stun_server;
@@ -55,9 +59,10 @@ typedef struct {
 /// Returns 0, or -1 with a message naming what is missing.
 int agst_initialize(char *error, size_t error_length);
 
-/// A receiver waiting for an offer. `context` is passed back to both callbacks unchanged.
+/// A receiver waiting for an offer. `context` is passed back to the callbacks unchanged.
 agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_event_callback on_event,
-                                    agst_frame_callback on_frame, void *context, char *error, size_t error_length);
+                                    agst_frame_callback on_frame, agst_sender_report_callback on_sender_report,
+                                    void *context, char *error, size_t error_length);
 
 /// Takes the remote peer's SDP offer; the answer comes back as AGST_EVENT_ANSWER. Returns 0, or -1 with a
 /// message when the SDP does not parse.

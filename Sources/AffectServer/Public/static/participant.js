@@ -192,8 +192,11 @@ const MAX_RECONNECTS = 30;
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   // A study receiving cameras over WebRTC gets a track from browsers that can send one; JPEGs otherwise.
-  const webrtc = state.briefing.transport === "webrtc" && state.briefing.analysis !== "device" && AffectWebRTC.supported();
-  const socket = new WebSocket(`${scheme}://${location.host}${base}/ws${webrtc ? "?transport=webrtc" : ""}`);
+  // The address says how the page will place the track's frames on the stimulus clock.
+  const mapping = state.briefing.transport === "webrtc" && state.briefing.analysis !== "device" ? AffectWebRTC.clockMapping() : null;
+  state.clockMapping = mapping;
+  const query = mapping === null ? "" : mapping === "encoded-frames" ? "?transport=webrtc" : "?transport=webrtc&clock=sender-reports";
+  const socket = new WebSocket(`${scheme}://${location.host}${base}/ws${query}`);
   socket.binaryType = "arraybuffer";
   state.socket = socket;
   socket.onmessage = (event) => {
@@ -264,11 +267,11 @@ function startWebRTC(config) {
   const socket = state.socket;
   const send = (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); };
   const clock = () => (state.paused || state.held || state.ended || !document.body.dataset.session ? null : mediaTime());
-  const counted = () => {
-    state.sent += 1;
+  const counted = (frames) => {
+    state.sent += frames;
     $("frames-sent").textContent = String(state.sent);
   };
-  state.webrtc = new AffectWebRTC.Connection(state.stream, config, send, clock, counted);
+  state.webrtc = new AffectWebRTC.Connection(state.stream, config, send, clock, counted, state.clockMapping);
   if (state.paused || state.held) state.webrtc.sending(false);
   state.webrtc.start().catch((error) => webRTCFailed(error));
 }
