@@ -1,23 +1,27 @@
 # Two commands do all set-up on a fresh Debian 12 machine: `make serve` and `make test`.
-# Both run scripts/bootstrap first, which installs only what is missing.
+# Both run scripts/bootstrap first, which installs only what is missing, in layers: `make serve` the
+# runtime only (no browser, no test server); `make test` everything the suite needs.
 SWIFT ?= swift
-# The index store stays on: SwiftPM finds the XCTest cases on Linux through it (without it the test
-# build fails: "index store path does not exist").
-SWIFT_FLAGS ?=
+# WEBRTC=1 (`make serve WEBRTC=1`) also installs GStreamer's elements that receive cameras over WebRTC;
+# without them the server runs and says WebRTC is off (pages send JPEGs).
+LAYERS := runtime $(if $(WEBRTC),webrtc)
 
 .PHONY: bootstrap build release test serve cluster bench fuzz clean
 
 bootstrap:
-	@scripts/bootstrap
+	@scripts/bootstrap $(LAYERS)
 
+# The same debug build `make test` makes (it ends with it), so after `make test` this compiles nothing.
 build: bootstrap
-	@$(SWIFT) build $(SWIFT_FLAGS)
+	@$(SWIFT) build --product affect
 
 release: bootstrap
-	@$(SWIFT) build -c release $(SWIFT_FLAGS)
+	@$(SWIFT) build -c release
 
-# The whole suite: converter checks (Python), then every Swift test target.
-test: bootstrap
+# The whole suite: converter checks (Python), every Swift test target, the browser, deployment, API
+# and fuzzing stages. Installs the test layer (browsers, PostgreSQL, HAProxy, test servers) first.
+test:
+	@scripts/bootstrap test
 	@scripts/test
 
 # The study server on the embedded SQLite database; prints the URL and, on first start, the setup link.
@@ -25,7 +29,9 @@ serve: build
 	@scripts/serve $(ARGS)
 
 # Three nodes on a throwaway PostgreSQL behind HAProxy, on 127.0.0.1 (deploy/haproxy.cfg); prints the
-# balancer's URL and the admin token; Ctrl-C stops it all and deletes the database.
+# balancer's URL and the admin token; Ctrl-C stops it all and deletes the database. Installs
+# PostgreSQL and HAProxy (the cluster layer) first.
+cluster: LAYERS += cluster
 cluster: build
 	@scripts/cluster
 

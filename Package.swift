@@ -2,6 +2,10 @@
 import Foundation
 import PackageDescription
 
+/// The OpenCV modules the bridge uses, from the one list of them.
+let openCVModules = ((try? String(contentsOfFile: Context.packageDirectory + "/Sources/CVBridge/opencv-modules", encoding: .utf8)) ?? "")
+    .split(whereSeparator: \.isWhitespace).map(String.init)
+
 let package = Package(
     name: "Affect",
     platforms: [.macOS(.v14)],
@@ -30,13 +34,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
-        // OpenCV's compile and link flags, from Debian's pkg-config file.
-        .systemLibrary(name: "COpenCV", pkgConfig: "opencv4", providers: [.apt(["libopencv-dev"])]),
         // C++ only, and dumb: OpenCV (and libjpeg, for JPEG's size and warnings) behind an extern "C" interface.
+        // It links the OpenCV modules it uses one by one (Sources/CVBridge/opencv-modules, which bootstrap and
+        // the fuzz build read too): Debian's opencv4.pc comes only with libopencv-dev, which pulls every
+        // module's development package. CVBridge.cpp names the package of a missing module.
         .target(
             name: "CVBridge",
-            dependencies: ["COpenCV"],
-            linkerSettings: [.linkedLibrary("m"), .linkedLibrary("jpeg")]
+            exclude: ["opencv-modules"],
+            cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4"])],
+            linkerSettings: [.linkedLibrary("m"), .linkedLibrary("jpeg")] + openCVModules.map { .linkedLibrary("opencv_\($0)") }
         ),
         // GStreamer's compile and link flags (webrtcbin, SDP, GStreamer, GLib), from Debian's pkg-config files.
         .systemLibrary(name: "CGStreamer", pkgConfig: "gstreamer-webrtc-1.0",

@@ -2,6 +2,8 @@
 #ifndef AFFECT_CVBRIDGE_IMAGE_HPP
 #define AFFECT_CVBRIDGE_IMAGE_HPP
 
+#include "OpenCVModules.hpp"
+
 #include <opencv2/core.hpp>
 
 struct cvb_image {

@@ -23,7 +23,8 @@ import zipfile
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MANIFEST_FORMAT = 3
+sys.path.insert(0, HERE)
+from manifest_format import MANIFEST_FORMAT  # noqa: E402  (beside this file; check_models.py needs no numpy)
 FIT_HALF = ("FER2013 PublicTest (../shared/data/fer2013-publictest), fit half: in each class folder in file-name"
             " order the 1st, 3rd, 5th... image (1797 of 3589), whole image as the face")
 sys.path.insert(0, HERE)

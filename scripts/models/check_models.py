@@ -12,7 +12,7 @@ def main():
     try:
         with open(os.path.join(directory, "manifest.json")) as f:
             manifest = json.load(f)
-        from build_models import MANIFEST_FORMAT
+        from manifest_format import MANIFEST_FORMAT
         if manifest.get("format") != MANIFEST_FORMAT:
             print(f"manifest format {manifest.get('format')} is older than {MANIFEST_FORMAT}", file=sys.stderr)
             return 1
