@@ -2,8 +2,8 @@
 # Both run scripts/bootstrap first, which installs only what is missing, in layers: `make serve` the
 # runtime only (no browser, no test server); `make test` everything the suite needs.
 SWIFT ?= swift
-# WEBRTC=1 (`make serve WEBRTC=1`) also installs GStreamer's elements that receive cameras over WebRTC;
-# without them the server runs and says WebRTC is off (pages send JPEGs).
+# WEBRTC=1 (`make serve WEBRTC=1`) also installs GStreamer's WebRTC packages and builds the bridge that
+# receives cameras over WebRTC; without it the server runs and says WebRTC is off (pages send JPEGs).
 LAYERS := runtime $(if $(WEBRTC),webrtc)
 
 .PHONY: bootstrap build release test serve cluster bench fuzz clean
@@ -12,8 +12,10 @@ bootstrap:
 	@scripts/bootstrap $(LAYERS)
 
 # The same debug build `make test` makes (it ends with it), so after `make test` this compiles nothing.
+# With WEBRTC=1 also the WebRTC bridge library `affect` loads at run time.
 build: bootstrap
 	@$(SWIFT) build --product affect
+	$(if $(WEBRTC),@$(SWIFT) build --product GSTBridge)
 
 release: bootstrap
 	@$(SWIFT) build -c release

@@ -15,6 +15,9 @@ let package = Package(
         .library(name: "AffectVision", targets: ["AffectVision"]),
         .library(name: "AffectPipeline", targets: ["AffectPipeline"]),
         .library(name: "AffectStore", targets: ["AffectStore"]),
+        // The WebRTC bridge, loaded by `affect` at run time (AffectWebRTC's WebRTCRuntime): only a machine
+        // with GStreamer's development packages builds it (`make serve WEBRTC=1`, `make test`).
+        .library(name: "GSTBridge", type: .dynamic, targets: ["GSTBridge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,11 +51,15 @@ let package = Package(
         .systemLibrary(name: "CGStreamer", pkgConfig: "gstreamer-webrtc-1.0",
                        providers: [.apt(["libgstreamer-plugins-bad1.0-dev", "libgstreamer-plugins-base1.0-dev"])]),
         // Plain C, dumb like CVBridge: one webrtcbin receiving pipeline per participant, frames out as I420.
+        // Built into its own library (the GSTBridge product) and loaded through GSTBridgeLoader.
         .target(
             name: "GSTBridge",
-            dependencies: ["CGStreamer"],
+            dependencies: ["CGStreamer", "GSTBridgeLoader"],
+            cSettings: [.define("AGST_IMPLEMENTATION")],
             linkerSettings: ["gstapp-1.0", "gstrtp-1.0", "gstsdp-1.0", "gstvideo-1.0"].map { .linkedLibrary($0) }
         ),
+        // The bridge's types, and its functions looked up in libGSTBridge.so at run time (dlopen): no GStreamer.
+        .target(name: "GSTBridgeLoader", linkerSettings: [.linkedLibrary("dl")]),
         // Plain C, dumb like the bridge: runs the models' kernel programs (scripts/models/kernel_program.py).
         // Built here to be tested against cv::dnn; built for wasm32 for participants' browsers.
         .target(name: "InferenceKernel"),
@@ -74,7 +81,7 @@ let package = Package(
         ),
         // A participant's camera received over WebRTC: signalling, the receiving pipeline, and its frames as a
         // frame source on the stimulus clock. Never imports storage.
-        .target(name: "AffectWebRTC", dependencies: ["AffectCore", "AffectVision", "GSTBridge"]),
+        .target(name: "AffectWebRTC", dependencies: ["AffectCore", "AffectVision", "GSTBridgeLoader"]),
         // Studies, consent, results and the audit log, with the privacy rules enforced on write.
         // Depends on AffectCore only: it never sees pixels, by construction.
         .target(

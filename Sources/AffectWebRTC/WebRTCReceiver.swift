@@ -1,5 +1,5 @@
 import Foundation
-import GSTBridge
+import GSTBridgeLoader
 import Synchronization
 
 /// One participant's camera track, received by GStreamer's webrtcbin and decoded in memory.
@@ -92,7 +92,7 @@ public final class WebRTCReceiver: Sendable {
                     raw.min_port = UInt32(options.ports?.lowerBound ?? 0)
                     raw.max_port = UInt32(options.ports?.upperBound ?? 0)
                     raw.maximum_pixels = options.maximumPixels
-                    return agst_receiver_create(&raw, receiverEvent, receiverFrame, receiverSenderReport, handlers.toOpaque(),
+                    return gstbridge_receiver_create(&raw, receiverEvent, receiverFrame, receiverSenderReport, handlers.toOpaque(),
                                                 &error, error.count)
                   }
                 }
@@ -117,7 +117,7 @@ public final class WebRTCReceiver: Sendable {
         let refusal: String? = handle.withLock { handle in
             guard let handle else { return "the receiver is closed" }
             var error = [CChar](repeating: 0, count: 256)
-            guard agst_receiver_offer(handle, sdp, &error, error.count) == 0 else {
+            guard gstbridge_receiver_offer(handle, sdp, &error, error.count) == 0 else {
                 return String(bridgeMessage: error)
             }
             return nil
@@ -129,7 +129,7 @@ public final class WebRTCReceiver: Sendable {
     public func addCandidate(mline: Int, _ candidate: String) {
         handle.withLock { handle in
             guard let handle else { return }
-            agst_receiver_add_candidate(handle, Int32(mline), candidate)
+            gstbridge_receiver_add_candidate(handle, Int32(mline), candidate)
         }
     }
 
@@ -138,7 +138,7 @@ public final class WebRTCReceiver: Sendable {
         handle.withLock { handle in
             guard let open = handle else { return }
             handle = nil
-            agst_receiver_destroy(open)
+            gstbridge_receiver_destroy(open)
         }
     }
 }

@@ -1,27 +1,64 @@
-import GSTBridge
+import Foundation
+import GSTBridgeLoader
 import Synchronization
 
-/// GStreamer, initialised once per process, with every element a receiver needs checked.
+/// The WebRTC bridge and GStreamer, loaded and initialised once per process, with every element a
+/// receiver needs checked.
+///
+/// The bridge is its own shared library (`libGSTBridge.so`, built only where GStreamer's development
+/// packages are: `make serve WEBRTC=1`, `make test`), found at `$AFFECT_GSTBRIDGE` or beside the running
+/// executable; `affect` itself links no GStreamer, so it builds and runs without it, with WebRTC off.
 public enum WebRTCRuntime {
     /// Why WebRTC cannot be offered on this machine.
     public struct Unavailable: Error, Sendable, CustomStringConvertible {
         public var description: String
     }
 
+    /// The bridge library's file name.
+    public static let libraryName = "libGSTBridge.so"
+
     private static let state = Mutex<Result<Void, Unavailable>?>(nil)
 
-    /// Initialises GStreamer and checks its WebRTC elements; throws, naming the missing package, when one
-    /// is not installed. Later calls return the first call's answer.
+    /// Loads the bridge, initialises GStreamer and checks its WebRTC elements; throws, saying what to
+    /// install, when one is missing. Later calls return the first call's answer.
     public static func initialize() throws(Unavailable) {
         let result = state.withLock { state -> Result<Void, Unavailable> in
             if let state { return state }
-            var error = [CChar](repeating: 0, count: 256)
-            let code = agst_initialize(&error, error.count)
-            let result: Result<Void, Unavailable> = code == 0
-                ? .success(()) : .failure(Unavailable(description: String(bridgeMessage: error)))
+            let result = load()
             state = result
             return result
         }
         try result.get()
+    }
+
+    private static func load() -> Result<Void, Unavailable> {
+        guard let path = libraryPath() else {
+            return .failure(Unavailable(description: "the WebRTC bridge (\(libraryName)) is not built: `make serve WEBRTC=1` "
+                + "installs GStreamer's WebRTC packages and builds it"))
+        }
+        var error = [CChar](repeating: 0, count: 512)
+        guard gstbridge_load(path, &error, error.count) == 0 else {
+            return .failure(Unavailable(description: "the WebRTC bridge could not be loaded (\(String(bridgeMessage: error))): "
+                + "`make serve WEBRTC=1` installs GStreamer's WebRTC packages"))
+        }
+        guard gstbridge_initialize(&error, error.count) == 0 else {
+            return .failure(Unavailable(description: "\(String(bridgeMessage: error)); `make serve WEBRTC=1` installs GStreamer's WebRTC packages"))
+        }
+        return .success(())
+    }
+
+    /// `$AFFECT_GSTBRIDGE`, else the library beside the running executable (SwiftPM builds both into one
+    /// folder; the test runner lives there too), if it exists.
+    static func libraryPath() -> String? {
+        if let configured = ProcessInfo.processInfo.environment["AFFECT_GSTBRIDGE"], !configured.isEmpty {
+            return configured
+        }
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        let candidates = [
+            Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent(),
+            executable.deletingLastPathComponent(),
+            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent(),
+        ].compactMap { $0?.appendingPathComponent(libraryName).path }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }

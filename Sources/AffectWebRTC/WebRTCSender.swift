@@ -1,5 +1,5 @@
 import Foundation
-import GSTBridge
+import GSTBridgeLoader
 import Synchronization
 
 /// A simulated participant's camera track, for `affect bench --webrtc`: VP8 frames encoded once
@@ -40,7 +40,7 @@ public final class WebRTCSender: Sendable {
                 var options = agst_receiver_options()
                 options.addresses = addressBuffer.baseAddress
                 options.address_count = Int32(addressBuffer.count)
-                return agst_sender_create(&options, Int32(width), Int32(height), senderEvent, senderSent, handlers.toOpaque(),
+                return gstbridge_sender_create(&options, Int32(width), Int32(height), senderEvent, senderSent, handlers.toOpaque(),
                                           &error, error.count)
             }
         }
@@ -61,7 +61,7 @@ public final class WebRTCSender: Sendable {
         let refusal: String? = handle.withLock { handle in
             guard let handle else { return "the sender is closed" }
             var error = [CChar](repeating: 0, count: 256)
-            guard agst_sender_answer(handle, sdp, &error, error.count) == 0 else {
+            guard gstbridge_sender_answer(handle, sdp, &error, error.count) == 0 else {
                 return String(bridgeMessage: error)
             }
             return nil
@@ -72,7 +72,7 @@ public final class WebRTCSender: Sendable {
     public func addCandidate(mline: Int, _ candidate: String) {
         handle.withLock { handle in
             guard let handle else { return }
-            agst_sender_add_candidate(handle, Int32(mline), candidate)
+            gstbridge_sender_add_candidate(handle, Int32(mline), candidate)
         }
     }
 
@@ -81,7 +81,7 @@ public final class WebRTCSender: Sendable {
         handle.withLock { handle in
             guard let handle else { return }
             _ = frame.vp8.withUnsafeBytes { raw in
-                agst_sender_push(handle, raw.bindMemory(to: UInt8.self).baseAddress, raw.count, ptsNanoseconds, frame.keyframe ? 1 : 0)
+                gstbridge_sender_push(handle, raw.bindMemory(to: UInt8.self).baseAddress, raw.count, ptsNanoseconds, frame.keyframe ? 1 : 0)
             }
         }
     }
@@ -90,7 +90,7 @@ public final class WebRTCSender: Sendable {
         handle.withLock { handle in
             guard let open = handle else { return }
             handle = nil
-            agst_sender_destroy(open)
+            gstbridge_sender_destroy(open)
         }
     }
 

@@ -37,7 +37,7 @@ public enum CaptureEngine {
             do {
                 try WebRTCRuntime.initialize()
             } catch {
-                log("cameras over WebRTC are off (pages send JPEGs): \(error); `make serve WEBRTC=1` (scripts/bootstrap webrtc) installs GStreamer's WebRTC elements")
+                log("cameras over WebRTC are off (pages send JPEGs): \(error)")
                 settings.webRTC = nil
             }
         }

@@ -2,6 +2,12 @@
 // (webrtcbin -> decodebin -> videoconvert -> appsink), frames handed out as I420 in memory.
 // Nothing is written anywhere. Callbacks run on GStreamer's threads; after agst_receiver_destroy
 // returns, none runs again.
+//
+// The functions are built into their own shared library (libGSTBridge.so, Sources/GSTBridge), which
+// only a machine with GStreamer's development packages builds; the server and the CLI call them through
+// the loader (GSTBridgeLoader.h: gstbridge_load, then the same functions as gstbridge_*), so `affect`
+// itself links no GStreamer. The declarations below are the library's (AGST_IMPLEMENTATION); the types
+// are everyone's.
 #ifndef AFFECT_GST_BRIDGE_H
 #define AFFECT_GST_BRIDGE_H
 
@@ -57,22 +63,32 @@ typedef struct {
 
 /// Initialises GStreamer once and checks that every element a receiver needs is installed.
 /// Returns 0, or -1 with a message naming what is missing.
+#ifdef AGST_IMPLEMENTATION
 int agst_initialize(char *error, size_t error_length);
+#endif
 
 /// A receiver waiting for an offer. `context` is passed back to the callbacks unchanged.
+#ifdef AGST_IMPLEMENTATION
 agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_event_callback on_event,
                                     agst_frame_callback on_frame, agst_sender_report_callback on_sender_report,
                                     void *context, char *error, size_t error_length);
+#endif
 
 /// Takes the remote peer's SDP offer; the answer comes back as AGST_EVENT_ANSWER. Returns 0, or -1 with a
 /// message when the SDP does not parse.
+#ifdef AGST_IMPLEMENTATION
 int agst_receiver_offer(agst_receiver *receiver, const char *sdp, char *error, size_t error_length);
+#endif
 
 /// Adds one of the remote peer's ICE candidates ("candidate:..." as in the SDP), for m-line `mline`.
+#ifdef AGST_IMPLEMENTATION
 void agst_receiver_add_candidate(agst_receiver *receiver, int mline, const char *candidate);
+#endif
 
 /// Stops the pipeline and frees it. Blocks until no callback is running; none runs afterwards.
+#ifdef AGST_IMPLEMENTATION
 void agst_receiver_destroy(agst_receiver *receiver);
+#endif
 
 // MARK: Sending (for `affect bench --webrtc`: many simulated participants' tracks)
 
@@ -87,20 +103,30 @@ typedef void (*agst_sent_callback)(void *context, uint64_t pts_nanoseconds, uint
 /// A sender of already-encoded VP8 frames (width x height) over a webrtcbin that offers one video
 /// track; the offer comes out as AGST_EVENT_OFFER once it is made, candidates as AGST_EVENT_CANDIDATE,
 /// and AGST_EVENT_CONNECTED when ICE has connected.
+#ifdef AGST_IMPLEMENTATION
 agst_sender *agst_sender_create(const agst_receiver_options *options, int width, int height, agst_event_callback on_event,
                                 agst_sent_callback on_sent, void *context, char *error, size_t error_length);
+#endif
 
 /// Takes the server's SDP answer. Returns 0, or -1 with a message.
+#ifdef AGST_IMPLEMENTATION
 int agst_sender_answer(agst_sender *sender, const char *sdp, char *error, size_t error_length);
+#endif
 
 /// Adds one of the server's ICE candidates.
+#ifdef AGST_IMPLEMENTATION
 void agst_sender_add_candidate(agst_sender *sender, int mline, const char *candidate);
+#endif
 
 /// Sends one encoded VP8 frame (copied) with its PTS; keyframe says whether it is one.
+#ifdef AGST_IMPLEMENTATION
 int agst_sender_push(agst_sender *sender, const uint8_t *frame, size_t length, uint64_t pts_nanoseconds, int keyframe);
+#endif
 
 /// Stops and frees the sender; no callback runs after it returns.
+#ifdef AGST_IMPLEMENTATION
 void agst_sender_destroy(agst_sender *sender);
+#endif
 
 #ifdef __cplusplus
 }
