@@ -18,7 +18,8 @@ build: bootstrap
 	$(if $(WEBRTC),@$(SWIFT) build --product GSTBridge)
 
 release: bootstrap
-	@$(SWIFT) build -c release
+	@$(SWIFT) build -c release --product affect
+	$(if $(WEBRTC),@$(SWIFT) build -c release --product GSTBridge)
 
 # The whole suite: converter checks (Python), every Swift test target, the browser, deployment, API
 # and fuzzing stages. Installs the test layer (browsers, PostgreSQL, HAProxy, test servers) first.
