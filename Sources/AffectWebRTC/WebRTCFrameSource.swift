@@ -88,11 +88,6 @@ public final class WebRTCFrameSource: FrameSource, @unchecked Sendable {
         placeWaitingFrame()
     }
 
-    /// Takes the page's clock pairs (the RTP timestamps of frames it sent, with their stimulus times).
-    public func record(_ pairs: [RTPStimulusClock.Pair]) {
-        record(WebRTCMessage.ClockReport(frames: pairs))
-    }
-
     /// Takes one of the page's clock messages.
     public func record(_ report: WebRTCMessage.ClockReport) {
         condition.lock()

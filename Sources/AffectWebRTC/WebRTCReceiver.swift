@@ -158,11 +158,21 @@ private func receiverEvent(_ context: UnsafeMutableRawPointer?, _ kind: Int32, _
     guard let context else { return }
     let handlers = Unmanaged<ReceiverHandlers>.fromOpaque(context).takeUnretainedValue()
     let text = text.map { String(cString: $0) } ?? ""
-    switch UInt32(kind) {
-    case AGST_EVENT_ANSWER.rawValue: handlers.onEvent(.answer(text))
-    case AGST_EVENT_CANDIDATE.rawValue: handlers.onEvent(.candidate(mline: Int(mline), text))
-    case AGST_EVENT_CONNECTED.rawValue: handlers.onEvent(.connected)
-    default: handlers.onEvent(.failed(text))
+    // A kind the receiver does not know is a failure: it cannot go on from what it did not understand.
+    handlers.onEvent(WebRTCReceiver.Event(bridgeKind: kind, text: text, mline: mline) ?? .failed(text))
+}
+
+extension WebRTCReceiver.Event {
+    /// An event as the bridge's callbacks (receiver's and sender's) report it; nil for an unknown kind.
+    init?(bridgeKind kind: Int32, text: String, mline: Int32) {
+        switch kind {
+        case Int32(AGST_EVENT_ANSWER.rawValue): self = .answer(text)
+        case Int32(AGST_EVENT_CANDIDATE.rawValue): self = .candidate(mline: Int(mline), text)
+        case Int32(AGST_EVENT_CONNECTED.rawValue): self = .connected
+        case Int32(AGST_EVENT_FAILED.rawValue): self = .failed(text)
+        case AGST_EVENT_OFFER: self = .offer(text)
+        default: return nil
+        }
     }
 }
 

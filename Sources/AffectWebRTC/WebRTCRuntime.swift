@@ -53,12 +53,8 @@ public enum WebRTCRuntime {
         if let configured = ProcessInfo.processInfo.environment["AFFECT_GSTBRIDGE"], !configured.isEmpty {
             return configured
         }
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        let candidates = [
-            Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent(),
-            executable.deletingLastPathComponent(),
-            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent(),
-        ].compactMap { $0?.appendingPathComponent(libraryName).path }
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let beside = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(libraryName).path
+        return FileManager.default.fileExists(atPath: beside) ? beside : nil
     }
 }

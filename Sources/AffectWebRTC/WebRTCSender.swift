@@ -129,13 +129,7 @@ private func senderEvent(_ context: UnsafeMutableRawPointer?, _ kind: Int32, _ t
     guard let context else { return }
     let handlers = Unmanaged<SenderHandlers>.fromOpaque(context).takeUnretainedValue()
     let text = text.map { String(cString: $0) } ?? ""
-    switch kind {
-    case AGST_EVENT_OFFER: handlers.onEvent(.offer(text))
-    case Int32(AGST_EVENT_CANDIDATE.rawValue): handlers.onEvent(.candidate(mline: Int(mline), text))
-    case Int32(AGST_EVENT_CONNECTED.rawValue): handlers.onEvent(.connected)
-    case Int32(AGST_EVENT_FAILED.rawValue): handlers.onEvent(.failed(text))
-    default: break
-    }
+    if let event = WebRTCReceiver.Event(bridgeKind: kind, text: text, mline: mline) { handlers.onEvent(event) }
 }
 
 private func senderSent(_ context: UnsafeMutableRawPointer?, _ pts: UInt64, _ rtp: UInt32) {

@@ -39,6 +39,8 @@ struct agst_receiver {
     // The SSRC of the video the decoder is given; sender reports of other streams are not reported.
     guint32 media_ssrc;
     gboolean media_ssrc_known;
+    // When the last sender report was handed out (g_get_monotonic_time, µs).
+    gint64 last_report;
     // Only the app sink's streaming thread touches these: the frame packed without row padding,
     // handed out and then zeroed.
     guint8 *packed;
@@ -138,34 +140,37 @@ static gboolean note_packet(GstBuffer **buffer, guint index, gpointer user_data)
 /// Sees every RTP packet leaving webrtcbin (after its jitter buffer, so with the PTS the decoder keeps).
 static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
     (void)pad;
-    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-        GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-        note_packet(&buffer, 0, user_data);
-    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-        gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_packet, user_data);
-    }
+    agst_probe_each_buffer(info, note_packet, user_data);
     return GST_PAD_PROBE_OK;
 }
 
 // MARK: Sender reports
 
+/// Sender reports handed out at most this often (µs): a browser sends about one a second, and only the
+/// newest is used, so a peer flooding RTCP costs the caller nothing more.
+#define AGST_SENDER_REPORT_INTERVAL 100000
+
 /// Every RTCP packet the session receives (decrypted): the video's sender reports go to the caller.
 static void on_receiving_rtcp(GObject *session, GstBuffer *buffer, gpointer user_data) {
     (void)session;
     agst_receiver *receiver = user_data;
-    GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-    if (!gst_rtcp_buffer_map(buffer, GST_MAP_READ, &rtcp)) return;
+    gint64 now = g_get_monotonic_time();
     g_mutex_lock(&receiver->lock);
     guint32 media_ssrc = receiver->media_ssrc;
-    gboolean known = receiver->media_ssrc_known;
+    gboolean wanted = receiver->media_ssrc_known && now - receiver->last_report >= AGST_SENDER_REPORT_INTERVAL;
     g_mutex_unlock(&receiver->lock);
+    GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+    if (!wanted || !gst_rtcp_buffer_map(buffer, GST_MAP_READ, &rtcp)) return;
     GstRTCPPacket packet;
     for (gboolean more = gst_rtcp_buffer_get_first_packet(&rtcp, &packet); more; more = gst_rtcp_packet_move_to_next(&packet)) {
         if (gst_rtcp_packet_get_type(&packet) != GST_RTCP_TYPE_SR) continue;
         guint32 ssrc = 0, rtp_time = 0, packets = 0, octets = 0;
         guint64 ntp_time = 0;
         gst_rtcp_packet_sr_get_sender_info(&packet, &ssrc, &ntp_time, &rtp_time, &packets, &octets);
-        if (!known || ssrc != media_ssrc) continue;
+        if (ssrc != media_ssrc) continue;
+        g_mutex_lock(&receiver->lock);
+        receiver->last_report = now;
+        g_mutex_unlock(&receiver->lock);
         if (agst_gate_enter(&receiver->gate)) {
             receiver->on_sender_report(receiver->context, rtp_time, ntp_time);
             agst_gate_leave(&receiver->gate);
@@ -435,19 +440,14 @@ agst_receiver *agst_receiver_create(const agst_receiver_options *options, agst_e
         gboolean added = FALSE;
         g_signal_emit_by_name(webrtc, "add-turn-server", options->turn_servers[index], &added);
     }
-    if (options->min_port > 0 && options->max_port >= options->min_port) {
-        GstWebRTCICE *ice = NULL;
-        g_object_get(webrtc, "ice-agent", &ice, NULL);
-        if (ice) {
-            g_object_set(ice, "min-rtp-port", options->min_port, "max-rtp-port", options->max_port, NULL);
-            gst_object_unref(ice);
-        }
-    }
     GstWebRTCICE *ice = NULL;
     g_object_get(webrtc, "ice-agent", &ice, NULL);
     if (ice) {
         // UDP only: a participant's camera never needs ICE over TCP here, and it halves the candidates.
         g_object_set(ice, "ice-tcp", FALSE, NULL);
+        if (options->min_port > 0 && options->max_port >= options->min_port) {
+            g_object_set(ice, "min-rtp-port", options->min_port, "max-rtp-port", options->max_port, NULL);
+        }
         gst_object_unref(ice);
     }
     if (options->address_count > 0 && !agst_restrict_addresses(webrtc, options->addresses, options->address_count)) {

@@ -56,12 +56,7 @@ static gboolean note_sent(GstBuffer **buffer, guint index, gpointer user_data) {
 /// Sees every packet leaving the payloader (which pushes a frame's packets as one list).
 static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpointer user_data) {
     (void)pad;
-    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-        GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-        note_sent(&buffer, 0, user_data);
-    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-        gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_sent, user_data);
-    }
+    agst_probe_each_buffer(info, note_sent, user_data);
     return GST_PAD_PROBE_OK;
 }
 

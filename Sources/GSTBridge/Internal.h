@@ -23,6 +23,9 @@ void agst_gate_clear(agst_gate *gate);
 
 void agst_copy_error(char *error, size_t length, const char *message);
 
+/// Calls `each` for the probed buffer, or for every buffer of a probed list (payloaders push lists).
+void agst_probe_each_buffer(GstPadProbeInfo *info, GstBufferListFunc each, gpointer user_data);
+
 /// Limits webrtcbin's ICE to `addresses` (libnice's own API); FALSE when it could not.
 gboolean agst_restrict_addresses(GstElement *webrtc, const char *const *addresses, int count);
 

@@ -305,16 +305,29 @@ import Testing
             let first = try #require(try await Self.sessionOfLink(fixture, secret: secret))
             let stored = try await fixture.store.results(session: first.id).count
             let resumeFrom = Collected()
-            let close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
-                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                if case .text(let text) = try await messages.next(),
-                   let ready = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
-                    resumeFrom.append([ready["resume_from_ms"] as? Double ?? -1])
+            // Until the server has noticed the drop, the link is still open "in another window" and the
+            // upgrade is refused; the page then tries again (participant.js: every second), as here.
+            var attempts = 0
+            var close: WebSocketCloseFrame?
+            var upgraded = false
+            while !upgraded {
+                do {
+                    close = try await client.ws("/p/\(secret)/ws") { inbound, outbound, _ in
+                        var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                        if case .text(let text) = try await messages.next(),
+                           let ready = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
+                            resumeFrom.append([ready["resume_from_ms"] as? Double ?? -1])
+                        }
+                        // The page goes on from where it is; it re-sends nothing it sent before.
+                        try await Self.watch(outbound, count: 10, startingAt: 10)
+                        try await outbound.writeTextMessage(#"{"type": "end"}"#)
+                        while try await messages.next() != nil {}
+                    }
+                    upgraded = true
+                } catch where attempts < 10 {
+                    attempts += 1
+                    try await Task.sleep(for: .milliseconds(200))
                 }
-                // The page goes on from where it is; it re-sends nothing it sent before.
-                try await Self.watch(outbound, count: 10, startingAt: 10)
-                try await outbound.writeTextMessage(#"{"type": "end"}"#)
-                while try await messages.next() != nil {}
             }
             #expect(close?.closeCode == .normalClosure)
             let sessions = try await fixture.store.sessions(study: fixture.study.id)

@@ -30,34 +30,34 @@ import Testing
     @Test func onlyFramesThePageReportedReachTheEngine() throws {
         let source = WebRTCFrameSource(name: "test", framesPerSecond: 30, timeoutSeconds: 1)
         // Reported before it is decoded (the usual order): placed at once.
-        source.record([.init(rtpTimestamp: 3000, mediaMilliseconds: 100)])
+        source.record(.init(frames: [.init(rtpTimestamp: 3000, mediaMilliseconds: 100)]))
         Self.receive(source, level: 50, rtp: 3000)
         var stamp = try #require(try source.advance())
         #expect(stamp.timeMilliseconds == 100 && stamp.index == 0)
         #expect(try Self.level(of: source) == 50, "the frame the pair named")
         // Decoded first, reported after: placed when the pair comes.
         Self.receive(source, level: 60, rtp: 6000)
-        source.record([.init(rtpTimestamp: 6000, mediaMilliseconds: 133)])
+        source.record(.init(frames: [.init(rtpTimestamp: 6000, mediaMilliseconds: 133)]))
         stamp = try #require(try source.advance())
         #expect(stamp.timeMilliseconds == 133)
         #expect(try Self.level(of: source) == 60)
         // Never reported (the stimulus was paused), then a newer one that is: only the newer is analysed.
         Self.receive(source, level: 70, rtp: 9000)
         Self.receive(source, level: 80, rtp: 12000)
-        source.record([.init(rtpTimestamp: 12000, mediaMilliseconds: 200)])
+        source.record(.init(frames: [.init(rtpTimestamp: 12000, mediaMilliseconds: 200)]))
         stamp = try #require(try source.advance())
         #expect(stamp.timeMilliseconds == 200)
         #expect(try Self.level(of: source) == 80)
         #expect(source.counts.unreported == 1)
         // Two placed before the engine takes one: the older is dropped and counted.
-        source.record([.init(rtpTimestamp: 15000, mediaMilliseconds: 233), .init(rtpTimestamp: 18000, mediaMilliseconds: 266)])
+        source.record(.init(frames: [.init(rtpTimestamp: 15000, mediaMilliseconds: 233), .init(rtpTimestamp: 18000, mediaMilliseconds: 266)]))
         Self.receive(source, level: 90, rtp: 15000)
         Self.receive(source, level: 100, rtp: 18000)
         stamp = try #require(try source.advance())
         #expect(stamp.timeMilliseconds == 266)
         #expect(source.dropped == 1)
         // A frame reported at a time not after the last (a seek back) is not placed twice on the clock.
-        source.record([.init(rtpTimestamp: 21000, mediaMilliseconds: 150)])
+        source.record(.init(frames: [.init(rtpTimestamp: 21000, mediaMilliseconds: 150)]))
         Self.receive(source, level: 110, rtp: 21000)
         // A frame whose RTP timestamp the receiver could not follow is never placed.
         Self.receive(source, level: 120, rtp: nil)

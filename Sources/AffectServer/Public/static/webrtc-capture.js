@@ -27,6 +27,8 @@ const AffectWebRTC = (() => {
 
   /// How often a page without the encoded-frame API reports the stimulus against its wall clock.
   const WALL_PAIR_MS = 100;
+  /// The page's count of frames sent is read from the sender's statistics once in this many reports.
+  const STATS_EVERY = 10;
 
   /// One connection for one capture socket. `send` puts a JSON message on the socket; `clock()` gives the
   /// stimulus's media time now, or null while nothing should be analysed (paused, held); `onFrames(n)`
@@ -57,6 +59,7 @@ const AffectWebRTC = (() => {
       if (!exact) {
         this.playing = false;
         this.framesEncoded = 0;
+        this.reports = 0;
         this.timer = setInterval(() => this.reportWallClock(clock, onFrames), WALL_PAIR_MS);
         return;
       }
@@ -85,7 +88,7 @@ const AffectWebRTC = (() => {
     }
 
     /// Without the encoded-frame API: where the stimulus is on the page's wall clock, or when it stopped;
-    /// frames sent are counted from the sender's statistics.
+    /// frames sent are counted from the sender's statistics, once a second.
     reportWallClock(clock, onFrames) {
       if (this.closed) return;
       const media = clock();
@@ -95,6 +98,8 @@ const AffectWebRTC = (() => {
       } else if (this.playing) {
         this.stopped();
       }
+      this.reports += 1;
+      if (this.reports % STATS_EVERY !== 0) return;
       this.transceiver.sender.getStats().then((report) => {
         report.forEach((entry) => {
           if (entry.type !== "outbound-rtp" || typeof entry.framesEncoded !== "number") return;

@@ -1,3 +1,4 @@
+// What GSTBridge.c and GSTSender.c share (Internal.h): the callback gate, error copying, probing buffers.
 #include "Internal.h"
 
 #include <stdio.h>
@@ -38,4 +39,13 @@ void agst_gate_clear(agst_gate *gate) {
 
 void agst_copy_error(char *error, size_t length, const char *message) {
     if (error && length > 0) snprintf(error, length, "%s", message);
+}
+
+void agst_probe_each_buffer(GstPadProbeInfo *info, GstBufferListFunc each, gpointer user_data) {
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        each(&buffer, 0, user_data);
+    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), each, user_data);
+    }
 }
